@@ -1,0 +1,86 @@
+import { decidedEvents, type Decider } from './decider';
+import { WrongExpectedVersion } from './errors';
+import type { EventStore, ExpectedVersion } from './event-store.port';
+import type { Command, EventToAppend, Message, RecordedEvent } from './message';
+import type { IdGenerator } from './ports';
+
+export type CommandHandlerDeps = Readonly<{
+  store: EventStore;
+  ids: IdGenerator;
+  /** How many times a command is decided again after losing an optimistic-concurrency race. */
+  maxAttempts?: number;
+}>;
+
+export type CommandOptions = Readonly<{
+  /** The version the caller saw (`If-Match`); when given, a race is the caller's to resolve. */
+  expectedVersion?: number;
+}>;
+
+export type CommandResult<State, E extends Message> = Readonly<{
+  events: readonly EventToAppend<E>[];
+  state: State;
+  /** The stream's version after the command, -1 when it still has no events. */
+  version: number;
+  /** Position of the last appended event; undefined when the command appended nothing. */
+  position?: bigint;
+}>;
+
+const DEFAULT_MAX_ATTEMPTS = 8;
+
+/**
+ * The one command path: read the stream, fold it, decide, append with the version that was
+ * read. On WrongExpectedVersion another writer got there first: read again and decide again,
+ * a bounded number of times.
+ */
+export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS }: CommandHandlerDeps) =>
+  async function handleCommand<State, C extends Command, E extends Message>(
+    decider: Decider<State, C, E>,
+    streamId: string,
+    command: C,
+    options: CommandOptions = {},
+  ): Promise<CommandResult<State, E>> {
+    const attempts = options.expectedVersion === undefined ? maxAttempts : 1;
+    for (let attempt = 1; ; attempt++) {
+      const history = (await store.readStream(streamId)) as RecordedEvent<E>[];
+      const version = history.length === 0 ? -1 : history[history.length - 1].streamVersion;
+      if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+        throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
+      }
+      const state = history.reduce(decider.evolve, decider.initialState());
+      const decided = decidedEvents(decider.decide(command, state));
+      if (decided.length === 0) return { events: [], state, version };
+
+      const events = decided.map((event) => toAppend(event, command, ids));
+      const expectedVersion: ExpectedVersion = version === -1 ? 'no_stream' : version;
+      try {
+        const appended = await store.append(streamId, events, { expectedVersion });
+        return {
+          events,
+          state: decided.reduce(decider.evolve, state),
+          version: appended.nextExpectedVersion,
+          position: appended.position,
+        };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion) || attempt >= attempts) throw error;
+        await backoff(attempt);
+      }
+    }
+  };
+
+export type HandleCommand = ReturnType<typeof createCommandHandler>;
+
+const toAppend = <E extends Message>(event: E, command: Command, ids: IdGenerator): EventToAppend<E> => ({
+  ...event,
+  eventId: ids.next(),
+  metadata: {
+    correlationId: command.metadata.correlationId,
+    causationId: command.metadata.commandId,
+    actor: command.metadata.actor,
+    ...(command.metadata.traceparent ? { traceparent: command.metadata.traceparent } : {}),
+    schemaVersion: 1,
+  },
+});
+
+/** Jittered so that writers who collided do not collide again in lockstep. */
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));

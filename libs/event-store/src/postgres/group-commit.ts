@@ -1,0 +1,157 @@
+import type { Pool } from 'pg';
+import {
+  EventIdConflict,
+  WrongExpectedVersion,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedVersion,
+} from '@tidings/core';
+
+export type AppendRequest = Readonly<{
+  streamId: string;
+  events: readonly EventToAppend[];
+  expectedVersion: ExpectedVersion;
+}>;
+
+type Pending = AppendRequest & {
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+};
+
+type Outcome = { outcome: string; version: string; last_position: string | null };
+
+export type GroupCommitOptions = Readonly<{
+  /** Events per transaction; a batch closes at this size. */
+  maxBatchEvents: number;
+  /** Batches in flight at once: while one commits, the next one forms. */
+  maxInFlight: number;
+}>;
+
+const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
+
+/**
+ * Group commit: appends that arrive while a batch is in flight wait and leave together in the
+ * next one — one call of `tidings_append`, one transaction, one round trip — and each caller
+ * still gets its own result. Under load the batch grows by itself; alone, an append leaves at
+ * once.
+ */
+export class GroupCommit {
+  private readonly queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  append(request: AppendRequest): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.inFlight++;
+      void this.commit(batch).finally(() => {
+        this.inFlight--;
+        this.flush();
+      });
+    }
+  }
+
+  /** Takes requests in arrival order; one that repeats an event id of the batch waits for the next. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const ids = new Set<string>();
+    let events = 0;
+    for (let i = 0; i < this.queue.length && events < this.options.maxBatchEvents; ) {
+      const request = this.queue[i];
+      const fits = batch.length === 0 || events + request.events.length <= this.options.maxBatchEvents;
+      if (fits && !request.events.some((event) => ids.has(event.eventId))) {
+        batch.push(request);
+        events += request.events.length;
+        for (const event of request.events) ids.add(event.eventId);
+        this.queue.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    return batch;
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    let rows: Outcome[];
+    try {
+      rows = (await this.pool.query<Outcome>(appendQuery(batch))).rows;
+    } catch (error) {
+      // One bad request must not fail its neighbours: retry each on its own.
+      if (batch.length > 1 && !isConnectionError(error)) {
+        await Promise.all(batch.map((request) => this.commit([request])));
+      } else {
+        for (const request of batch) request.reject(translate(error, request));
+      }
+      return;
+    }
+    batch.forEach((request, i) => settle(request, rows[i]));
+  }
+}
+
+export const appendQuery = (batch: readonly AppendRequest[]) => {
+  const events = batch.flatMap((request) => request.events);
+  return {
+    name: 'tidings_append',
+    text: 'SELECT * FROM tidings_append($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
+    values: [
+      batch.map((request) => request.streamId),
+      batch.map((request) => expectedCode(request.expectedVersion)),
+      batch.map((request) => request.events.length),
+      events.map((event) => event.eventId),
+      events.map((event) => event.type),
+      events.map((event) => JSON.stringify(event.data)),
+      events.map((event) => JSON.stringify(event.metadata)),
+    ],
+  };
+};
+
+const expectedCode = (expected: ExpectedVersion): number =>
+  typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
+
+const settle = (request: Pending, row: Outcome): void => {
+  const version = Number(row.version);
+  switch (row.outcome) {
+    case 'ok':
+    case 'duplicate':
+      request.resolve({ nextExpectedVersion: version, position: BigInt(row.last_position ?? 0) });
+      return;
+    case 'wrong_expected_version':
+      request.reject(new WrongExpectedVersion(request.streamId, request.expectedVersion, version));
+      return;
+    case 'event_id_conflict':
+      request.reject(eventIdConflict(request));
+      return;
+    default:
+      request.reject(new Error(`tidings_append returned an unknown outcome: ${row.outcome}`));
+  }
+};
+
+const eventIdConflict = (request: AppendRequest) =>
+  new EventIdConflict(
+    request.streamId,
+    request.events.map((event) => event.eventId),
+  );
+
+const translate = (error: unknown, request: AppendRequest): unknown =>
+  isPgError(error) && error.code === '23505' && error.constraint === 'events_event_id_key'
+    ? eventIdConflict(request)
+    : error;
+
+type PgError = Error & { code?: string; constraint?: string };
+
+const isPgError = (error: unknown): error is PgError => error instanceof Error && 'code' in error;
+
+/** Errors without a SQLSTATE come from the socket, not from a request: retrying alone won't help. */
+const isConnectionError = (error: unknown): boolean =>
+  !isPgError(error) || typeof error.code !== 'string' || error.code.startsWith('08') || error.code.startsWith('57P');

@@ -1,0 +1,54 @@
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { eventStoreContract, testEvent } from '../event-store.contract';
+import { appendQuery } from './group-commit';
+import { PostgresEventStore } from './postgres-event-store';
+
+describe('PostgreSQL event store', () => {
+  let database: TestDatabase;
+
+  eventStoreContract(async () => {
+    database = await createTestDatabase();
+    const store = new PostgresEventStore({ connectionString: database.url });
+    return {
+      store,
+      async beginOpenAppend(streamId, events) {
+        const client = new Client({ connectionString: database.url });
+        await client.connect();
+        await client.query('BEGIN');
+        const { rows } = await client.query(appendQuery([{ streamId, events, expectedVersion: 'any' }]));
+        expect(rows[0].outcome).toBe('ok');
+        const finish = (statement: string) => async () => {
+          await client.query(statement);
+          await client.end();
+        };
+        return { commit: finish('COMMIT'), rollback: finish('ROLLBACK') };
+      },
+      async close() {
+        await store.close();
+        await database.drop();
+      },
+    };
+  });
+
+  describe('append-only events table', () => {
+    let client: Client;
+    beforeAll(async () => {
+      client = new Client({ connectionString: database.url });
+      await client.connect();
+    });
+    afterAll(() => client.end());
+
+    it.each(['UPDATE events SET type = $$Changed$$', 'DELETE FROM events', 'TRUNCATE events'])(
+      'refuses %s',
+      async (statement) => {
+        const store = new PostgresEventStore({ connectionString: database.url });
+        await store.append('append-only-1', [testEvent()], { expectedVersion: 'any' });
+        await store.close();
+        await expect(client.query(statement)).rejects.toThrow(/append-only/);
+        const { rows } = await client.query("SELECT count(*)::int AS n FROM events WHERE type <> 'Changed'");
+        expect(rows[0].n).toBeGreaterThan(0);
+      },
+    );
+  });
+});

@@ -1,0 +1,149 @@
+import { Pool, type PoolConfig } from 'pg';
+import {
+  EventIdConflict,
+  type AllSubscription,
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedVersion,
+  type ReadAllOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from '@tidings/core';
+import { AppendNotifications } from './append-notifications';
+import { GroupCommit } from './group-commit';
+
+export type PostgresEventStoreOptions = Readonly<{
+  connectionString: string;
+  /** Connections for reads and batch commits. */
+  poolSize?: number;
+  /** Events per group-commit transaction. */
+  maxBatchEvents?: number;
+  /** Group-commit transactions in flight at once. */
+  maxInFlightBatches?: number;
+  /** How often a live subscriber looks for new events when no NOTIFY wakes it. */
+  pollIntervalMs?: number;
+  /** Events a subscriber reads per query while catching up. */
+  subscriptionPageSize?: number;
+}>;
+
+type EventRow = {
+  position: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: string;
+  type: string;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recorded_at: Date;
+};
+
+const COLUMNS = 'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at';
+/** Only events of transactions older than every running one: nothing earlier can still appear. */
+const SETTLED = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+
+export class PostgresEventStore implements EventStore {
+  private readonly pool: Pool;
+  private readonly groupCommit: GroupCommit;
+  private readonly notifications: AppendNotifications;
+  private readonly pollIntervalMs: number;
+  private readonly pageSize: number;
+
+  constructor(options: PostgresEventStoreOptions) {
+    const config: PoolConfig = { connectionString: options.connectionString, max: options.poolSize ?? 10 };
+    this.pool = new Pool(config);
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+    this.groupCommit = new GroupCommit(this.pool, {
+      maxBatchEvents: options.maxBatchEvents ?? 2_000,
+      maxInFlight: options.maxInFlightBatches ?? 2,
+    });
+    this.notifications = new AppendNotifications({ connectionString: options.connectionString });
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.pageSize = options.subscriptionPageSize ?? 1_000;
+  }
+
+  async append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedVersion }: Readonly<{ expectedVersion: ExpectedVersion }>,
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new RangeError(`append to ${streamId} needs at least one event`);
+    if (new Set(events.map((event) => event.eventId)).size !== events.length) {
+      throw new EventIdConflict(streamId, events.map((event) => event.eventId));
+    }
+    return this.groupCommit.append({ streamId, events, expectedVersion });
+  }
+
+  async readStream(streamId: string, { fromVersion = 0 }: Readonly<{ fromVersion?: number }> = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'tidings_read_stream',
+      text: `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
+      values: [streamId, fromVersion],
+    });
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll({ fromPosition = 0n, limit }: ReadAllOptions): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'tidings_read_all',
+      text: `SELECT ${COLUMNS} FROM events WHERE position > $1 AND ${SETTLED} ORDER BY position LIMIT $2`,
+      values: [fromPosition.toString(), limit],
+    });
+    return rows.map(toRecordedEvent);
+  }
+
+  subscribeToAll({ fromPosition = 0n }: SubscribeOptions = {}): AllSubscription {
+    let closed = false;
+    let wakeClosed: () => void = () => undefined;
+    const closedSignal = new Promise<void>((resolve) => (wakeClosed = resolve));
+    const store = this;
+    async function* events(): AsyncGenerator<RecordedEvent> {
+      let position = fromPosition;
+      while (!closed) {
+        const seen = store.notifications.current();
+        const page = await store.readAll({ fromPosition: position, limit: store.pageSize });
+        for (const event of page) {
+          if (closed) return;
+          yield event;
+          position = event.position;
+        }
+        if (page.length < store.pageSize) {
+          await Promise.race([store.notifications.waitAfter(seen, store.pollIntervalMs), closedSignal]);
+        }
+      }
+    }
+    const iterator = events();
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      close: async () => {
+        closed = true;
+        wakeClosed();
+        await iterator.return(undefined);
+      },
+    };
+  }
+
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.pool.query<{ head: string }>(
+      `SELECT coalesce(max(position), 0) AS head FROM events WHERE ${SETTLED}`,
+    );
+    return BigInt(rows[0].head);
+  }
+
+  async close(): Promise<void> {
+    await this.notifications.close();
+    await this.pool.end();
+  }
+}
+
+const toRecordedEvent = (row: EventRow): RecordedEvent => ({
+  eventId: row.event_id,
+  streamId: row.stream_id,
+  streamVersion: Number(row.stream_version),
+  type: row.type,
+  data: row.data,
+  metadata: row.metadata,
+  position: BigInt(row.position),
+  recordedAt: row.recorded_at,
+});

@@ -1,0 +1,62 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { migrations } from '@tidings/migrations';
+
+const MIGRATION_LOCK = 7305014520460374434;
+
+export type MigrationReport = Readonly<{ database: string; created: boolean; applied: string[] }>;
+
+/**
+ * Brings the database named by the URL to the newest schema, creating the database if it is
+ * missing. Safe to run again and from several processes at once: applied migrations are
+ * skipped, and an advisory lock lets one process migrate while the others wait.
+ */
+export async function migrate(databaseUrl: string): Promise<MigrationReport> {
+  const created = await ensureDatabase(databaseUrl);
+  const lock = new Client({ connectionString: databaseUrl });
+  await lock.connect();
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: databaseUrl,
+    migrations,
+    migrationsTableName: 'tidings_migrations',
+    logging: ['error'],
+  });
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.initialize();
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return { database: databaseName(databaseUrl), created, applied: applied.map((migration) => migration.name) };
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await lock.end();
+  }
+}
+
+/** Creates the URL's database when it does not exist; true when it did not. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const name = databaseName(databaseUrl);
+  const admin = new Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    await admin.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P04') return false; // created meanwhile by another process
+    throw error;
+  } finally {
+    await admin.end();
+  }
+}
+
+export const databaseName = (databaseUrl: string): string => decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+
+export const withDatabase = (databaseUrl: string, database: string): string => {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+};
+
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;

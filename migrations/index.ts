@@ -1,0 +1,5 @@
+import { EventStore1763700000000 } from './1763700000000-event-store';
+import { Checkpoints1763700000001 } from './1763700000001-checkpoints';
+
+/** Every migration, oldest first. */
+export const migrations = [EventStore1763700000000, Checkpoints1763700000001];

@@ -1,0 +1,8 @@
+import { createTemplateDatabase, newRunId } from '@tidings/testing';
+
+/** One run, one id: every database and JetStream name the run creates carries it. */
+export default async function globalSetup(): Promise<void> {
+  const runId = newRunId();
+  process.env.TIDINGS_TEST_RUN = runId;
+  process.env.TIDINGS_TEST_TEMPLATE = await createTemplateDatabase(runId);
+}
