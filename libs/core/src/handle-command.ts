@@ -32,12 +32,27 @@ const DEFAULT_MAX_ATTEMPTS = 8;
  * read. On WrongExpectedVersion another writer got there first: read again and decide again,
  * a bounded number of times.
  */
-export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS }: CommandHandlerDeps) =>
-  async function handleCommand<State, C extends Command, E extends Message>(
+export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS }: CommandHandlerDeps) => {
+  const oneAtATime = perKeyQueue();
+
+  /**
+   * Commands on one stream take turns within this process, so they never race each other;
+   * only writers in other processes can make an append lose, and then it is decided again.
+   */
+  return function handleCommand<State, C extends Command, E extends Message>(
     decider: Decider<State, C, E>,
     streamId: string,
     command: C,
     options: CommandOptions = {},
+  ): Promise<CommandResult<State, E>> {
+    return oneAtATime(streamId, () => decideAndAppend(decider, streamId, command, options));
+  };
+
+  async function decideAndAppend<State, C extends Command, E extends Message>(
+    decider: Decider<State, C, E>,
+    streamId: string,
+    command: C,
+    options: CommandOptions,
   ): Promise<CommandResult<State, E>> {
     const attempts = options.expectedVersion === undefined ? maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
@@ -65,7 +80,8 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
         await backoff(attempt);
       }
     }
-  };
+  }
+};
 
 export type HandleCommand = ReturnType<typeof createCommandHandler>;
 
@@ -80,6 +96,23 @@ const toAppend = <E extends Message>(event: E, command: Command, ids: IdGenerato
     schemaVersion: 1,
   },
 });
+
+/** Runs work for one key after the work queued before it for that key, whatever its outcome. */
+function perKeyQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const result = (tails.get(key) ?? Promise.resolve()).then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return result;
+  };
+}
 
 /** Jittered so that writers who collided do not collide again in lockstep. */
 const backoff = (attempt: number) =>

@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '@tidings/migrations';
 
-const MIGRATION_LOCK = 7305014520460374434;
+// A bigint, passed as text: JavaScript numbers cannot hold it exactly.
+const MIGRATION_LOCK = '7305014520460374434';
 
 export type MigrationReport = Readonly<{ database: string; created: boolean; applied: string[] }>;
 

@@ -100,14 +100,19 @@ export class GroupCommit {
 }
 
 export const appendQuery = (batch: readonly AppendRequest[]) => {
+  const streamIds = [...new Set(batch.map((request) => request.streamId))];
+  const slotOf = new Map(streamIds.map((streamId, i) => [streamId, i + 1]));
   const events = batch.flatMap((request) => request.events);
   return {
     name: 'tidings_append',
-    text: 'SELECT * FROM tidings_append($1::text[], $2::bigint[], $3::int[], $4::uuid[], $5::text[], $6::jsonb[], $7::jsonb[])',
+    text: `SELECT * FROM tidings_append($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[],
+                                      $6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[])`,
     values: [
-      batch.map((request) => request.streamId),
+      streamIds,
+      batch.map((request) => slotOf.get(request.streamId)),
       batch.map((request) => expectedCode(request.expectedVersion)),
       batch.map((request) => request.events.length),
+      batch.flatMap((request, i) => request.events.map(() => i + 1)),
       events.map((event) => event.eventId),
       events.map((event) => event.type),
       events.map((event) => JSON.stringify(event.data)),

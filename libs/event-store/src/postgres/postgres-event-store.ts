@@ -56,7 +56,7 @@ export class PostgresEventStore implements EventStore {
     this.pool.on('error', () => undefined);
     this.groupCommit = new GroupCommit(this.pool, {
       maxBatchEvents: options.maxBatchEvents ?? 2_000,
-      maxInFlight: options.maxInFlightBatches ?? 2,
+      maxInFlight: options.maxInFlightBatches ?? 1,
     });
     this.notifications = new AppendNotifications({ connectionString: options.connectionString });
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
@@ -94,34 +94,38 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll({ fromPosition = 0n }: SubscribeOptions = {}): AllSubscription {
-    let closed = false;
-    let wakeClosed: () => void = () => undefined;
-    const closedSignal = new Promise<void>((resolve) => (wakeClosed = resolve));
-    const store = this;
-    async function* events(): AsyncGenerator<RecordedEvent> {
-      let position = fromPosition;
-      while (!closed) {
-        const seen = store.notifications.current();
-        const page = await store.readAll({ fromPosition: position, limit: store.pageSize });
-        for (const event of page) {
-          if (closed) return;
-          yield event;
-          position = event.position;
-        }
-        if (page.length < store.pageSize) {
-          await Promise.race([store.notifications.waitAfter(seen, store.pollIntervalMs), closedSignal]);
-        }
-      }
-    }
-    const iterator = events();
+    const stop = { requested: false, signal: () => undefined as void };
+    const stopped = new Promise<void>((resolve) => (stop.signal = resolve));
+    const iterator = this.follow(fromPosition, stop, stopped);
     return {
       [Symbol.asyncIterator]: () => iterator,
       close: async () => {
-        closed = true;
-        wakeClosed();
+        stop.requested = true;
+        stop.signal();
         await iterator.return(undefined);
       },
     };
+  }
+
+  /** Catch-up by pages, then live: sleep until a NOTIFY, the poll interval, or close. */
+  private async *follow(
+    fromPosition: bigint,
+    stop: { readonly requested: boolean },
+    stopped: Promise<void>,
+  ): AsyncGenerator<RecordedEvent> {
+    let position = fromPosition;
+    while (!stop.requested) {
+      const seen = this.notifications.current();
+      const page = await this.readAll({ fromPosition: position, limit: this.pageSize });
+      for (const event of page) {
+        if (stop.requested) return;
+        yield event;
+        position = event.position;
+      }
+      if (page.length < this.pageSize) {
+        await Promise.race([this.notifications.waitAfter(seen, this.pollIntervalMs), stopped]);
+      }
+    }
   }
 
   async headPosition(): Promise<bigint> {

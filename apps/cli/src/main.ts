@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { migrate } from '@tidings/read-models';
+import { loadSettings } from '@tidings/settings';
+import { describeResult } from './bench/bench-result';
+import { workloads } from './bench/workloads';
+
+const program = new Command()
+  .name('tidings')
+  .description('Operate Tidings: migrate the database, run benchmarks.')
+  .showHelpAfterError();
+
+program
+  .command('migrate')
+  .description('create the database if missing and apply every pending migration (safe to repeat)')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { json?: boolean }) => {
+    const report = await migrate(loadSettings().databaseUrl);
+    if (options.json) return print(JSON.stringify(report));
+    print(`${report.created ? 'created' : 'database'} ${report.database}: ${report.applied.length ? `applied ${report.applied.join(', ')}` : 'already up to date'}`);
+  });
+
+program
+  .command('bench')
+  .description(`measure a workload against its baseline: ${[...Object.keys(workloads), 'all'].join(' | ')}`)
+  .argument('<workload>', 'workload name', (name: string) => {
+    if (name !== 'all' && !(name in workloads)) throw new InvalidArgumentError(`unknown workload; one of ${[...Object.keys(workloads), 'all'].join(', ')}`);
+    return name;
+  })
+  .option('--json', 'one JSON object per line on stdout')
+  .action(async (workload: string, options: { json?: boolean }) => {
+    const settings = loadSettings();
+    for (const name of workload === 'all' ? Object.keys(workloads) : [workload]) {
+      for (const result of await workloads[name](settings)) print(options.json ? JSON.stringify(result) : describeResult(result));
+    }
+  });
+
+program
+  .command('start')
+  .description('migrate, then run the Tidings processes selected by TIDINGS_ROLES')
+  .action(async () => {
+    const settings = loadSettings();
+    await migrate(settings.databaseUrl);
+    print(`event store ready in ${settings.databaseUrl}; the API, relay, projector and sagas arrive with the next issues`);
+  });
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`tidings: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import { SingleBar, Presets } from 'cli-progress';
+
+export interface Progress {
+  advance(by?: number): void;
+  stop(): void;
+}
+
+/**
+ * A bar with rate and ETA on a terminal, a plain line every few seconds otherwise. Always on
+ * stderr, so `--json` output on stdout stays machine-readable.
+ */
+export function startProgress(label: string, total: number, unit = 'events'): Progress {
+  if (process.stderr.isTTY) {
+    const bar = new SingleBar(
+      { format: `${label} [{bar}] {percentage}% {value}/{total} ${unit} | {speed} ${unit}/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true },
+      Presets.shades_classic,
+    );
+    const started = Date.now();
+    let done = 0;
+    bar.start(total, 0, { speed: 0 });
+    return {
+      advance: (by = 1) => {
+        done += by;
+        bar.update(done, { speed: Math.round(done / Math.max((Date.now() - started) / 1000, 0.001)) });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let done = 0;
+  let lastLine = Date.now();
+  const started = lastLine;
+  const line = () =>
+    process.stderr.write(`${label}: ${done}/${total} ${unit} (${Math.round(done / Math.max((Date.now() - started) / 1000, 0.001))} ${unit}/s)\n`);
+  return {
+    advance: (by = 1) => {
+      done += by;
+      if (Date.now() - lastLine >= 2_000) {
+        lastLine = Date.now();
+        line();
+      }
+    },
+    stop: line,
+  };
+}

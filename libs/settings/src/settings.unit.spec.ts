@@ -1,0 +1,31 @@
+import { loadSettings, SettingsError } from './settings';
+
+describe('loadSettings', () => {
+  it('defaults to the PostgreSQL store on the local server', () => {
+    expect(loadSettings({})).toEqual({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/tidings',
+      natsUrl: 'nats://127.0.0.1:4222',
+      eventStore: 'postgres',
+      namespace: 'tidings',
+      port: 3000,
+    });
+  });
+
+  it('selects EventStoreDB with its URL', () => {
+    expect(loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:2113?tls=false' })).toMatchObject({
+      eventStore: 'eventstoredb',
+      eventStoreUrl: 'esdb://127.0.0.1:2113?tls=false',
+    });
+  });
+
+  it.each([
+    [{ EVENT_STORE: 'mongo' }, /EVENT_STORE must be/],
+    [{ EVENT_STORE: 'eventstoredb' }, /needs EVENTSTORE_URL/],
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL is not a URL/],
+    [{ PORT: '70000' }, /PORT must be/],
+    [{ TIDINGS_NAMESPACE: 'a.b' }, /TIDINGS_NAMESPACE must be/],
+  ])('refuses %p with a reason', (env, reason) => {
+    expect(() => loadSettings(env)).toThrow(SettingsError);
+    expect(() => loadSettings(env)).toThrow(reason);
+  });
+});
