@@ -45,7 +45,7 @@ export class EventStore1763700000000 implements MigrationInterface {
 
   async down(db: QueryRunner): Promise<void> {
     await db.query(`
-      DROP FUNCTION tidings_append(text[], int[], bigint[], int[], int[], uuid[], text[], jsonb[], jsonb[]);
+      DROP FUNCTION tidings_append(text[], int[], bigint[], int[], int[], uuid[], text[], jsonb, jsonb);
       DROP TABLE events;
       DROP FUNCTION tidings_refuse_event_change();
       DROP SEQUENCE events_position_seq;
@@ -57,19 +57,20 @@ export class EventStore1763700000000 implements MigrationInterface {
  * Appends a batch of requests in one transaction. Each request is one caller's
  * append(stream, events, expectedVersion). Per request: its stream (an index into the batch's
  * distinct streams), expected version (>= 0 exact, -1 no stream, -2 any, -3 stream exists)
- * and event count; per event, concatenated in request order: its request, id, type, data and
- * metadata. Returns one row per request: 'ok' | 'duplicate' (every event id already stored
+ * and event count; per event, concatenated in request order: its request, id and type, and
+ * (as one JSON array each, cheaper to send than arrays of jsonb) its data and metadata. Returns one row per request: 'ok' | 'duplicate' (every event id already stored
  * with the same stream, type and data: an idempotent retry) | 'event_id_conflict' |
  * 'wrong_expected_version', with the stream's version and the last event's position.
  *
  * Per-stream advisory locks (held to commit, taken before any transaction id) serialize
- * writers of a stream; the global append lock is held only while the transaction id and the
- * positions are taken and the rows inserted, so batches on other streams commit in parallel.
+ * writers of a stream. The global append lock is held only while the transaction id and the
+ * block of positions are taken: that pairing is all gap safety needs, so batches insert and
+ * commit in parallel.
  */
 const APPEND_FUNCTION = `
 CREATE FUNCTION tidings_append(
   p_stream_ids text[], p_slots int[], p_expected bigint[], p_counts int[],
-  p_event_requests int[], p_event_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[]
+  p_event_requests int[], p_event_ids uuid[], p_types text[], p_data jsonb, p_metadata jsonb
 ) RETURNS TABLE (outcome text, version bigint, last_position bigint)
 LANGUAGE plpgsql
 -- Lookups must stay on the indexes even while the table is young and its statistics say "tiny".
@@ -95,6 +96,10 @@ DECLARE
   first_position bigint;
   cur bigint;
 BEGIN
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    -- A transaction id taken earlier, outside the append lock, would break gap safety.
+    RAISE EXCEPTION 'tidings_append must be the first write of its transaction' USING ERRCODE = 'invalid_transaction_state';
+  END IF;
   PERFORM pg_advisory_xact_lock(stream_lock_class, q.h)
      FROM (SELECT DISTINCT hashtext(s) AS h FROM unnest(p_stream_ids) AS s ORDER BY 1) q;
 
@@ -109,12 +114,12 @@ BEGIN
       INTO stored_count, matching_count, stored_version, stored_position
       FROM generate_series(1, n) AS req
       LEFT JOIN (
-        SELECT x.r, count(*) AS stored,
-               count(*) FILTER (WHERE e.stream_id = p_stream_ids[p_slots[x.r]] AND e.type = p_types[x.k] AND e.data = p_data[x.k]) AS matching,
+        SELECT z.r, count(*) AS stored,
+               count(*) FILTER (WHERE e.stream_id = p_stream_ids[p_slots[z.r]] AND e.type = z.type AND e.data = z.data) AS matching,
                max(e.stream_version) AS max_version, max(e.position) AS max_position
-          FROM unnest(p_event_requests) WITH ORDINALITY AS x(r, k)
-          JOIN events e ON e.event_id = p_event_ids[x.k]
-         GROUP BY x.r
+          FROM ROWS FROM (unnest(p_event_requests), unnest(p_event_ids), unnest(p_types), jsonb_array_elements(p_data)) AS z(r, id, type, data)
+          JOIN events e ON e.event_id = z.id
+         GROUP BY z.r
       ) c ON c.r = req;
   ELSE
     stored_count := array_fill(0::bigint, ARRAY[n]);
@@ -148,22 +153,22 @@ BEGIN
   IF accepted > 0 THEN
     PERFORM pg_advisory_lock(append_lock);
     BEGIN
-      -- The transaction id is taken under the lock, so positions follow transaction ids.
+      -- Transaction id and positions taken together: positions follow transaction ids.
       PERFORM pg_current_xact_id();
       first_position := nextval('events_position_seq');
       PERFORM setval('events_position_seq', first_position + accepted - 1);
-      INSERT INTO events (position, event_id, stream_id, stream_version, type, data, metadata)
-      SELECT first_position + a.ordinal - 1, p_event_ids[a.k], p_stream_ids[p_slots[a.r]],
-             versions[a.r] - p_counts[a.r] + 1 + (a.k - first_event[a.r]),
-             p_types[a.k], p_data[a.k], p_metadata[a.k]
-        FROM (SELECT x.r, x.k, row_number() OVER (ORDER BY x.k) AS ordinal
-                FROM unnest(p_event_requests) WITH ORDINALITY AS x(r, k)
-               WHERE outcomes[x.r] = 'ok') a;
       PERFORM pg_advisory_unlock(append_lock);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
       PERFORM pg_advisory_unlock(append_lock);
       RAISE;
     END;
+    INSERT INTO events (position, event_id, stream_id, stream_version, type, data, metadata)
+    SELECT first_position + row_number() OVER (ORDER BY z.k) - 1, z.id, p_stream_ids[p_slots[z.r]],
+           versions[z.r] - p_counts[z.r] + 1 + (z.k - first_event[z.r]), z.type, z.data, z.metadata
+      FROM ROWS FROM (unnest(p_event_requests), unnest(p_event_ids), unnest(p_types),
+                      jsonb_array_elements(p_data), jsonb_array_elements(p_metadata))
+           WITH ORDINALITY AS z(r, id, type, data, metadata, k)
+     WHERE outcomes[z.r] = 'ok';
     FOR req IN 1..n LOOP
       IF outcomes[req] = 'ok' THEN
         positions[req] := first_position + offsets[req] - 1;

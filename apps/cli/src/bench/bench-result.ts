@@ -40,3 +40,9 @@ export async function timeWorkers<T>(
   );
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};

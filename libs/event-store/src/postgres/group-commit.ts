@@ -38,6 +38,7 @@ const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
 export class GroupCommit {
   private readonly queue: Pending[] = [];
   private inFlight = 0;
+  private flushScheduled = false;
 
   constructor(
     private readonly pool: Pool,
@@ -47,6 +48,19 @@ export class GroupCommit {
   append(request: AppendRequest): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ ...request, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Flushes on the next turn of the event loop, not at once: callers woken by the previous
+   * batch append again in the same turn, and should leave together rather than one by one.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
       this.flush();
     });
   }
@@ -57,7 +71,7 @@ export class GroupCommit {
       this.inFlight++;
       void this.commit(batch).finally(() => {
         this.inFlight--;
-        this.flush();
+        this.scheduleFlush();
       });
     }
   }
@@ -106,7 +120,7 @@ export const appendQuery = (batch: readonly AppendRequest[]) => {
   return {
     name: 'tidings_append',
     text: `SELECT * FROM tidings_append($1::text[], $2::int[], $3::bigint[], $4::int[], $5::int[],
-                                      $6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[])`,
+                                      $6::uuid[], $7::text[], $8::jsonb, $9::jsonb)`,
     values: [
       streamIds,
       batch.map((request) => slotOf.get(request.streamId)),
@@ -115,8 +129,8 @@ export const appendQuery = (batch: readonly AppendRequest[]) => {
       batch.flatMap((request, i) => request.events.map(() => i + 1)),
       events.map((event) => event.eventId),
       events.map((event) => event.type),
-      events.map((event) => JSON.stringify(event.data)),
-      events.map((event) => JSON.stringify(event.metadata)),
+      JSON.stringify(events.map((event) => event.data)),
+      JSON.stringify(events.map((event) => event.metadata)),
     ],
   };
 };

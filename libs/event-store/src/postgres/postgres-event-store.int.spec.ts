@@ -31,6 +31,21 @@ describe('PostgreSQL event store', () => {
     };
   });
 
+  it('refuses to append inside a transaction that has already written (its position could not be gap-safe)', async () => {
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("INSERT INTO checkpoints (consumer_group, position) VALUES ('earlier-write', 0)");
+      await expect(client.query(appendQuery([{ streamId: 'inside-1', events: [testEvent()], expectedVersion: 'any' }]))).rejects.toThrow(
+        /first write of its transaction/,
+      );
+    } finally {
+      await client.query('ROLLBACK');
+      await client.end();
+    }
+  });
+
   describe('append-only events table', () => {
     let client: Client;
     beforeAll(async () => {

@@ -56,7 +56,7 @@ export class PostgresEventStore implements EventStore {
     this.pool.on('error', () => undefined);
     this.groupCommit = new GroupCommit(this.pool, {
       maxBatchEvents: options.maxBatchEvents ?? 2_000,
-      maxInFlight: options.maxInFlightBatches ?? 1,
+      maxInFlight: options.maxInFlightBatches ?? 2,
     });
     this.notifications = new AppendNotifications({ connectionString: options.connectionString });
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
