@@ -53,7 +53,7 @@ export class EventStoreDbEventStore implements EventStore {
     events: readonly EventToAppend[],
     { expectedVersion }: Readonly<{ expectedVersion: ExpectedVersion }>,
   ): Promise<AppendResult> {
-    if (events.length === 0) return this.checkExpectedVersion(streamId, expectedVersion);
+    if (events.length === 0) throw new RangeError(`append to ${streamId} needs at least one event`);
     const outcome = await this.tryAppend(streamId, events, expectedVersion);
     if (outcome instanceof WrongExpectedVersionError) {
       return this.settleRejectedAppend(streamId, events, expectedVersion, outcome);
@@ -149,20 +149,6 @@ export class EventStoreDbEventStore implements EventStore {
     throw new WrongExpectedVersion(streamId, expectedVersion, actualVersion);
   }
 
-  private async checkExpectedVersion(streamId: string, expectedVersion: ExpectedVersion): Promise<AppendResult> {
-    const [last] = await this.readStreamEvents(streamId, {
-      direction: BACKWARDS,
-      fromRevision: END,
-      maxCount: 1,
-      requiresLeader: true,
-    });
-    const actualVersion = last?.streamVersion ?? -1;
-    if (!isSatisfied(expectedVersion, actualVersion)) {
-      throw new WrongExpectedVersion(streamId, expectedVersion, actualVersion);
-    }
-    return { nextExpectedVersion: actualVersion, position: last?.position ?? 0n };
-  }
-
   /** From the leader: a follower may not have replicated the write being checked yet. */
   private readStoredBatch(streamId: string, firstVersion: number, size: number): Promise<RecordedEvent[]> {
     return this.readStreamEvents(streamId, {
@@ -237,19 +223,6 @@ const toVersion = (revision: CurrentRevision): number => (revision === 'no_strea
 const firstVersionClaimedBy = (expectedVersion: ExpectedVersion): number | undefined => {
   if (typeof expectedVersion === 'number') return expectedVersion + 1;
   return expectedVersion === 'no_stream' ? 0 : undefined;
-};
-
-const isSatisfied = (expectedVersion: ExpectedVersion, actualVersion: number): boolean => {
-  switch (expectedVersion) {
-    case 'any':
-      return true;
-    case 'no_stream':
-      return actualVersion === -1;
-    case 'stream_exists':
-      return actualVersion !== -1;
-    default:
-      return actualVersion === expectedVersion;
-  }
 };
 
 const appendResultOf = (stored: readonly RecordedEvent[]): AppendResult => {
