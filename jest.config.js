@@ -1,25 +1,20 @@
 /** Unit specs are pure; integration specs and e2e tests talk to the real PostgreSQL and NATS. */
-const swc = {
-  jsc: {
-    target: 'es2022',
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    // Resolves the @tidings/* aliases at transform time, so global setup can use them too.
-    baseUrl: __dirname,
-    paths: require('./tsconfig.json').compilerOptions.paths,
-  },
-  module: { type: 'commonjs' },
-  sourceMaps: 'inline',
+const { pathsToModuleNameMapper } = require('ts-jest');
+const { compilerOptions } = require('./tsconfig.json');
+
+const transform = {
+  // Type checking is `npm run typecheck`'s job (and the build's); tests only transpile.
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
 };
 
 const shared = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  transform,
+  moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
 module.exports = {
-  transform: shared.transform,
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   maxWorkers: 2,

@@ -1,3 +1,5 @@
+// Global setup runs outside Jest's module map: resolve the @tidings/* aliases from tsconfig.
+import 'tsconfig-paths/register';
 import { createTemplateDatabase, newRunId } from '@tidings/testing';
 
 /** One run, one id: every database and JetStream name the run creates carries it. */

@@ -1,3 +1,5 @@
+// Global setup runs outside Jest's module map: resolve the @tidings/* aliases from tsconfig.
+import 'tsconfig-paths/register';
 import { dropRunDatabases } from '@tidings/testing';
 
 export default async function globalTeardown(): Promise<void> {
