@@ -4,7 +4,10 @@
  */
 const EDGE_FILES = '\\.(module|controller|resolver|gateway|consumer|projection|repository|bench|int\\.spec|e2e-spec)\\.ts$';
 const CONTEXTS = '(inventory|orders|payments|checkout|views|social|imports|config)';
-const IO_MODULES = ['^@nestjs/', '^pg$', '^pg-', '^typeorm', '^nats', '^@nats-io/', '^@eventstore/', '^fastify', '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls)$'];
+const IO_MODULES = [
+  '(^|/)node_modules/(@nestjs|pg|pg-[^/]+|typeorm|nats|@nats-io|@eventstore|fastify|@fastify)/',
+  '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls)$',
+];
 
 module.exports = {
   forbidden: [

@@ -45,7 +45,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     await admin.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
     return true;
   } catch (error) {
-    if ((error as { code?: string }).code === '42P04') return false; // created meanwhile by another process
+    // Created meanwhile by another process: duplicate_database, or the catalog's unique index in a close race.
+    if (['42P04', '23505'].includes((error as { code?: string }).code ?? '')) return false;
     throw error;
   } finally {
     await admin.end();

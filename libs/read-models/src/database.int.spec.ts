@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { testServerUrl } from '@tidings/testing';
+import { migrate, quoteIdentifier, withDatabase } from './database';
+
+describe('migrate', () => {
+  const name = `tidings_test_${process.env.TIDINGS_TEST_RUN}_migrate_${randomBytes(3).toString('hex')}`;
+  const url = withDatabase(testServerUrl(), name);
+
+  afterAll(async () => {
+    const admin = new Client({ connectionString: withDatabase(testServerUrl(), 'postgres') });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('creates the database and applies every migration once, even when three processes start together', async () => {
+    const reports = await Promise.all([migrate(url), migrate(url), migrate(url)]);
+
+    expect(reports.filter((report) => report.created)).toHaveLength(1);
+    expect(reports.flatMap((report) => report.applied)).toEqual(['EventStore1763700000000', 'Checkpoints1763700000001']);
+  });
+
+  it('changes nothing when run again', async () => {
+    await expect(migrate(url)).resolves.toEqual({ database: name, created: false, applied: [] });
+  });
+});
