@@ -49,6 +49,13 @@ function print(line: string): void {
 }
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`tidings: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`tidings: ${reason(error)}\n`);
   process.exit(1);
 });
+
+/** One line an operator can act on. */
+function reason(error: unknown): string {
+  const { code, address, port } = error as { code?: string; address?: string; port?: number };
+  if (code === 'ECONNREFUSED') return `nothing answers at ${address}:${port}; is the server running, and are DATABASE_URL / NATS_URL right?`;
+  return error instanceof Error ? error.message : String(error);
+}
