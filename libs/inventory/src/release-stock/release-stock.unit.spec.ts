@@ -1,0 +1,30 @@
+import { BusinessRuleViolation } from '@tidings/core';
+import { deciderSpec, testCommandMetadata } from '@tidings/testing';
+import { committed, received, registered, released, reserved } from '../inventory.fixture';
+import { releaseStock, type ReleaseStock } from './release-stock';
+
+const release = (reservationId: string): ReleaseStock => ({
+  type: 'ReleaseStock',
+  data: { sku: 'SKU-1', reservationId },
+  metadata: testCommandMetadata(),
+});
+
+describe('ReleaseStock', () => {
+  const spec = deciderSpec(releaseStock);
+
+  it('releases a held reservation, all of it', () => {
+    spec.given([registered(), received(5), reserved('r1', 2)]).when(release('r1')).then([{ type: 'StockReleased', data: { sku: 'SKU-1', reservationId: 'r1', quantity: 2 } }]);
+  });
+
+  it('changes nothing when released twice (compensating twice equals once)', () => {
+    spec.given([registered(), received(5), reserved('r1', 2), released('r1', 2)]).when(release('r1')).then([]);
+  });
+
+  it('changes nothing for a reservation that was never held', () => {
+    spec.given([registered(), received(5)]).when(release('r1')).then([]);
+  });
+
+  it('refuses to release stock that already left', () => {
+    spec.given([registered(), received(5), reserved('r1', 2), committed('r1', 2)]).when(release('r1')).thenThrows(BusinessRuleViolation, /committed/);
+  });
+});
