@@ -1,13 +1,11 @@
-import { PostgresEventStore } from '@tidings/event-store';
-import { createTestDatabase, testCommandMetadata, type TestDatabase } from '@tidings/testing';
+import { testCommandMetadata, useTestEventStore } from '@tidings/testing';
 import { counter, type Increment } from './counter.fixture';
 import { BusinessRuleViolation, WrongExpectedVersion } from './errors';
 import { createCommandHandler } from './handle-command';
 import { uuidV7Ids } from './ports';
 
 describe('handleCommand over the PostgreSQL store', () => {
-  let database: TestDatabase;
-  let store: PostgresEventStore;
+  const given = useTestEventStore();
   let n = 0;
   const streamId = () => `counter-${++n}-${Date.now()}`;
   const increment = (by: number, actor = 'user-1'): Increment => ({
@@ -16,23 +14,15 @@ describe('handleCommand over the PostgreSQL store', () => {
     metadata: testCommandMetadata({ commandId: uuidV7Ids.next(), actor }),
   });
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    store = new PostgresEventStore({ connectionString: database.url });
-  });
-  afterAll(async () => {
-    await store.close();
-    await database.drop();
-  });
 
   it('appends the decided events with metadata from the command, and returns version and position', async () => {
-    const handle = createCommandHandler({ store, ids: uuidV7Ids });
+    const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
     const id = streamId();
     await handle(counter, id, increment(2));
     const command = increment(3, 'user-7');
     const result = await handle(counter, id, command);
 
-    const stored = await store.readStream(id);
+    const stored = await given.store.readStream(id);
     expect(result).toMatchObject({ state: { count: 5 }, version: 1, position: stored[1].position });
     expect(stored[1].metadata).toEqual({
       correlationId: command.metadata.correlationId,
@@ -43,16 +33,16 @@ describe('handleCommand over the PostgreSQL store', () => {
   });
 
   it('serves 40 concurrent commands on one stream from two processes: none lost, versions 0..39', async () => {
-    const processes = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store, ids: uuidV7Ids })];
+    const processes = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
     const id = streamId();
     await Promise.all(Array.from({ length: 40 }, (_, i) => processes[i % 2](counter, id, increment(1))));
 
-    const stored = await store.readStream(id);
+    const stored = await given.store.readStream(id);
     expect(stored.map((event) => event.streamVersion)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
   it('refuses a stale If-Match version without deciding again', async () => {
-    const handle = createCommandHandler({ store, ids: uuidV7Ids });
+    const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
     const id = streamId();
     await handle(counter, id, increment(1));
     await handle(counter, id, increment(1));
@@ -62,10 +52,10 @@ describe('handleCommand over the PostgreSQL store', () => {
   });
 
   it('appends nothing when the decider refuses or decides nothing', async () => {
-    const handle = createCommandHandler({ store, ids: uuidV7Ids });
+    const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
     const id = streamId();
     await expect(handle(counter, id, increment(5_000))).rejects.toBeInstanceOf(BusinessRuleViolation);
     await expect(handle(counter, id, increment(0))).resolves.toMatchObject({ version: -1, events: [] });
-    expect(await store.readStream(id)).toEqual([]);
+    expect(await given.store.readStream(id)).toEqual([]);
   });
 });

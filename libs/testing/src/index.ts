@@ -1,3 +1,4 @@
 export * from './test-database';
 export * from './eventually';
 export * from './decider-spec';
+export * from './test-event-store';

@@ -1,26 +1,15 @@
 import { createCommandHandler, uuidV7Ids } from '@tidings/core';
-import { PostgresEventStore } from '@tidings/event-store';
-import { createTestDatabase, testCommandMetadata, type TestDatabase } from '@tidings/testing';
+import { testCommandMetadata, useTestEventStore } from '@tidings/testing';
 import { productStreamId } from '../inventory';
 import { receiveStock } from '../receive-stock/receive-stock';
 import { registerProduct } from '../register-product/register-product';
 import { reserveStock } from './reserve-stock';
 
 describe('ReserveStock under concurrency, on the PostgreSQL store', () => {
-  let database: TestDatabase;
-  let store: PostgresEventStore;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    store = new PostgresEventStore({ connectionString: database.url });
-  });
-  afterAll(async () => {
-    await store.close();
-    await database.drop();
-  });
+  const given = useTestEventStore();
 
   it('lets exactly 10 of 50 concurrent one-unit reservations against 10 in stock succeed, from two processes', async () => {
-    const processes = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store, ids: uuidV7Ids })];
+    const processes = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
     const sku = `SKU-${Date.now()}`;
     const stream = productStreamId(sku);
     const metadata = () => testCommandMetadata({ commandId: uuidV7Ids.next() });
@@ -33,7 +22,7 @@ describe('ReserveStock under concurrency, on the PostgreSQL store', () => {
       ),
     );
 
-    const events = await store.readStream(stream);
+    const events = await given.store.readStream(stream);
     expect(events.filter((event) => event.type === 'StockReserved')).toHaveLength(10);
     expect(events.filter((event) => event.type === 'StockReservationRejected')).toHaveLength(40);
     expect(events.map((event) => event.streamVersion)).toEqual(events.map((_, i) => i));
