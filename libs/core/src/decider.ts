@@ -12,9 +12,3 @@ export type Decider<State, C extends Command, E extends Message> = Readonly<{
 
 export const decidedEvents = <E>(decided: E | readonly E[]): readonly E[] =>
   Array.isArray(decided) ? decided : [decided as E];
-
-export const foldEvents = <State, E>(
-  evolve: (state: State, event: E) => State,
-  initialState: State,
-  events: readonly E[],
-): State => events.reduce(evolve, initialState);
