@@ -25,7 +25,8 @@ export type CommandResult<State, E extends Message> = Readonly<{
   position?: bigint;
 }>;
 
-const DEFAULT_MAX_ATTEMPTS = 8;
+// Enough for a command to outlast another process that is busy with a queue of its own on the stream.
+const DEFAULT_MAX_ATTEMPTS = 20;
 
 /**
  * The one command path: read the stream, fold it, decide, append with the version that was
@@ -116,4 +117,4 @@ function perKeyQueue() {
 
 /** Jittered so that writers who collided do not collide again in lockstep. */
 const backoff = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
