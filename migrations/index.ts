@@ -1,5 +1,6 @@
 import { EventStore1763700000000 } from './1763700000000-event-store';
 import { Checkpoints1763700000001 } from './1763700000001-checkpoints';
+import { Consumers1763800000000 } from './1763800000000-consumers';
 
 /** Every migration, oldest first. */
-export const migrations = [EventStore1763700000000, Checkpoints1763700000001];
+export const migrations = [EventStore1763700000000, Checkpoints1763700000001, Consumers1763800000000];

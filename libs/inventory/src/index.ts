@@ -5,3 +5,4 @@ export * from './receive-stock/receive-stock';
 export * from './reserve-stock/reserve-stock';
 export * from './release-stock/release-stock';
 export * from './commit-stock/commit-stock';
+export * from './products.projection';

@@ -5,7 +5,16 @@ export type Settings = Readonly<{
   eventStoreUrl?: string;
   namespace: string;
   port: number;
+  /** Partitions per consumer group (TIDINGS_PARTITIONS): every process of a deployment must agree. */
+  partitions: number;
+  /** Processes `start` runs (TIDINGS_ROLES), e.g. `relay,projector`. */
+  roles: readonly Role[];
+  /** How long a consumer's partition lease outlives its last renewal (TIDINGS_LEASE_TTL_MS). */
+  leaseTtlMs: number;
 }>;
+
+export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
+export type Role = (typeof ROLES)[number];
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tidings';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -30,6 +39,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(env.EVENTSTORE_URL ? { eventStoreUrl: env.EVENTSTORE_URL } : {}),
     namespace,
     port: port(env.PORT ?? '3000'),
+    partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
+    roles: roles(env.TIDINGS_ROLES ?? ROLES.join(',')),
+    leaseTtlMs: integer('TIDINGS_LEASE_TTL_MS', env.TIDINGS_LEASE_TTL_MS ?? '10000', 1_000, 600_000),
   };
 }
 
@@ -50,4 +62,19 @@ const port = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new SettingsError(`PORT must be 0-65535, not "${value}"`);
   return parsed;
+};
+
+const integer = (name: string, value: string, min: number, max: number): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new SettingsError(`${name} must be an integer ${min}-${max}, not "${value}"`);
+  return parsed;
+};
+
+const roles = (value: string): Role[] => {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(ROLES as readonly string[]).includes(name));
+  if (unknown.length || names.length === 0) {
+    throw new SettingsError(`TIDINGS_ROLES must list some of ${ROLES.join(', ')}, not "${value}"`);
+  }
+  return [...new Set(names)] as Role[];
 };

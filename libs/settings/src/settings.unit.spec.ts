@@ -8,6 +8,9 @@ describe('loadSettings', () => {
       eventStore: 'postgres',
       namespace: 'tidings',
       port: 3000,
+      partitions: 8,
+      roles: ['api', 'relay', 'projector', 'sagas'],
+      leaseTtlMs: 10_000,
     });
   });
 
@@ -18,12 +21,19 @@ describe('loadSettings', () => {
     });
   });
 
+  it('picks the processes to run from TIDINGS_ROLES', () => {
+    expect(loadSettings({ TIDINGS_ROLES: 'relay, projector,relay' }).roles).toEqual(['relay', 'projector']);
+  });
+
   it.each([
     [{ EVENT_STORE: 'mongo' }, /EVENT_STORE must be/],
     [{ EVENT_STORE: 'eventstoredb' }, /needs EVENTSTORE_URL/],
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL is not a URL/],
     [{ PORT: '70000' }, /PORT must be/],
     [{ TIDINGS_NAMESPACE: 'a.b' }, /TIDINGS_NAMESPACE must be/],
+    [{ TIDINGS_PARTITIONS: '0' }, /TIDINGS_PARTITIONS must be an integer 1-256/],
+    [{ TIDINGS_ROLES: 'relay,mailer' }, /TIDINGS_ROLES must list some of/],
+    [{ TIDINGS_LEASE_TTL_MS: 'soon' }, /TIDINGS_LEASE_TTL_MS must be/],
   ])('refuses %p with a reason', (env, reason) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
     expect(() => loadSettings(env)).toThrow(reason);

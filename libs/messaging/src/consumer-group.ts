@@ -1,0 +1,17 @@
+import type { RecordedEvent } from '@tidings/core';
+import type { Lease } from './partition-leases';
+
+/** What the runtime hands a group: one partition's events in stream order, under a lease. */
+export type Batch = Readonly<{ lease: Lease; events: readonly RecordedEvent[] }>;
+
+/**
+ * A consumer group (ARCHITECTURE §5), e.g. `projection.products`. `handle` applies a batch
+ * exactly once and says whether the partition may go on; whatever it throws is treated as
+ * transient: the batch is redelivered after a backoff and nothing is skipped.
+ */
+export interface ConsumerGroup {
+  readonly name: string;
+  /** Stream categories it reads, e.g. `['product']`. */
+  readonly categories: readonly string[];
+  handle(batch: Batch): Promise<'applied' | 'blocked'>;
+}

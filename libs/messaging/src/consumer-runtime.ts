@@ -1,0 +1,185 @@
+import type { Pool } from 'pg';
+import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnection } from 'nats';
+import type { RecordedEvent } from '@tidings/core';
+import type { ConsumerGroup } from './consumer-group';
+import { decodeEvent } from './event-message';
+import { durableName, partitionFilter, type EventTopology } from './event-topology';
+import { ensureEventStream, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
+import { LeaseLost, PartitionLeases, type Lease } from './partition-leases';
+import { sleep } from './sleep';
+
+export type ConsumerRuntimeOptions = Readonly<{
+  nats: NatsConnection;
+  pool: Pool;
+  topology: EventTopology;
+  group: ConsumerGroup;
+  /** This instance's name among the group's members; unique per process. */
+  member: string;
+  leaseTtlMs: number;
+  /** Messages per batch, and the most a partition has unacknowledged. */
+  batchSize?: number;
+  /** How long JetStream waits for an ack before redelivering (a crashed member's batch). */
+  ackWaitMs?: number;
+  log?: (line: string) => void;
+}>;
+
+export type PartitionState = Readonly<{ partition: number; status: 'running' | 'blocked' | 'retrying'; lastError?: string }>;
+
+const NANOS_PER_MS = 1_000_000;
+
+/**
+ * Runs one consumer group in this process (ARCHITECTURE §5): takes partitions by lease and
+ * runs a loop per partition over its durable pull consumer — fetch a batch, let the group
+ * apply it (with its checkpoint, in one transaction), then ack. At most `batchSize` messages of
+ * a partition are unacknowledged, so a redelivered batch always comes back before anything
+ * newer and per-stream order holds. Errors back off exponentially and redeliver; nothing is
+ * skipped.
+ */
+export class ConsumerRuntime {
+  private readonly leases: PartitionLeases;
+  private readonly loops = new Map<number, { stop: AbortController; done: Promise<void> }>();
+  private readonly states = new Map<number, PartitionState>();
+  private readonly stopping = new AbortController();
+  private readonly batchSize: number;
+  private readonly log: (line: string) => void;
+  private running?: Promise<void>;
+
+  constructor(private readonly options: ConsumerRuntimeOptions) {
+    const { pool, group, member, topology, leaseTtlMs } = options;
+    this.leases = new PartitionLeases(pool, group.name, member, topology.partitions, leaseTtlMs);
+    this.batchSize = options.batchSize ?? 500;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** The partitions this member runs now, and how each is doing. */
+  get partitions(): PartitionState[] {
+    return [...this.states.values()].sort((a, b) => a.partition - b.partition);
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+    await Promise.all([...this.loops.keys()].map((partition) => this.stopLoop(partition)));
+    await this.leases.leave().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        const held = new Set(await this.leases.balance());
+        for (const partition of this.loops.keys()) if (!held.has(partition)) await this.stopLoop(partition);
+        for (const partition of held) if (!this.loops.has(partition)) this.startLoop(partition);
+      } catch (error) {
+        this.log(`${this.options.group.name}: cannot renew leases: ${(error as Error).message}`);
+      }
+      await sleep(this.options.leaseTtlMs / 3, this.stopping.signal);
+    }
+  }
+
+  private startLoop(partition: number): void {
+    const stop = new AbortController();
+    const lease: Lease = { group: this.options.group.name, partition, member: this.options.member };
+    this.states.set(partition, { partition, status: 'running' });
+    const done = this.consume(lease, stop.signal).finally(() => {
+      this.loops.delete(partition);
+      this.states.delete(partition);
+    });
+    this.loops.set(partition, { stop, done });
+  }
+
+  private async stopLoop(partition: number): Promise<void> {
+    const loop = this.loops.get(partition);
+    if (!loop) return;
+    loop.stop.abort();
+    await loop.done;
+  }
+
+  private async consume(lease: Lease, stop: AbortSignal): Promise<void> {
+    const { group } = this.options;
+    let consumer: Consumer | undefined;
+    let failures = 0;
+    while (!stop.aborted) {
+      let received: JsMsg[] = [];
+      try {
+        consumer ??= await this.openConsumer(lease.partition);
+        received = await this.fetch(consumer);
+        if (received.length === 0) continue;
+        const outcome = await group.handle({ lease, events: this.decode(received) });
+        if (outcome === 'applied') {
+          for (const message of received) message.ack();
+          failures = 0;
+          this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
+        } else {
+          for (const message of received) message.nak();
+          this.states.set(lease.partition, { partition: lease.partition, status: 'blocked' });
+          await sleep(2_000, stop);
+        }
+      } catch (error) {
+        for (const message of received) message.nak();
+        if (error instanceof LeaseLost) {
+          this.log(`${group.name}: ${error.message}`);
+          return;
+        }
+        consumer = undefined;
+        const delay = Math.min(100 * 2 ** failures++, 30_000);
+        const reason = (error as Error).message ?? String(error);
+        this.states.set(lease.partition, { partition: lease.partition, status: 'retrying', lastError: reason });
+        this.log(`${group.name} partition ${lease.partition}: ${reason}; retrying in ${delay} ms`);
+        await sleep(delay, stop);
+      }
+    }
+  }
+
+  private async fetch(consumer: Consumer): Promise<JsMsg[]> {
+    const messages = await consumer.fetch({ max_messages: this.batchSize, expires: 1_000 });
+    const received: JsMsg[] = [];
+    for await (const message of messages) received.push(message);
+    return received;
+  }
+
+  /** A message that is not an event envelope can never be applied: it is terminated, not retried. */
+  private decode(messages: readonly JsMsg[]): RecordedEvent[] {
+    const events: RecordedEvent[] = [];
+    for (const message of messages) {
+      try {
+        events.push(decodeEvent(message.data));
+      } catch (error) {
+        this.log(`${this.options.group.name}: dropping message ${message.seq} of ${message.subject}: ${(error as Error).message}`);
+        message.term();
+      }
+    }
+    return events;
+  }
+
+  /** The group's durable consumer for a partition, created (with the stream) when missing. */
+  private async openConsumer(partition: number): Promise<Consumer> {
+    const { nats, topology, group } = this.options;
+    const jsm = await nats.jetstreamManager();
+    await ensureEventStream(jsm, topology);
+    const name = durableName(topology, group.name, partition);
+    const config = {
+      durable_name: name,
+      filter_subject: partitionFilter(topology, group.categories, partition),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_ack_pending: this.batchSize,
+      ack_wait: (this.options.ackWaitMs ?? 10_000) * NANOS_PER_MS,
+      // Never give up on a message: a dropped one would be skipped by the next checkpoint.
+      max_deliver: -1,
+    };
+    try {
+      const info = await jsm.consumers.info(topology.stream, name);
+      if (info.config.filter_subject !== config.filter_subject || info.config.max_ack_pending !== config.max_ack_pending) {
+        await jsm.consumers.update(topology.stream, name, { filter_subject: config.filter_subject, max_ack_pending: config.max_ack_pending });
+      }
+    } catch (error) {
+      if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;
+      await jsm.consumers.add(topology.stream, config);
+    }
+    return nats.jetstream().consumers.get(topology.stream, name);
+  }
+}

@@ -1,0 +1,35 @@
+import { headers, type MsgHdrs } from 'nats';
+import type { RecordedEvent } from '@tidings/core';
+
+export const POSITION_HEADER = 'Tidings-Position';
+
+/** The envelope as JSON (positions as decimal strings), with the headers ARCHITECTURE §4 names. */
+export function encodeEvent(event: RecordedEvent): { data: Uint8Array; headers: MsgHdrs } {
+  const messageHeaders = headers();
+  messageHeaders.set(POSITION_HEADER, event.position.toString());
+  messageHeaders.set('Tidings-Stream', event.streamId);
+  messageHeaders.set('Tidings-Version', String(event.streamVersion));
+  messageHeaders.set('Tidings-Type', event.type);
+  return { data: Buffer.from(JSON.stringify({ ...event, position: event.position.toString() })), headers: messageHeaders };
+}
+
+export class MalformedEventMessage extends Error {
+  override readonly name = 'MalformedEventMessage';
+}
+
+export function decodeEvent(data: Uint8Array): RecordedEvent {
+  let envelope: Record<string, unknown>;
+  try {
+    envelope = JSON.parse(Buffer.from(data).toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new MalformedEventMessage(`not JSON: ${(error as Error).message}`);
+  }
+  const { eventId, streamId, streamVersion, type, position, recordedAt } = envelope;
+  if (typeof eventId !== 'string' || typeof streamId !== 'string' || typeof type !== 'string') {
+    throw new MalformedEventMessage('an event needs eventId, streamId and type');
+  }
+  if (typeof streamVersion !== 'number' || typeof position !== 'string' || !/^\d+$/.test(position) || typeof recordedAt !== 'string') {
+    throw new MalformedEventMessage(`event ${eventId} has no valid streamVersion, position or recordedAt`);
+  }
+  return { ...envelope, eventId, streamId, streamVersion, type, position: BigInt(position), recordedAt: new Date(recordedAt) } as RecordedEvent;
+}

@@ -1,0 +1,48 @@
+/**
+ * Where events travel in JetStream (ARCHITECTURE §4): one stream per namespace, one subject per
+ * (category, partition). Every name is prefixed by the namespace, so deployments and test runs
+ * sharing a NATS server never see each other's messages.
+ */
+export type EventTopology = Readonly<{
+  namespace: string;
+  partitions: number;
+  /** `TIDINGS_EVENTS` for the default namespace. */
+  stream: string;
+  /** Every subject of the stream: `tidings.events.>`. */
+  subjects: string;
+}>;
+
+export const eventTopology = (namespace: string, partitions: number): EventTopology => ({
+  namespace,
+  partitions,
+  stream: `${namespace.toUpperCase().replaceAll('-', '_')}_EVENTS`,
+  subjects: `${namespace}.events.>`,
+});
+
+/** `product-42` → `product`; characters a subject token cannot hold become `_`. */
+export const categoryOf = (streamId: string): string => {
+  const dash = streamId.indexOf('-');
+  return (dash > 0 ? streamId.slice(0, dash) : streamId).replace(/[^A-Za-z0-9_]/g, '_') || '_';
+};
+
+/** Stable across processes and releases: FNV-1a of the stream id, modulo the partition count. */
+export const partitionOf = (streamId: string, partitions: number): number => {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < streamId.length; index++) {
+    hash ^= streamId.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+};
+
+/** One stream's events share a subject, so JetStream keeps their order. */
+export const subjectOf = (topology: EventTopology, streamId: string): string =>
+  `${topology.namespace}.events.${categoryOf(streamId)}.${partitionOf(streamId, topology.partitions)}`;
+
+/** What a group's consumer for one partition reads: one category, or all of them when it needs several. */
+export const partitionFilter = (topology: EventTopology, categories: readonly string[], partition: number): string =>
+  `${topology.namespace}.events.${categories.length === 1 ? categories[0] : '*'}.${partition}`;
+
+/** Durable consumer names allow no dots: `tidings_projection_products_p3`. */
+export const durableName = (topology: EventTopology, group: string, partition: number): string =>
+  `${topology.namespace}_${group}_p${partition}`.replace(/[^A-Za-z0-9_-]/g, '_');

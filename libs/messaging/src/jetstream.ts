@@ -1,0 +1,47 @@
+import { connect, StorageType, type JetStreamManager, type NatsConnection, type StreamInfo } from 'nats';
+import type { EventTopology } from './event-topology';
+import { POSITION_HEADER } from './event-message';
+
+/** A connection that keeps reconnecting: NATS restarts are survived, not reported as crashes. */
+export const connectNats = (url: string, name: string): Promise<NatsConnection> =>
+  connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+
+const NANOS_PER_MS = 1_000_000;
+/** JetStream deduplicates a republished event id within this window (ARCHITECTURE §4: ≥ 10 min). */
+const DUPLICATE_WINDOW_MS = 15 * 60_000;
+
+/** Creates the events stream when it is missing; returns its info either way. */
+export async function ensureEventStream(jsm: JetStreamManager, topology: EventTopology): Promise<StreamInfo> {
+  try {
+    return await jsm.streams.info(topology.stream);
+  } catch (error) {
+    if (!isJetStreamError(error, STREAM_NOT_FOUND)) throw error;
+  }
+  try {
+    return await jsm.streams.add({
+      name: topology.stream,
+      subjects: [topology.subjects],
+      storage: StorageType.File,
+      duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS,
+    });
+  } catch (error) {
+    // Another process created it at the same moment.
+    if (isJetStreamError(error, STREAM_NAME_IN_USE)) return jsm.streams.info(topology.stream);
+    throw error;
+  }
+}
+
+/** The position in the stream's last message: how far the relay got (0 for an empty or missing stream). */
+export async function lastPublishedPosition(jsm: JetStreamManager, topology: EventTopology): Promise<bigint> {
+  const info = await ensureEventStream(jsm, topology);
+  if (info.state.messages === 0) return 0n;
+  const message = await jsm.streams.getMessage(topology.stream, { seq: info.state.last_seq });
+  return BigInt(message.header.get(POSITION_HEADER) || '0');
+}
+
+export const STREAM_NOT_FOUND = 10059;
+export const STREAM_NAME_IN_USE = 10058;
+export const CONSUMER_NOT_FOUND = 10014;
+
+export const isJetStreamError = (error: unknown, errorCode: number): boolean =>
+  (error as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code === errorCode;

@@ -1,0 +1,97 @@
+import type { Pool, PoolClient } from 'pg';
+
+export type Lease = Readonly<{ group: string; partition: number; member: string }>;
+
+export class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
+  constructor(lease: Lease) {
+    super(`partition ${lease.partition} of ${lease.group} now belongs to another member`);
+  }
+}
+
+/**
+ * Inside a batch's transaction: proves the lease is still ours and holds it until commit, so
+ * a member that was paused past its lease cannot write over the one that took the partition.
+ */
+export async function holdLease(db: PoolClient, lease: Lease): Promise<void> {
+  const { rowCount } = await db.query(
+    'SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR SHARE',
+    [lease.group, lease.partition, lease.member],
+  );
+  if (!rowCount) throw new LeaseLost(lease);
+}
+
+/**
+ * Shares a group's partitions among the members alive (ARCHITECTURE §5): each member renews
+ * its leases, takes free or expired ones up to its fair share, and gives back what is above it
+ * when members join. A killed member's partitions are free once its leases expire.
+ */
+export class PartitionLeases {
+  constructor(
+    private readonly pool: Pool,
+    private readonly group: string,
+    private readonly member: string,
+    private readonly partitions: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** One round: heartbeat, renew, rebalance. Returns the partitions this member holds now. */
+  async balance(): Promise<number[]> {
+    const { group, member, ttlMs } = this;
+    await this.pool.query(
+      `INSERT INTO consumer_members (consumer_group, member, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+       ON CONFLICT (consumer_group, member) DO UPDATE SET expires_at = excluded.expires_at`,
+      [group, member, ttlMs],
+    );
+    const { rows: alive } = await this.pool.query<{ members: string }>(
+      'SELECT count(*) AS members FROM consumer_members WHERE consumer_group = $1 AND expires_at > now()',
+      [group],
+    );
+    const share = Math.ceil(this.partitions / Math.max(1, Number(alive[0].members)));
+    const { rows: renewed } = await this.pool.query<{ partition: number }>(
+      `UPDATE consumer_leases SET expires_at = now() + $3 * interval '1 millisecond'
+       WHERE consumer_group = $1 AND member = $2 RETURNING partition`,
+      [group, member, ttlMs],
+    );
+    const held = renewed.map((row) => row.partition).filter((partition) => partition < this.partitions).sort((a, b) => a - b);
+    if (held.length > share) {
+      await this.release(held.splice(share));
+      return held;
+    }
+    const { rows: free } = await this.pool.query<{ partition: number }>(
+      `SELECT candidate.partition FROM generate_series(0, $2 - 1) AS candidate(partition)
+       WHERE NOT EXISTS (
+         SELECT 1 FROM consumer_leases l
+         WHERE l.consumer_group = $1 AND l.partition = candidate.partition AND l.expires_at > now()
+       )
+       ORDER BY random()`,
+      [group, this.partitions],
+    );
+    for (const { partition } of free) {
+      if (held.length >= share) break;
+      const { rowCount } = await this.pool.query(
+        `INSERT INTO consumer_leases (consumer_group, partition, member, expires_at) VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
+         ON CONFLICT (consumer_group, partition) DO UPDATE SET member = excluded.member, expires_at = excluded.expires_at
+         WHERE consumer_leases.expires_at <= now() OR consumer_leases.member = excluded.member`,
+        [group, partition, member, ttlMs],
+      );
+      if (rowCount) held.push(partition);
+    }
+    return held.sort((a, b) => a - b);
+  }
+
+  /** Gives partitions back, e.g. after their loops stopped on shutdown. */
+  async release(partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.pool.query('DELETE FROM consumer_leases WHERE consumer_group = $1 AND member = $2 AND partition = ANY($3)', [
+      this.group,
+      this.member,
+      partitions,
+    ]);
+  }
+
+  async leave(): Promise<void> {
+    await this.pool.query('DELETE FROM consumer_leases WHERE consumer_group = $1 AND member = $2', [this.group, this.member]);
+    await this.pool.query('DELETE FROM consumer_members WHERE consumer_group = $1 AND member = $2', [this.group, this.member]);
+  }
+}

@@ -1,0 +1,190 @@
+import { Client } from 'pg';
+import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
+import type { AllSubscription, EventStore } from '@tidings/core';
+import { encodeEvent } from './event-message';
+import { subjectOf, type EventTopology } from './event-topology';
+import { ensureEventStream, isJetStreamError, lastPublishedPosition, STREAM_NOT_FOUND } from './jetstream';
+import { PublishWindow } from './publish-window';
+import { sleep } from './sleep';
+
+export type RelayOptions = Readonly<{
+  store: EventStore;
+  nats: NatsConnection;
+  /** The database whose advisory lock elects the one active relay of a namespace. */
+  databaseUrl: string;
+  topology: EventTopology;
+  /** Publishes awaiting their acknowledgement at once. */
+  window?: number;
+  /** How often a standby tries to become active, and the active one checks the stream. */
+  checkIntervalMs?: number;
+  log?: (line: string) => void;
+}>;
+
+export type RelayState = Readonly<{ active: boolean; acknowledged: bigint }>;
+
+// Advisory lock class for relays; the object id is the namespace's hash.
+const RELAY_LOCK_CLASS = 1952804353;
+
+/**
+ * Tails the store's `$all` and publishes every event to JetStream under its event id, in order
+ * (ARCHITECTURE §4). One relay per namespace is active: it holds a PostgreSQL advisory lock on
+ * its own connection, so a killed relay's lock goes with its connection and a standby takes
+ * over at its next check. Where to start is read back from the stream's last message, so a
+ * stream that was deleted or lost its data is republished from the store; republishing what
+ * is already there is harmless, JetStream drops ids it has seen within the duplicate window.
+ */
+export class Relay {
+  private readonly js: JetStreamClient;
+  private readonly jsm: Promise<JetStreamManager>;
+  private readonly window: number;
+  private readonly checkIntervalMs: number;
+  private readonly log: (line: string) => void;
+  private readonly stopping = new AbortController();
+  private interrupt: () => void = () => undefined;
+  private running?: Promise<void>;
+  private current: RelayState = { active: false, acknowledged: 0n };
+
+  constructor(private readonly options: RelayOptions) {
+    this.js = options.nats.jetstream();
+    this.jsm = options.nats.jetstreamManager();
+    this.window = options.window ?? 1_000;
+    this.checkIntervalMs = options.checkIntervalMs ?? 1_000;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  get state(): RelayState {
+    return this.current;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.interrupt();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      const leadership = await this.becomeActive().catch((error: unknown) => {
+        this.log(`relay: cannot reach the database for leadership: ${(error as Error).message}`);
+        return undefined;
+      });
+      if (!leadership) {
+        await sleep(Math.min(this.checkIntervalMs * 2 ** failures++, 10_000), this.stopping.signal);
+        continue;
+      }
+      failures = 0;
+      try {
+        this.log('relay: active');
+        await this.publishWhileActive(leadership);
+      } finally {
+        this.current = { ...this.current, active: false };
+        await leadership.client.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Waits until this relay holds the lock (or is stopped, then undefined). */
+  private async becomeActive(): Promise<{ client: Client; lost: Promise<void> } | undefined> {
+    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'tidings-relay' });
+    const lost = new Promise<void>((resolve) => {
+      client.on('error', () => resolve());
+      client.on('end', () => resolve());
+    });
+    await client.connect();
+    while (!this.stopping.signal.aborted) {
+      const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [
+        RELAY_LOCK_CLASS,
+        this.options.topology.namespace,
+      ]);
+      if (rows[0].held) return { client, lost };
+      await sleep(this.checkIntervalMs, this.stopping.signal);
+    }
+    await client.end();
+    return undefined;
+  }
+
+  private async publishWhileActive(leadership: { lost: Promise<void> }): Promise<void> {
+    let lostLeadership = false;
+    void leadership.lost.then(() => {
+      lostLeadership = true;
+      this.interrupt();
+    });
+    let acknowledged: bigint | undefined;
+    let failures = 0;
+    while (!this.stopping.signal.aborted && !lostLeadership) {
+      try {
+        const jsm = await this.jsm;
+        const streamCreated = (await ensureEventStream(jsm, this.options.topology)).created;
+        const inStream = await lastPublishedPosition(jsm, this.options.topology);
+        // After an error the stream may hold less than we saw acknowledged (it was deleted or lost data).
+        const from = acknowledged === undefined || inStream < acknowledged ? inStream : acknowledged;
+        if (acknowledged !== undefined && from < acknowledged) this.log(`relay: the stream lost events; republishing from position ${from}`);
+        acknowledged = await this.publishFrom(from, jsm, streamCreated);
+        failures = 0;
+      } catch (error) {
+        const failure = error as Error & { acknowledged?: bigint };
+        acknowledged = failure.acknowledged ?? acknowledged;
+        this.log(`relay: ${failure.message}; resuming from position ${acknowledged ?? 'the stream'}`);
+        await sleep(Math.min(100 * 2 ** failures++, 5_000), this.stopping.signal);
+      }
+    }
+  }
+
+  /** Publishes from `from` until stopped or interrupted; returns the acknowledged position, or throws carrying it. */
+  private async publishFrom(from: bigint, jsm: JetStreamManager, streamCreated: string): Promise<bigint> {
+    const subscription: AllSubscription = this.options.store.subscribeToAll({ fromPosition: from });
+    let streamProblem: Error | undefined;
+    const interrupted = () => void subscription.close();
+    this.interrupt = interrupted;
+    const window = new PublishWindow(this.window, from, interrupted);
+    const watch = setInterval(() => {
+      void this.checkStream(jsm, streamCreated).then((problem) => {
+        if (problem && !streamProblem) {
+          streamProblem = problem;
+          interrupted();
+        }
+      });
+    }, this.checkIntervalMs);
+    this.current = { active: true, acknowledged: from };
+    try {
+      for await (const event of subscription) {
+        const { data, headers } = encodeEvent(event);
+        await window.add(event.position, () =>
+          this.js.publish(subjectOf(this.options.topology, event.streamId), data, { msgID: event.eventId, headers }),
+        );
+        this.current = { active: true, acknowledged: window.acknowledged };
+      }
+      await window.drain();
+    } catch (error) {
+      if (window.failure === undefined) window.failure = error;
+    } finally {
+      clearInterval(watch);
+      this.interrupt = () => undefined;
+      await subscription.close();
+    }
+    this.current = { active: true, acknowledged: window.acknowledged };
+    const failure = streamProblem ?? (window.failure as Error | undefined);
+    if (failure) throw Object.assign(new Error(describe(failure)), { acknowledged: window.acknowledged });
+    return window.acknowledged;
+  }
+
+  /** A stream that was deleted, recreated or lost messages means republishing from the store. */
+  private async checkStream(jsm: JetStreamManager, created: string): Promise<Error | undefined> {
+    try {
+      const info = await jsm.streams.info(this.options.topology.stream);
+      return info.created === created ? undefined : new Error('the events stream was recreated');
+    } catch (error) {
+      return isJetStreamError(error, STREAM_NOT_FOUND) ? new Error('the events stream is gone') : undefined;
+    }
+  }
+}
+
+const describe = (error: unknown): string =>
+  isJetStreamError(error, STREAM_NOT_FOUND) || (error as { code?: string }).code === '503'
+    ? 'no events stream to publish to'
+    : (error as Error).message ?? String(error);

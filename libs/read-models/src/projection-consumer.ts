@@ -1,0 +1,111 @@
+import type { Pool } from 'pg';
+import type { RecordedEvent } from '@tidings/core';
+import { holdLease, LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
+import { lockCheckpoint, saveCheckpoint } from './checkpoints';
+import { parkEvent, streamsWithDeadLetters } from './dead-letters';
+import { consumerGroupOf, tablesOf, type Projection } from './projection';
+import { currentVersion } from './projection-registry';
+import { inTransaction, isTransient } from './transaction';
+
+export type ProjectionConsumerOptions = Readonly<{
+  /** Failures of one event, each after a backoff, before the group's policy takes it. */
+  maxAttempts?: number;
+  log?: (line: string) => void;
+}>;
+
+/**
+ * A projection as a consumer group: each batch is applied in one transaction with the
+ * partition's checkpoint, and events at or below the checkpoint are skipped, so redelivery
+ * never applies an event twice. When a batch fails for a reason that is not transient, its
+ * events are applied one per transaction to find the one that fails; after `maxAttempts` that
+ * event is parked (dead letter, its stream's later events parked behind it) or blocks its
+ * partition, as the projection's policy says.
+ */
+export class ProjectionConsumer implements ConsumerGroup {
+  readonly name: string;
+  readonly categories: readonly string[];
+  private readonly attempts = new Map<string, number>();
+  private readonly maxAttempts: number;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly projection: Projection,
+    options: ProjectionConsumerOptions = {},
+  ) {
+    this.name = consumerGroupOf(projection);
+    this.categories = projection.categories;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  async handle({ lease, events }: Batch): Promise<'applied' | 'blocked'> {
+    try {
+      return await this.applyOnce(lease, events);
+    } catch (error) {
+      if (mustRetry(error) || events.length === 1) return this.failed(lease, events[0], error);
+    }
+    for (const event of events) {
+      try {
+        if ((await this.applyOnce(lease, [event])) === 'blocked') return 'blocked';
+      } catch (error) {
+        if ((await this.failed(lease, event, error)) === 'blocked') return 'blocked';
+      }
+    }
+    return 'applied';
+  }
+
+  private applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {
+    return inTransaction(this.pool, async (db) => {
+      await holdLease(db, lease);
+      const checkpoint = await lockCheckpoint(db, this.name, lease.partition);
+      if (checkpoint.blocked) return 'blocked';
+      const fresh = events.filter((event) => event.position > checkpoint.position);
+      if (fresh.length === 0) return 'applied';
+      const waiting = await streamsWithDeadLetters(db, this.name, fresh);
+      const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
+      if (live.length) {
+        const version = await currentVersion(db, this.projection.name);
+        if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
+        await this.projection.apply(db, live, tablesOf(this.projection, version));
+      }
+      for (const event of fresh.filter((candidate) => waiting.has(candidate.streamId))) {
+        await parkEvent(db, this.name, lease.partition, event, `waits behind an earlier dead letter of ${event.streamId}`, 0);
+      }
+      await saveCheckpoint(db, this.name, lease.partition, fresh[fresh.length - 1].position);
+      return 'applied';
+    });
+  }
+
+  /** Throws to have the runtime back off and redeliver, until the event has failed `maxAttempts` times. */
+  private async failed(lease: Lease, event: RecordedEvent, error: unknown): Promise<'applied' | 'blocked'> {
+    if (mustRetry(error)) throw error;
+    const attempts = (this.attempts.get(event.eventId) ?? 0) + 1;
+    if (attempts < this.maxAttempts) {
+      this.attempts.set(event.eventId, attempts);
+      throw error;
+    }
+    this.attempts.delete(event.eventId);
+    const reason = (error as Error).message ?? String(error);
+    const policy = this.projection.policy ?? 'block';
+    this.log(`${this.name}: ${event.type} at position ${event.position} failed ${attempts} times (${reason}); policy ${policy}`);
+    return inTransaction(this.pool, async (db) => {
+      await holdLease(db, lease);
+      const checkpoint = await lockCheckpoint(db, this.name, lease.partition);
+      if (checkpoint.position >= event.position) return 'applied';
+      if (policy === 'block') {
+        await db.query(
+          `UPDATE checkpoints SET blocked_position = $3, blocked_error = $4, blocked_at = now()
+           WHERE consumer_group = $1 AND partition = $2`,
+          [this.name, lease.partition, event.position.toString(), `${event.type} ${event.eventId}: ${reason}`],
+        );
+        return 'blocked';
+      }
+      await parkEvent(db, this.name, lease.partition, event, reason, attempts);
+      await saveCheckpoint(db, this.name, lease.partition, event.position);
+      return 'applied';
+    });
+  }
+}
+
+const mustRetry = (error: unknown): boolean => isTransient(error) || error instanceof LeaseLost;

@@ -1,0 +1,81 @@
+import type { Pool } from 'pg';
+import type { EventStore } from '@tidings/core';
+import { consumerGroupOf, type Projection } from './projection';
+
+export type PartitionStatus = Readonly<{
+  partition: number;
+  position: bigint;
+  member?: string;
+  blocked?: Readonly<{ position: bigint; error: string; since: Date }>;
+}>;
+
+export type ProjectionStatus = Readonly<{
+  name: string;
+  version: number | undefined;
+  status: 'new' | 'live' | 'rebuilding' | 'blocked';
+  /** The furthest position applied by any partition. */
+  position: bigint;
+  head: bigint;
+  /** Positions between the store's head and `position`. */
+  lag: bigint;
+  deadLetters: number;
+  partitions: PartitionStatus[];
+}>;
+
+/** Where each projection stands: version, status, checkpoints, leases, blocked partitions, dead letters. */
+export async function projectionStatuses(pool: Pool, store: EventStore, projections: readonly Projection[]): Promise<ProjectionStatus[]> {
+  const head = await store.headPosition();
+  const groups = projections.map(consumerGroupOf);
+  const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
+    pool.query<{ name: string; version: number; status: 'live' | 'rebuilding' }>('SELECT name, version, status FROM projections WHERE name = ANY($1)', [
+      projections.map((projection) => projection.name),
+    ]),
+    pool.query<{ consumer_group: string; partition: number; position: string; member: string | null; blocked_position: string | null; blocked_error: string | null; blocked_at: Date | null }>(
+      `SELECT c.consumer_group, c.partition, c.position, l.member, c.blocked_position, c.blocked_error, c.blocked_at
+       FROM checkpoints c LEFT JOIN consumer_leases l
+         ON l.consumer_group = c.consumer_group AND l.partition = c.partition AND l.expires_at > now()
+       WHERE c.consumer_group = ANY($1) ORDER BY c.partition`,
+      [groups],
+    ),
+    pool.query<{ consumer_group: string; count: string }>(
+      'SELECT consumer_group, count(*) FROM dead_letters WHERE consumer_group = ANY($1) GROUP BY consumer_group',
+      [groups],
+    ),
+  ]);
+  return projections.map((projection) => {
+    const group = consumerGroupOf(projection);
+    const known = registry.find((row) => row.name === projection.name);
+    const mine: PartitionStatus[] = partitions
+      .filter((row) => row.consumer_group === group)
+      .map((row) => ({
+        partition: row.partition,
+        position: BigInt(row.position),
+        ...(row.member ? { member: row.member } : {}),
+        ...(row.blocked_position !== null
+          ? { blocked: { position: BigInt(row.blocked_position), error: row.blocked_error ?? '', since: row.blocked_at as Date } }
+          : {}),
+      }));
+    const position = mine.reduce((furthest, partition) => (partition.position > furthest ? partition.position : furthest), 0n);
+    const status = !known ? 'new' : known.status === 'rebuilding' ? 'rebuilding' : mine.some((partition) => partition.blocked) ? 'blocked' : 'live';
+    return {
+      name: projection.name,
+      version: known?.version,
+      status,
+      position,
+      head,
+      lag: head > position ? head - position : 0n,
+      deadLetters: Number(parked.find((row) => row.consumer_group === group)?.count ?? 0),
+      partitions: mine,
+    };
+  });
+}
+
+/** Lets blocked partitions of a projection go on: their failing event is tried again. Returns how many were blocked. */
+export async function resumeProjection(pool: Pool, projection: Projection): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE checkpoints SET blocked_position = NULL, blocked_error = NULL, blocked_at = NULL
+     WHERE consumer_group = $1 AND blocked_position IS NOT NULL`,
+    [consumerGroupOf(projection)],
+  );
+  return rowCount ?? 0;
+}

@@ -1,0 +1,26 @@
+import type { PoolClient } from 'pg';
+import type { RecordedEvent } from '@tidings/core';
+
+/** Versioned table names of one projection version, by the view readers query: `{ products: 'products_v2' }`. */
+export type ProjectionTables = Readonly<Record<string, string>>;
+
+/**
+ * A read model (ARCHITECTURE §5, STYLE 6): the categories it reads, the tables it keeps, and
+ * how a batch of events changes them. `apply` runs inside the transaction that also moves the
+ * checkpoint, so it must only write through `db`. Readers query the views named by `tables`'
+ * keys; a rebuild fills new versioned tables and repoints the views.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly categories: readonly string[];
+  /** `block` (default) stops a partition at a poison event; `park` dead-letters it and goes on. */
+  readonly policy?: 'block' | 'park';
+  /** For each view, the DDL creating the versioned table behind it. */
+  readonly tables: Readonly<Record<string, (table: string) => string>>;
+  apply(db: PoolClient, events: readonly RecordedEvent[], tables: ProjectionTables): Promise<void>;
+}
+
+export const consumerGroupOf = (projection: Pick<Projection, 'name'>): string => `projection.${projection.name}`;
+
+export const tablesOf = (projection: Projection, version: number): ProjectionTables =>
+  Object.fromEntries(Object.keys(projection.tables).map((view) => [view, `${view}_v${version}`]));

@@ -1,0 +1,134 @@
+import { Client, type Pool, type PoolClient } from 'pg';
+import type { EventStore, RecordedEvent } from '@tidings/core';
+import { categoryOf } from '@tidings/messaging';
+import { consumerGroupOf, tablesOf, type Projection } from './projection';
+import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
+import { inTransaction } from './transaction';
+
+export type RebuildProgress = Readonly<{ position: bigint; head: bigint; events: number }>;
+
+export type RebuildOptions = Readonly<{
+  pool: Pool;
+  databaseUrl: string;
+  store: EventStore;
+  projection: Projection;
+  /** Partitions of the projection's consumer group: each gets the rebuilt position as checkpoint. */
+  partitions: number;
+  pageSize?: number;
+  onProgress?: (progress: RebuildProgress) => void;
+}>;
+
+export type RebuildReport = Readonly<{ name: string; version: number; position: bigint; events: number; seconds: number }>;
+
+export class RebuildAlreadyRunning extends Error {
+  override readonly name = 'RebuildAlreadyRunning';
+}
+
+// Advisory lock class for rebuilds; the object id is the projection name's hash.
+const REBUILD_LOCK_CLASS = 1952804354;
+/** Catch up without holding the live projector back until this close to head. */
+const SWITCH_WITHIN = 1_000n;
+
+/**
+ * Blue/green rebuild (ARCHITECTURE §5): fills version N+1's tables from the store's `$all`
+ * while readers and the live projector keep using version N, then — holding every partition's
+ * checkpoint, so the projector waits — catches up to head, points the views at N+1, moves the
+ * checkpoints to the rebuilt position and drops N. A failure leaves version N in place.
+ */
+export async function rebuildProjection(options: RebuildOptions): Promise<RebuildReport> {
+  const { pool, store, projection } = options;
+  const started = Date.now();
+  const lock = new Client({ connectionString: options.databaseUrl, application_name: 'tidings-rebuild' });
+  await lock.connect();
+  try {
+    const { rows } = await lock.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [
+      REBUILD_LOCK_CLASS,
+      projection.name,
+    ]);
+    if (!rows[0].held) throw new RebuildAlreadyRunning(`a rebuild of ${projection.name} is already running`);
+    const version = (await ensureProjection(pool, projection)) + 1;
+    const tables = await inTransaction(pool, (db) => createTables(db, projection, version));
+    const head = await store.headPosition();
+    await setStatus(pool, projection.name, 'rebuilding', { version, head: head.toString() });
+    try {
+      let events = 0;
+      const progress = (position: bigint, applied: number) => {
+        events += applied;
+        options.onProgress?.({ position, head: position > head ? position : head, events });
+      };
+      const inPages = (events: readonly RecordedEvent[]) => inTransaction(pool, (db) => projection.apply(db, events, tables));
+      const caughtUp = await catchUp(options, inPages, 0n, head - SWITCH_WITHIN, progress);
+      const position = await inTransaction(pool, async (db) => {
+        await lockAllCheckpoints(db, consumerGroupOf(projection), options.partitions);
+        const previous = await currentVersion(db, projection.name);
+        const final = await catchUp(options, (events) => projection.apply(db, events, tables), caughtUp, undefined, progress);
+        await pointViewsAt(db, tables);
+        if (previous !== undefined) await dropTables(db, tablesOf(projection, previous));
+        await db.query(
+          `UPDATE checkpoints SET position = $2, blocked_position = NULL, blocked_error = NULL, blocked_at = NULL, updated_at = now()
+           WHERE consumer_group = $1`,
+          [consumerGroupOf(projection), final.toString()],
+        );
+        // Every event is in the rebuilt tables now, parked ones included.
+        await db.query('DELETE FROM dead_letters WHERE consumer_group = $1', [consumerGroupOf(projection)]);
+        await db.query("UPDATE projections SET version = $2, status = 'live', rebuilding = NULL, updated_at = now() WHERE name = $1", [
+          projection.name,
+          version,
+        ]);
+        return final;
+      });
+      return { name: projection.name, version, position, events, seconds: (Date.now() - started) / 1000 };
+    } catch (error) {
+      await inTransaction(pool, (db) => dropTables(db, tables)).catch(() => undefined);
+      await setStatus(pool, projection.name, 'live', null).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await lock.end();
+  }
+}
+
+/**
+ * Writes `$all` after `from` to the new tables page by page, reading the next page while the
+ * current one is written; stops at `until` or at the end.
+ */
+async function catchUp(
+  { store, projection, pageSize = 5_000 }: RebuildOptions,
+  write: (events: readonly RecordedEvent[]) => Promise<void>,
+  from: bigint,
+  until: bigint | undefined,
+  progress: (position: bigint, applied: number) => void,
+): Promise<bigint> {
+  const categories = new Set(projection.categories);
+  let position = from;
+  let next = store.readAll({ fromPosition: position, limit: pageSize });
+  for (;;) {
+    if (until !== undefined && position >= until) {
+      await next.catch(() => undefined);
+      return position;
+    }
+    const page = await next;
+    if (page.length === 0) return position;
+    position = page[page.length - 1].position;
+    next = store.readAll({ fromPosition: position, limit: pageSize });
+    const relevant = page.filter((event) => categories.has(categoryOf(event.streamId)));
+    if (relevant.length) await write(relevant);
+    progress(position, page.length);
+    if (page.length < pageSize) {
+      await next.catch(() => undefined);
+      return position;
+    }
+  }
+}
+
+async function lockAllCheckpoints(db: PoolClient, group: string, partitions: number): Promise<void> {
+  await db.query(
+    `INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, p, 0 FROM generate_series(0, $2 - 1) AS p
+     ON CONFLICT DO NOTHING`,
+    [group, partitions],
+  );
+  await db.query('SELECT partition FROM checkpoints WHERE consumer_group = $1 ORDER BY partition FOR UPDATE', [group]);
+}
+
+const setStatus = (pool: Pool, name: string, status: string, rebuilding: object | null) =>
+  pool.query('UPDATE projections SET status = $2, rebuilding = $3, updated_at = now() WHERE name = $1', [name, status, rebuilding]);
