@@ -1,8 +1,10 @@
 // Global setup runs outside Jest's module map: resolve the @tidings/* aliases from tsconfig.
 import 'tsconfig-paths/register';
-import { dropRunDatabases } from '@tidings/testing';
+import { deleteRunStreams, dropRunDatabases } from '@tidings/testing';
 
 export default async function globalTeardown(): Promise<void> {
   const runId = process.env.TIDINGS_TEST_RUN;
-  if (runId) await dropRunDatabases(runId);
+  if (!runId) return;
+  await dropRunDatabases(runId);
+  await deleteRunStreams(runId);
 }

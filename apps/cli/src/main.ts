@@ -1,13 +1,19 @@
 #!/usr/bin/env node
+import 'reflect-metadata';
 import { Command, InvalidArgumentError } from 'commander';
+import { NestFactory } from '@nestjs/core';
 import { migrate } from '@tidings/read-models';
 import { loadSettings } from '@tidings/settings';
 import { describeResult } from './bench/bench-result';
 import { workloads } from './bench/workloads';
+import { addDlqCommand } from './dlq.command';
+import { print } from './output';
+import { addProjectionsCommand } from './projections.command';
+import { TidingsModule } from './tidings.module';
 
 const program = new Command()
   .name('tidings')
-  .description('Operate Tidings: migrate the database, run benchmarks.')
+  .description('Run and operate Tidings: start its processes, migrate, inspect and rebuild projections, dead letters, benchmarks.')
   .showHelpAfterError();
 
 program
@@ -41,12 +47,13 @@ program
   .action(async () => {
     const settings = loadSettings();
     await migrate(settings.databaseUrl);
-    print(`event store ready in ${settings.databaseUrl}; the API, relay, projector and sagas arrive with the next issues`);
+    const app = await NestFactory.createApplicationContext(TidingsModule.forRoles(settings), { logger: ['log', 'warn', 'error'] });
+    // SIGTERM / SIGINT stop the roles gracefully: batches finish, leases and the relay lock are given back.
+    app.enableShutdownHooks();
   });
 
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
+addProjectionsCommand(program);
+addDlqCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`tidings: ${reason(error)}\n`);

@@ -14,4 +14,6 @@ export interface ConsumerGroup {
   /** Stream categories it reads, e.g. `['product']`. */
   readonly categories: readonly string[];
   handle(batch: Batch): Promise<'applied' | 'blocked'>;
+  /** The position a partition has applied up to: where its consumer resumes. */
+  checkpoint(partition: number): Promise<bigint>;
 }

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
 import { decodeEvent } from './event-message';
 import { durableName, partitionFilter, type EventTopology } from './event-topology';
-import { ensureEventStream, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
+import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
 import { LeaseLost, PartitionLeases, type Lease } from './partition-leases';
 import { sleep } from './sleep';
 
@@ -18,7 +18,7 @@ export type ConsumerRuntimeOptions = Readonly<{
   leaseTtlMs: number;
   /** Messages per batch, and the most a partition has unacknowledged. */
   batchSize?: number;
-  /** How long JetStream waits for an ack before redelivering (a crashed member's batch). */
+  /** How long JetStream waits for an ack before redelivering to the same member. */
   ackWaitMs?: number;
   log?: (line: string) => void;
 }>;
@@ -30,10 +30,13 @@ const NANOS_PER_MS = 1_000_000;
 /**
  * Runs one consumer group in this process (ARCHITECTURE §5): takes partitions by lease and
  * runs a loop per partition over its durable pull consumer — fetch a batch, let the group
- * apply it (with its checkpoint, in one transaction), then ack. At most `batchSize` messages of
- * a partition are unacknowledged, so a redelivered batch always comes back before anything
- * newer and per-stream order holds. Errors back off exponentially and redeliver; nothing is
- * skipped.
+ * apply it (with its checkpoint, in one transaction), then ack.
+ *
+ * Whenever a member takes a partition, and after any failure, it recreates the partition's
+ * consumer to start right after the group's checkpoint. JetStream's redelivery would bring an
+ * unacknowledged batch back only after newer messages went to the next owner — and those would
+ * move the checkpoint past the batch. Starting from the checkpoint keeps per-stream order
+ * without depending on redelivery timing, and a takeover does not wait for `ackWaitMs`.
  */
 export class ConsumerRuntime {
   private readonly leases: PartitionLeases;
@@ -105,7 +108,10 @@ export class ConsumerRuntime {
     while (!stop.aborted) {
       let received: JsMsg[] = [];
       try {
-        consumer ??= await this.openConsumer(lease.partition);
+        if (!consumer) {
+          if (!(await this.leases.holds(lease.partition))) return;
+          consumer = await this.consumeAfterCheckpoint(lease.partition);
+        }
         received = await this.fetch(consumer);
         if (received.length === 0) continue;
         const outcome = await group.handle({ lease, events: this.decode(received) });
@@ -155,31 +161,27 @@ export class ConsumerRuntime {
     return events;
   }
 
-  /** The group's durable consumer for a partition, created (with the stream) when missing. */
-  private async openConsumer(partition: number): Promise<Consumer> {
+  /** (Re)creates the partition's durable consumer (and the stream if missing) to start after the checkpoint. */
+  private async consumeAfterCheckpoint(partition: number): Promise<Consumer> {
     const { nats, topology, group } = this.options;
     const jsm = await nats.jetstreamManager();
     await ensureEventStream(jsm, topology);
     const name = durableName(topology, group.name, partition);
-    const config = {
+    const start = await firstSequenceAfter(jsm, topology, await group.checkpoint(partition));
+    await jsm.consumers.delete(topology.stream, name).catch((error: unknown) => {
+      if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;
+    });
+    await jsm.consumers.add(topology.stream, {
       durable_name: name,
       filter_subject: partitionFilter(topology, group.categories, partition),
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
       max_ack_pending: this.batchSize,
-      ack_wait: (this.options.ackWaitMs ?? 10_000) * NANOS_PER_MS,
-      // Never give up on a message: a dropped one would be skipped by the next checkpoint.
+      ack_wait: (this.options.ackWaitMs ?? 30_000) * NANOS_PER_MS,
+      // Never give up on a message: one dropped would be skipped by the next checkpoint.
       max_deliver: -1,
-    };
-    try {
-      const info = await jsm.consumers.info(topology.stream, name);
-      if (info.config.filter_subject !== config.filter_subject || info.config.max_ack_pending !== config.max_ack_pending) {
-        await jsm.consumers.update(topology.stream, name, { filter_subject: config.filter_subject, max_ack_pending: config.max_ack_pending });
-      }
-    } catch (error) {
-      if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;
-      await jsm.consumers.add(topology.stream, config);
-    }
+    });
     return nats.jetstream().consumers.get(topology.stream, name);
   }
 }

@@ -45,3 +45,21 @@ export const CONSUMER_NOT_FOUND = 10014;
 
 export const isJetStreamError = (error: unknown, errorCode: number): boolean =>
   (error as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code === errorCode;
+
+/**
+ * The stream sequence of the first message after `position`. The relay publishes in position
+ * order, so positions grow with sequences and a binary search over message headers finds it.
+ */
+export async function firstSequenceAfter(jsm: JetStreamManager, topology: EventTopology, position: bigint): Promise<number> {
+  const { state } = await jsm.streams.info(topology.stream);
+  let low = state.first_seq;
+  let high = state.last_seq + 1;
+  if (position === 0n || state.messages === 0) return low;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    const message = await jsm.streams.getMessage(topology.stream, { seq: middle });
+    if (BigInt(message.header.get(POSITION_HEADER) || '0') > position) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}

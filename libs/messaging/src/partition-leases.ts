@@ -80,6 +80,14 @@ export class PartitionLeases {
     return held.sort((a, b) => a - b);
   }
 
+  async holds(partition: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3',
+      [this.group, partition, this.member],
+    );
+    return Boolean(rowCount);
+  }
+
   /** Gives partitions back, e.g. after their loops stopped on shutdown. */
   async release(partitions: readonly number[]): Promise<void> {
     if (partitions.length === 0) return;

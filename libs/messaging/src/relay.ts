@@ -42,7 +42,9 @@ export class Relay {
   private readonly stopping = new AbortController();
   private interrupt: () => void = () => undefined;
   private running?: Promise<void>;
-  private current: RelayState = { active: false, acknowledged: 0n };
+  private active = false;
+  private publishing?: PublishWindow;
+  private acknowledged = 0n;
 
   constructor(private readonly options: RelayOptions) {
     this.js = options.nats.jetstream();
@@ -53,7 +55,7 @@ export class Relay {
   }
 
   get state(): RelayState {
-    return this.current;
+    return { active: this.active, acknowledged: this.publishing?.acknowledged ?? this.acknowledged };
   }
 
   start(): void {
@@ -82,7 +84,7 @@ export class Relay {
         this.log('relay: active');
         await this.publishWhileActive(leadership);
       } finally {
-        this.current = { ...this.current, active: false };
+        this.active = false;
         await leadership.client.end().catch(() => undefined);
       }
     }
@@ -150,14 +152,14 @@ export class Relay {
         }
       });
     }, this.checkIntervalMs);
-    this.current = { active: true, acknowledged: from };
+    this.active = true;
+    this.publishing = window;
     try {
       for await (const event of subscription) {
         const { data, headers } = encodeEvent(event);
         await window.add(event.position, () =>
           this.js.publish(subjectOf(this.options.topology, event.streamId), data, { msgID: event.eventId, headers }),
         );
-        this.current = { active: true, acknowledged: window.acknowledged };
       }
       await window.drain();
     } catch (error) {
@@ -167,7 +169,8 @@ export class Relay {
       this.interrupt = () => undefined;
       await subscription.close();
     }
-    this.current = { active: true, acknowledged: window.acknowledged };
+    this.publishing = undefined;
+    this.acknowledged = window.acknowledged;
     const failure = streamProblem ?? (window.failure as Error | undefined);
     if (failure) throw Object.assign(new Error(describe(failure)), { acknowledged: window.acknowledged });
     return window.acknowledged;

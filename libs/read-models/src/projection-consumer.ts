@@ -55,12 +55,20 @@ export class ProjectionConsumer implements ConsumerGroup {
     return 'applied';
   }
 
+  async checkpoint(partition: number): Promise<bigint> {
+    const { rows } = await this.pool.query<{ position: string }>(
+      'SELECT position FROM checkpoints WHERE consumer_group = $1 AND partition = $2',
+      [this.name, partition],
+    );
+    return BigInt(rows[0]?.position ?? 0);
+  }
+
   private applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {
     return inTransaction(this.pool, async (db) => {
       await holdLease(db, lease);
       const checkpoint = await lockCheckpoint(db, this.name, lease.partition);
       if (checkpoint.blocked) return 'blocked';
-      const fresh = events.filter((event) => event.position > checkpoint.position);
+      const fresh = freshEvents(events, checkpoint.position);
       if (fresh.length === 0) return 'applied';
       const waiting = await streamsWithDeadLetters(db, this.name, fresh);
       const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
@@ -106,6 +114,17 @@ export class ProjectionConsumer implements ConsumerGroup {
       return 'applied';
     });
   }
+}
+
+/**
+ * The events after the checkpoint, each once and in position order. A redelivered message can
+ * arrive in the same batch as newer ones; taken as it came, it would be applied twice and its
+ * position, saved last, would move the checkpoint back.
+ */
+function freshEvents(events: readonly RecordedEvent[], checkpoint: bigint): RecordedEvent[] {
+  const byPosition = new Map<bigint, RecordedEvent>();
+  for (const event of events) if (event.position > checkpoint && !byPosition.has(event.position)) byPosition.set(event.position, event);
+  return [...byPosition.values()].sort((a, b) => (a.position < b.position ? -1 : 1));
 }
 
 const mustRetry = (error: unknown): boolean => isTransient(error) || error instanceof LeaseLost;

@@ -2,3 +2,5 @@ export * from './test-database';
 export * from './eventually';
 export * from './decider-spec';
 export * from './test-event-store';
+export * from './test-jetstream';
+export * from './inventory-workload';

@@ -1,0 +1,32 @@
+import { Pool } from 'pg';
+import type { EventStore } from '@tidings/core';
+import { openEventStore } from '@tidings/event-store';
+import { migrate, type Projection } from '@tidings/read-models';
+import { loadSettings, type Settings } from '@tidings/settings';
+import { projectionCatalog } from '@tidings/apps-projector';
+
+export type OperatorConnections = Readonly<{ settings: Settings; pool: Pool; store: EventStore }>;
+
+/** Opens what an operator command needs on a migrated database, and closes it afterwards. */
+export async function withOperatorConnections<T>(work: (connections: OperatorConnections) => Promise<T>): Promise<T> {
+  const settings = loadSettings();
+  await migrate(settings.databaseUrl);
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 4, application_name: 'tidings-cli' });
+  const store = openEventStore(settings);
+  try {
+    return await work({ settings, pool, store });
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+}
+
+export class UnknownProjection extends Error {
+  override readonly name = 'UnknownProjection';
+}
+
+export function projectionNamed(name: string): Projection {
+  const projection = projectionCatalog.find((candidate) => candidate.name === name);
+  if (!projection) throw new UnknownProjection(`no projection "${name}"; known: ${projectionCatalog.map((known) => known.name).join(', ')}`);
+  return projection;
+}

@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { consumerGroupOf, projectionStatuses, rebuildProjection, resumeProjection, type ProjectionStatus } from '@tidings/read-models';
+import { projectionCatalog } from '@tidings/apps-projector';
+import { projectionNamed, withOperatorConnections } from './operator-connections';
+import { print, printJson, table } from './output';
+import { startProgress } from './progress';
+
+/** `tidings projections list|status|rebuild|resume` (ARCHITECTURE §5). */
+export function addProjectionsCommand(program: Command): void {
+  const projections = program.command('projections').description('inspect, rebuild and resume read models');
+
+  projections
+    .command('list')
+    .description('every projection: version, status, position, head, lag, dead letters')
+    .option('--json', 'one JSON object per projection')
+    .action((options: { json?: boolean }) =>
+      withOperatorConnections(async ({ pool, store }) => {
+        const statuses = await projectionStatuses(pool, store, projectionCatalog);
+        if (options.json) return statuses.forEach((status) => printJson(summary(status)));
+        table(statuses.map(summary));
+      }),
+    );
+
+  projections
+    .command('status')
+    .description('one projection (or all) with each partition: checkpoint, member holding it, blocked error')
+    .argument('[name]', 'projection name')
+    .option('--json', 'one JSON object per projection')
+    .action((name: string | undefined, options: { json?: boolean }) =>
+      withOperatorConnections(async ({ pool, store }) => {
+        const statuses = await projectionStatuses(pool, store, name ? [projectionNamed(name)] : projectionCatalog);
+        for (const status of statuses) {
+          if (options.json) {
+            printJson({ ...summary(status), partitions: status.partitions });
+            continue;
+          }
+          table([summary(status)]);
+          table(
+            status.partitions.map((partition) => ({
+              partition: partition.partition,
+              position: partition.position,
+              member: partition.member ?? '-',
+              blocked: partition.blocked ? `at ${partition.blocked.position}: ${partition.blocked.error}` : '-',
+            })),
+          );
+        }
+      }),
+    );
+
+  projections
+    .command('rebuild')
+    .description('blue/green: build a new version from the event store, switch readers atomically, drop the old tables')
+    .argument('<name>', 'projection name')
+    .option('--json', 'print the report as JSON')
+    .action((name: string, options: { json?: boolean }) =>
+      withOperatorConnections(async ({ settings, pool, store }) => {
+        const projection = projectionNamed(name);
+        const head = await store.headPosition();
+        const progress = startProgress(`rebuild ${name}`, Math.max(Number(head), 1));
+        let shown = 0n;
+        const report = await rebuildProjection({
+          pool,
+          store,
+          projection,
+          databaseUrl: settings.databaseUrl,
+          partitions: settings.partitions,
+          onProgress: ({ position }) => {
+            progress.advance(Number(position - shown));
+            shown = position;
+          },
+        }).finally(() => progress.stop());
+        if (options.json) return printJson(report);
+        print(`${name}: version ${report.version} live at position ${report.position}; ${report.events} events in ${report.seconds.toFixed(1)} s`);
+      }),
+    );
+
+  projections
+    .command('resume')
+    .description('let blocked partitions of a projection try their failing event again')
+    .argument('<name>', 'projection name')
+    .action((name: string) =>
+      withOperatorConnections(async ({ pool }) => {
+        const resumed = await resumeProjection(pool, projectionNamed(name));
+        print(resumed ? `${consumerGroupOf(projectionNamed(name))}: ${resumed} partition(s) resumed` : `${name}: no partition is blocked`);
+      }),
+    );
+}
+
+const summary = (status: ProjectionStatus) => ({
+  name: status.name,
+  version: status.version ?? '-',
+  status: status.status,
+  position: status.position,
+  head: status.head,
+  lag: status.lag,
+  dead_letters: status.deadLetters,
+});

@@ -1,0 +1,5 @@
+import { productsProjection } from '@tidings/inventory';
+import type { Projection } from '@tidings/read-models';
+
+/** Every read model the projector keeps, and the CLI can rebuild. */
+export const projectionCatalog: readonly Projection[] = [productsProjection];

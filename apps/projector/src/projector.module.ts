@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import type { Pool } from 'pg';
+import { ConsumerRuntime, type EventTopology } from '@tidings/messaging';
+import { DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
+import type { Settings } from '@tidings/settings';
+import { projectionCatalog } from './projection-catalog';
+
+/** Runs every projection of the catalog as a consumer group, on the partitions this process leases. */
+@Injectable()
+export class ProjectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('projector');
+  private readonly member = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private runtimes: ConsumerRuntime[] = [];
+
+  constructor(
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(DATABASE) private readonly pool: Pool,
+    @Inject(TOPOLOGY) private readonly topology: EventTopology,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const log = (line: string) => this.logger.log(line);
+    for (const projection of projectionCatalog) await ensureProjection(this.pool, projection);
+    this.runtimes = projectionCatalog.map(
+      (projection) =>
+        new ConsumerRuntime({
+          nats: this.nats,
+          pool: this.pool,
+          topology: this.topology,
+          group: new ProjectionConsumer(this.pool, projection, { log }),
+          member: this.member,
+          leaseTtlMs: this.settings.leaseTtlMs,
+          log,
+        }),
+    );
+    for (const runtime of this.runtimes) runtime.start();
+    this.logger.log(`running ${projectionCatalog.map((projection) => projection.name).join(', ')} as ${this.member}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
+  }
+}
+
+@Module({ providers: [ProjectorService] })
+export class ProjectorModule {}

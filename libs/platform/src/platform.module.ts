@@ -1,0 +1,62 @@
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Pool } from 'pg';
+import type { NatsConnection } from 'nats';
+import type { EventStore } from '@tidings/core';
+import { openEventStore } from '@tidings/event-store';
+import { connectNats, eventTopology, type EventTopology } from '@tidings/messaging';
+import type { Settings } from '@tidings/settings';
+
+export const SETTINGS = Symbol('Settings');
+export const EVENT_STORE = Symbol('EventStore');
+export const NATS = Symbol('NatsConnection');
+export const DATABASE = Symbol('Pool');
+export const TOPOLOGY = Symbol('EventTopology');
+
+/** Closes what the platform opened, after every role has stopped (Nest shuts providers down in reverse). */
+@Injectable()
+class PlatformShutdown implements OnApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(DATABASE) private readonly pool: Pool,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nats.drain().catch(() => undefined);
+    await this.store.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * What every Tidings process shares, opened once per process however many roles it runs: the
+ * settings, the event store, one NATS connection, one PostgreSQL pool for read models.
+ */
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(settings: Settings, processName: string): DynamicModule {
+    return {
+      module: PlatformModule,
+      providers: [
+        { provide: SETTINGS, useValue: settings },
+        { provide: TOPOLOGY, useValue: eventTopology(settings.namespace, settings.partitions) },
+        { provide: EVENT_STORE, useFactory: () => openEventStore(settings) },
+        { provide: NATS, useFactory: () => connectNats(settings.natsUrl, processName) },
+        {
+          provide: DATABASE,
+          useFactory: () => {
+            const pool = new Pool({ connectionString: settings.databaseUrl, max: 10, application_name: processName });
+            // A dropped idle connection is replaced on the next query; it must not end the process.
+            pool.on('error', () => undefined);
+            return pool;
+          },
+        },
+        PlatformShutdown,
+      ],
+      exports: [SETTINGS, TOPOLOGY, EVENT_STORE, NATS, DATABASE],
+    };
+  }
+}
+
+export type { EventTopology };

@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
+
+export type TidingsProcess = Readonly<{
+  child: ChildProcess;
+  /** Everything it wrote, for the failure message. */
+  output: () => string;
+  exited: Promise<number | null>;
+}>;
+
+/** Runs the built `tidings start` with the given roles, as an operator would. */
+export function startTidings(env: Readonly<Record<string, string>>, roles: string): TidingsProcess {
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    env: { ...process.env, ...env, TIDINGS_ROLES: roles, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** kill -9: no shutdown hooks, no goodbyes. */
+export async function killHard(process: TidingsProcess): Promise<void> {
+  process.child.kill('SIGKILL');
+  await process.exited;
+}
+
+export async function stopGracefully(process: TidingsProcess): Promise<number | null> {
+  if (process.child.exitCode !== null) return process.child.exitCode;
+  process.child.kill('SIGTERM');
+  return process.exited;
+}
