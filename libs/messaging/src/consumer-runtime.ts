@@ -3,7 +3,7 @@ import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnectio
 import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
 import { decodeEvent } from './event-message';
-import { durableName, partitionFilter, type EventTopology } from './event-topology';
+import { partitionConsumerName, partitionConsumerPrefix, partitionFilter, type EventTopology } from './event-topology';
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
 import { LeaseLost, PartitionLeases, type Lease } from './partition-leases';
 import { sleep } from './sleep';
@@ -161,16 +161,23 @@ export class ConsumerRuntime {
     return events;
   }
 
-  /** (Re)creates the partition's durable consumer (and the stream if missing) to start after the checkpoint. */
+  /**
+   * Replaces whatever consumers the partition has (earlier owners' included) with this
+   * member's durable consumer, starting after the checkpoint; creates the stream if missing.
+   */
   private async consumeAfterCheckpoint(partition: number): Promise<Consumer> {
-    const { nats, topology, group } = this.options;
+    const { nats, topology, group, member } = this.options;
     const jsm = await nats.jetstreamManager();
     await ensureEventStream(jsm, topology);
-    const name = durableName(topology, group.name, partition);
+    const prefix = partitionConsumerPrefix(topology, group.name, partition);
+    for await (const existing of jsm.consumers.list(topology.stream)) {
+      if (!existing.name.startsWith(prefix)) continue;
+      await jsm.consumers.delete(topology.stream, existing.name).catch((error: unknown) => {
+        if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;
+      });
+    }
+    const name = partitionConsumerName(topology, group.name, partition, member);
     const start = await firstSequenceAfter(jsm, topology, await group.checkpoint(partition));
-    await jsm.consumers.delete(topology.stream, name).catch((error: unknown) => {
-      if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;
-    });
     await jsm.consumers.add(topology.stream, {
       durable_name: name,
       filter_subject: partitionFilter(topology, group.categories, partition),

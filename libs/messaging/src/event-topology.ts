@@ -43,6 +43,16 @@ export const subjectOf = (topology: EventTopology, streamId: string): string =>
 export const partitionFilter = (topology: EventTopology, categories: readonly string[], partition: number): string =>
   `${topology.namespace}.events.${categories.length === 1 ? categories[0] : '*'}.${partition}`;
 
-/** Durable consumer names allow no dots: `tidings_projection_products_p3`. */
-export const durableName = (topology: EventTopology, group: string, partition: number): string =>
-  `${topology.namespace}_${group}_p${partition}`.replace(/[^A-Za-z0-9_-]/g, '_');
+/**
+ * The consumers of one partition of a group: `tidings_projection_products_p3_`, followed by
+ * the member's tag. Consumer names allow no dots.
+ */
+export const partitionConsumerPrefix = (topology: EventTopology, group: string, partition: number): string =>
+  `${topology.namespace}_${group}_p${partition}_`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/**
+ * Each member reads a partition through a consumer of its own, so a member that lost the
+ * partition can never pull (and leave unacknowledged) messages from the new owner's consumer.
+ */
+export const partitionConsumerName = (topology: EventTopology, group: string, partition: number, member: string): string =>
+  `${partitionConsumerPrefix(topology, group, partition)}${partitionOf(member, 2 ** 31).toString(36)}`;

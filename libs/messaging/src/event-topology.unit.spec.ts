@@ -1,4 +1,4 @@
-import { categoryOf, durableName, eventTopology, partitionFilter, partitionOf, subjectOf } from './event-topology';
+import { categoryOf, eventTopology, partitionConsumerName, partitionFilter, partitionOf, subjectOf } from './event-topology';
 
 describe('event topology', () => {
   const topology = eventTopology('tidings', 8);
@@ -36,6 +36,8 @@ describe('event topology', () => {
   it('filters one category or all of a partition', () => {
     expect(partitionFilter(topology, ['product'], 3)).toBe('tidings.events.product.3');
     expect(partitionFilter(topology, ['product', 'order'], 3)).toBe('tidings.events.*.3');
-    expect(durableName(topology, 'projection.products', 3)).toBe('tidings_projection_products_p3');
+    const name = partitionConsumerName(topology, 'projection.products', 3, 'host-1234-ab12cd');
+    expect(name).toMatch(/^tidings_projection_products_p3_[0-9a-z]+$/);
+    expect(partitionConsumerName(topology, 'projection.products', 3, 'host-1234-ffffff')).not.toBe(name);
   });
 });

@@ -1,0 +1,93 @@
+import { Pool } from 'pg';
+import { productsProjection } from '@tidings/inventory';
+import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
+import { appendInventoryWorkload, eventually, foldProducts, useTestEventStore, useTestJetStream } from '@tidings/testing';
+import { ConsumerRuntime } from './consumer-runtime';
+import { Relay } from './relay';
+
+describe('ConsumerRuntime', () => {
+  let pool: Pool;
+  let relay: Relay;
+  const runtimes: ConsumerRuntime[] = [];
+  // Declared before the database and NATS hooks so that it runs before they drop them.
+  afterAll(async () => {
+    await Promise.all(runtimes.map((runtime) => runtime.stop()));
+    await relay.stop();
+    await pool.end();
+  });
+  const given = useTestEventStore();
+  const jetstream = useTestJetStream(4);
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: given.database.url });
+    await ensureProjection(pool, productsProjection);
+    relay = new Relay({ store: given.store, nats: jetstream.nats, databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
+    relay.start();
+  });
+
+  const member = (name: string) => {
+    const runtime = new ConsumerRuntime({
+      nats: jetstream.nats,
+      pool,
+      topology: jetstream.topology,
+      group: new ProjectionConsumer(pool, productsProjection),
+      member: name,
+      leaseTtlMs: 1_500,
+      batchSize: 100,
+    });
+    runtimes.push(runtime);
+    runtime.start();
+    return runtime;
+  };
+
+  async function expectReadModelMatchesStore(): Promise<void> {
+    await eventually(
+      async () => {
+        const expected = await foldProducts(given.store);
+        const { rows } = await pool.query<{ sku: string; on_hand: number; reserved: number; version: number }>(
+          'SELECT sku, on_hand, reserved, version FROM products ORDER BY sku',
+        );
+        expect(rows).toEqual(
+          [...expected.values()]
+            .sort((a, b) => (a.sku < b.sku ? -1 : 1))
+            .map((row) => ({ sku: row.sku, on_hand: row.onHand, reserved: row.reserved, version: row.version })),
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+  }
+
+  it('shares the partitions among members and hands a stopped member’s partitions to the others', async () => {
+    const first = member('first');
+    const second = member('second');
+    await eventually(() => {
+      expect(first.partitions).toHaveLength(2);
+      expect(second.partitions).toHaveLength(2);
+    });
+    await appendInventoryWorkload(given.store, { products: 40, events: 2_000, skuPrefix: 'shared' });
+    await expectReadModelMatchesStore();
+
+    await second.stop();
+    await eventually(() => expect(first.partitions.map((partition) => partition.partition)).toEqual([0, 1, 2, 3]));
+    await appendInventoryWorkload(given.store, { products: 40, events: 1_000, skuPrefix: 'alone' });
+    await expectReadModelMatchesStore();
+  });
+
+  it('ends consistent when the JetStream stream is deleted mid-run', async () => {
+    await appendInventoryWorkload(given.store, {
+      products: 20,
+      events: 2_000,
+      skuPrefix: 'lost',
+      afterAppend: async (appended) => {
+        if (appended !== 700) return;
+        const jsm = await jetstream.nats.jetstreamManager();
+        await jsm.streams.delete(jetstream.topology.stream);
+      },
+    });
+    await expectReadModelMatchesStore();
+    const { rows } = await pool.query<{ position: string }>(
+      "SELECT max(position) AS position FROM checkpoints WHERE consumer_group = 'projection.products'",
+    );
+    expect(rows[0].position).toBe(String(await given.store.headPosition()));
+  });
+});

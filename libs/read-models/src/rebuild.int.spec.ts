@@ -1,0 +1,294 @@
+import { Pool } from 'pg';
+import { uuidV7Ids, type EventStore, type EventToAppend, type RecordedEvent } from '@tidings/core';
+import { evolveProductRow, productStreamId, productsProjection, type InventoryEvent, type ProductRow } from '@tidings/inventory';
+import { PartitionLeases, partitionOf, type Lease } from '@tidings/messaging';
+import { eventually, useTestEventStore } from '@tidings/testing';
+import { failingProjection, recordedRows } from './failing-projection.fixture';
+import { consumerGroupOf, type Projection } from './projection';
+import { ProjectionConsumer } from './projection-consumer';
+import { currentVersion, ensureProjection } from './projection-registry';
+import { projectionStatuses } from './projection-status';
+import { RebuildAlreadyRunning, rebuildProjection, type RebuildProgress } from './rebuild';
+
+const PARTITIONS = 4;
+const PRODUCTS = 60;
+const EVENTS_PER_PRODUCT = 50;
+const group = consumerGroupOf(productsProjection);
+
+const toAppend = (event: { type: string; data: unknown }): EventToAppend => ({
+  ...event,
+  eventId: uuidV7Ids.next(),
+  metadata: { correlationId: uuidV7Ids.next(), causationId: uuidV7Ids.next(), actor: 'spec', schemaVersion: 1 },
+});
+
+/**
+ * Appends one event and returns it once readers of `$all` see it: only then could the relay have
+ * published it. (`$all` is gap-safe: an event stays hidden while any older transaction on the
+ * server is still open.)
+ */
+async function appendSettled(store: EventStore, streamId: string, event: { type: string; data: unknown }): Promise<RecordedEvent> {
+  const { position } = await store.append(streamId, [toAppend(event)], { expectedVersion: 'any' });
+  return eventually(async () => {
+    const [recorded] = await store.readAll({ fromPosition: position - 1n, limit: 1 });
+    expect(recorded?.position).toBe(position);
+    return recorded;
+  });
+}
+
+/** Every event of `$all`, once there are `count` of them. */
+const settledEvents = (store: EventStore, count: number): Promise<RecordedEvent[]> =>
+  eventually(async () => {
+    const events = await readEverything(store);
+    expect(events).toHaveLength(count);
+    return events;
+  });
+
+/** A valid history of one product: registered, then stock received, reserved, released and committed. */
+function productHistory(sku: string, length: number): InventoryEvent[] {
+  const history: InventoryEvent[] = [{ type: 'ProductRegistered', data: { sku, name: `Product ${sku}`, priceCents: 250, currency: 'EUR' } }];
+  const open: { reservationId: string; quantity: number }[] = [];
+  let available = 0;
+  for (let step = 1; history.length < length; step++) {
+    const quantity = 1 + (step % 3);
+    if (step % 4 === 1 || (step % 4 === 2 && available < quantity)) {
+      history.push({ type: 'StockReceived', data: { sku, quantity: 4 } });
+      available += 4;
+    } else if (step % 4 === 2) {
+      const reservation = { reservationId: `r-${step}`, quantity };
+      history.push({ type: 'StockReserved', data: { sku, ...reservation } });
+      open.push(reservation);
+      available -= quantity;
+    } else if (open.length) {
+      const reservation = open.shift() as { reservationId: string; quantity: number };
+      history.push({ type: step % 4 === 3 ? 'StockReleased' : 'StockCommitted', data: { sku, ...reservation } });
+      if (step % 4 === 3) available += reservation.quantity;
+    }
+  }
+  return history;
+}
+
+/** Every product's history, appended by all products at once in chunks of 1–5 events, so streams interleave in `$all`. */
+async function appendInventory(store: EventStore): Promise<void> {
+  await Promise.all(
+    Array.from({ length: PRODUCTS }, async (_, index) => {
+      const streamId = productStreamId(`sku-${index}`);
+      const history = productHistory(`sku-${index}`, EVENTS_PER_PRODUCT);
+      for (let start = 0, chunk = index; start < history.length; chunk++) {
+        const size = 1 + (chunk % 5);
+        await store.append(streamId, history.slice(start, start + size).map(toAppend), { expectedVersion: start === 0 ? 'no_stream' : start - 1 });
+        start += size;
+      }
+    }),
+  );
+}
+
+async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const page = await store.readAll({ fromPosition: events[events.length - 1]?.position ?? 0n, limit: 2_000 });
+    if (page.length === 0) return events;
+    events.push(...page);
+  }
+}
+
+/** The products read model as it must be: the fold of the events. */
+function foldProducts(events: readonly RecordedEvent[]): ProductRow[] {
+  const rows = new Map<string, ProductRow>();
+  for (const event of events) {
+    if (!event.streamId.startsWith('product-')) continue;
+    const inventoryEvent = event as RecordedEvent<InventoryEvent>;
+    const row = evolveProductRow(rows.get(inventoryEvent.data.sku), inventoryEvent);
+    if (row) rows.set(row.sku, row);
+  }
+  return [...rows.values()].sort((a, b) => (a.sku < b.sku ? -1 : 1));
+}
+
+async function readProducts(pool: Pool, relation = 'products'): Promise<ProductRow[]> {
+  const { rows } = await pool.query(`SELECT * FROM ${relation} ORDER BY sku COLLATE "C"`);
+  return rows.map((row) => ({
+    sku: row.sku,
+    name: row.name,
+    priceCents: Number(row.price_cents),
+    currency: row.currency,
+    onHand: row.on_hand,
+    reserved: row.reserved,
+    available: row.available,
+    version: row.version,
+    position: BigInt(row.position),
+  }));
+}
+
+async function checkpoints(pool: Pool, consumerGroup: string): Promise<bigint[]> {
+  const { rows } = await pool.query<{ position: string }>('SELECT position FROM checkpoints WHERE consumer_group = $1 ORDER BY partition', [
+    consumerGroup,
+  ]);
+  return rows.map((row) => BigInt(row.position));
+}
+
+const exists = async (pool: Pool, relation: string): Promise<boolean> =>
+  (await pool.query<{ oid: string | null }>('SELECT to_regclass($1)::text AS oid', [relation])).rows[0].oid !== null;
+
+async function leaseAll(pool: Pool, consumerGroup: string, partitions: number): Promise<Lease[]> {
+  const member = `member-${uuidV7Ids.next()}`;
+  const held = await new PartitionLeases(pool, consumerGroup, member, partitions, 10 * 60_000).balance();
+  expect(held).toEqual(Array.from({ length: partitions }, (_, partition) => partition));
+  return held.map((partition) => ({ group: consumerGroup, partition, member }));
+}
+
+/** Hands the events to the consumer as the runtime would: per partition, in batches. */
+async function project(consumer: ProjectionConsumer, leases: readonly Lease[], events: readonly RecordedEvent[], batchSize = 200): Promise<void> {
+  for (const lease of leases) {
+    const mine = events.filter((event) => partitionOf(event.streamId, leases.length) === lease.partition);
+    for (let start = 0; start < mine.length; start += batchSize) {
+      expect(await consumer.handle({ lease, events: mine.slice(start, start + batchSize) })).toBe('applied');
+    }
+  }
+}
+
+describe('rebuildProjection', () => {
+  const given = useTestEventStore();
+  let pool: Pool;
+  let leases: Lease[];
+  let consumer: ProjectionConsumer;
+  const rebuild = (projection: Projection, onProgress?: (progress: RebuildProgress) => void, partitions = PARTITIONS) =>
+    rebuildProjection({ pool, databaseUrl: given.database.url, store: given.store, projection, partitions, pageSize: 250, onProgress });
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: given.database.url, max: 10 });
+    pool.on('error', () => undefined);
+    await appendInventory(given.store);
+    await ensureProjection(pool, productsProjection);
+    leases = await leaseAll(pool, group, PARTITIONS);
+    consumer = new ProjectionConsumer(pool, productsProjection);
+  });
+  afterAll(() => pool.end());
+
+  it('builds version 2 from $all while version 1 keeps answering and being written, then switches readers and checkpoints together', async () => {
+    const stored = await settledEvents(given.store, PRODUCTS * EVENTS_PER_PRODUCT);
+    const live = stored.slice(0, stored.length / 2);
+    await project(consumer, leases, live);
+    expect(foldProducts(live)).toHaveLength(PRODUCTS);
+    expect(await readProducts(pool)).toEqual(foldProducts(live));
+
+    const progress: RebuildProgress[] = [];
+    const answers: Promise<number>[] = [];
+    let lateWrite: Promise<void> | undefined;
+    // While the rebuild runs, a new product is registered and applied live to version 1; the rebuild's next page waits for that.
+    const rebuilding: Projection = {
+      ...productsProjection,
+      async apply(db, events, tables) {
+        await lateWrite;
+        return productsProjection.apply(db, events, tables);
+      },
+    };
+    const registerLateProduct = async () => {
+      const registered = { type: 'ProductRegistered', data: { sku: 'sku-late', name: 'Late', priceCents: 990, currency: 'EUR' } };
+      const late = await appendSettled(given.store, productStreamId('sku-late'), registered);
+      expect(await consumer.handle({ lease: leases[partitionOf(late.streamId, PARTITIONS)], events: [late] })).toBe('applied');
+      const { rows } = await pool.query("SELECT sku, on_hand, position FROM products WHERE sku = 'sku-late'");
+      expect(rows).toEqual([{ sku: 'sku-late', on_hand: 0, position: late.position.toString() }]);
+      const [during] = await projectionStatuses(pool, given.store, [productsProjection]);
+      expect(during).toMatchObject({ version: 1, status: 'rebuilding' });
+    };
+
+    const report = await rebuild(rebuilding, (step) => {
+      progress.push(step);
+      answers.push(pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products').then(({ rows }) => rows[0].n));
+      lateWrite ??= registerLateProduct();
+    });
+    await lateWrite;
+
+    const everything = await settledEvents(given.store, PRODUCTS * EVENTS_PER_PRODUCT + 1);
+    const head = everything[everything.length - 1].position;
+    expect(report).toMatchObject({ name: 'products', version: 2, position: head, events: everything.length });
+    expect(progress.length).toBeGreaterThan(5);
+    expect(progress[progress.length - 1]).toEqual({ position: head, head, events: everything.length });
+    // Every query during the rebuild was answered: by version 1 (before or after the late product) or, after the switch, by version 2.
+    const answered = await Promise.all(answers);
+    expect(answered.filter((n) => n !== PRODUCTS && n !== PRODUCTS + 1)).toEqual([]);
+    expect(answered[answered.length - 1]).toBe(PRODUCTS + 1);
+    expect(await exists(pool, 'products_v1')).toBe(false);
+    expect(await exists(pool, 'products_v2')).toBe(true);
+    expect(await readProducts(pool)).toEqual(foldProducts(everything));
+    expect(await checkpoints(pool, group)).toEqual(leases.map(() => head));
+    const [status] = await projectionStatuses(pool, given.store, [productsProjection]);
+    expect(status).toMatchObject({ version: 2, status: 'live', position: head, lag: 0n, deadLetters: 0 });
+
+    // Redelivered messages that the rebuild already covers change nothing; a new event goes into version 2.
+    const before = await readProducts(pool);
+    await project(consumer, leases, everything.slice(-400), 50);
+    expect(await readProducts(pool)).toEqual(before);
+    expect(await checkpoints(pool, group)).toEqual(leases.map(() => head));
+
+    const received = await appendSettled(given.store, productStreamId('sku-3'), { type: 'StockReceived', data: { sku: 'sku-3', quantity: 5 } });
+    const partition = partitionOf(received.streamId, PARTITIONS);
+    const redelivered = everything.filter((event) => partitionOf(event.streamId, PARTITIONS) === partition).slice(-3);
+    expect(await consumer.handle({ lease: leases[partition], events: [...redelivered, received] })).toBe('applied');
+    const sku3 = before.find((row) => row.sku === 'sku-3') as ProductRow;
+    expect((await readProducts(pool, 'products_v2')).find((row) => row.sku === 'sku-3')).toEqual({
+      ...sku3,
+      onHand: sku3.onHand + 5,
+      available: sku3.available + 5,
+      version: EVENTS_PER_PRODUCT,
+      position: received.position,
+    });
+    expect(await readProducts(pool)).toEqual(foldProducts([...everything, received]));
+    expect(await checkpoints(pool, group)).toEqual(leases.map((lease) => (lease.partition === partition ? received.position : head)));
+  });
+
+  it('refuses a second rebuild of the same projection while one is running', async () => {
+    let second: Promise<unknown> | undefined;
+    // The running rebuild's next page waits until the second one has been answered.
+    const waitsForSecond: Projection = {
+      ...productsProjection,
+      async apply(db, events, tables) {
+        await second?.catch(() => undefined);
+        return productsProjection.apply(db, events, tables);
+      },
+    };
+    const first = rebuild(waitsForSecond, () => {
+      second ??= rebuild(productsProjection);
+    });
+
+    await expect(first).resolves.toMatchObject({ name: 'products', version: 3 });
+    expect(second).toBeDefined();
+    await expect(second).rejects.toBeInstanceOf(RebuildAlreadyRunning);
+    expect(await currentVersion(pool, 'products')).toBe(3);
+    expect(await exists(pool, 'products_v2')).toBe(false);
+    expect(await readProducts(pool)).toEqual(foldProducts(await settledEvents(given.store, PRODUCTS * EVENTS_PER_PRODUCT + 2)));
+  });
+
+  it('leaves version 1 answering, and being written, when the rebuild fails', async () => {
+    const projection = failingProjection('gadgets_rebuilt', 'block', 'rebuilt');
+    projection.poisonous = false;
+    await ensureProjection(pool, projection);
+    const [lease] = await leaseAll(pool, consumerGroupOf(projection), 1);
+    const gadgets = new ProjectionConsumer(pool, projection);
+    const append = (data: object) => appendSettled(given.store, 'rebuilt-1', { type: 'GadgetChanged', data });
+    const history = [await append({ n: 0 }), await append({ n: 1, poison: true }), await append({ n: 2 })];
+    expect(await gadgets.handle({ lease, events: history })).toBe('applied');
+    const applied = history.map((event) => event.position);
+
+    // The data condition changed since: the rebuild meets an event it cannot apply.
+    projection.poisonous = true;
+    await expect(rebuild(projection, undefined, 1)).rejects.toThrow('rebuilt-1@1 is poison');
+
+    expect(await currentVersion(pool, projection.name)).toBe(1);
+    expect(await exists(pool, `${projection.view}_v2`)).toBe(false);
+    expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual(applied);
+    const [status] = await projectionStatuses(pool, given.store, [projection]);
+    expect(status).toMatchObject({ version: 1, status: 'live', position: history[2].position });
+    const { rows } = await pool.query('SELECT rebuilding FROM projections WHERE name = $1', [projection.name]);
+    expect(rows).toEqual([{ rebuilding: null }]);
+
+    const later = await append({ n: 3 });
+    expect(await gadgets.handle({ lease, events: [...history, later] })).toBe('applied');
+    expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual([...applied, later.position]);
+
+    // Fixed, the same rebuild goes through: the failed one left no lock or half-built tables behind.
+    projection.poisonous = false;
+    await expect(rebuild(projection, undefined, 1)).resolves.toMatchObject({ version: 2, position: later.position });
+    expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual([...applied, later.position]);
+    expect(await exists(pool, `${projection.view}_v1`)).toBe(false);
+  });
+});
