@@ -104,28 +104,37 @@ export class ConsumerRuntime {
   private async consume(lease: Lease, stop: AbortSignal): Promise<void> {
     const { group } = this.options;
     let consumer: Consumer | undefined;
+    // Deliveries of the current consumer so far: each message must be the next one.
+    let delivered = 0;
     let failures = 0;
     while (!stop.aborted) {
-      let received: JsMsg[] = [];
       try {
         if (!consumer) {
           if (!(await this.leases.holds(lease.partition))) return;
           consumer = await this.consumeAfterCheckpoint(lease.partition);
+          delivered = 0;
         }
-        received = await this.fetch(consumer);
+        const received = await this.fetch(consumer);
         if (received.length === 0) continue;
+        if (received.some((message) => message.info.deliverySequence !== ++delivered)) {
+          // A delivery never reached us (e.g. it arrived after its fetch expired): applying what
+          // came after it would move the checkpoint past it.
+          this.log(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
+          consumer = undefined;
+          continue;
+        }
         const outcome = await group.handle({ lease, events: this.decode(received) });
         if (outcome === 'applied') {
           for (const message of received) message.ack();
           failures = 0;
           this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
         } else {
-          for (const message of received) message.nak();
+          // Blocked: nothing is acknowledged; the consumer is recreated after the checkpoint when it goes on.
+          consumer = undefined;
           this.states.set(lease.partition, { partition: lease.partition, status: 'blocked' });
           await sleep(2_000, stop);
         }
       } catch (error) {
-        for (const message of received) message.nak();
         if (error instanceof LeaseLost) {
           this.log(`${group.name}: ${error.message}`);
           return;

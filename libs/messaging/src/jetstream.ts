@@ -52,9 +52,11 @@ export const isJetStreamError = (error: unknown, errorCode: number): boolean =>
  */
 export async function firstSequenceAfter(jsm: JetStreamManager, topology: EventTopology, position: bigint): Promise<number> {
   const { state } = await jsm.streams.info(topology.stream);
-  let low = state.first_seq;
+  // An empty new stream reports first_seq 0; sequences start at 1.
+  let low = Math.max(state.first_seq, 1);
   let high = state.last_seq + 1;
-  if (position === 0n || state.messages === 0) return low;
+  if (state.messages === 0) return Math.max(low, high);
+  if (position === 0n) return low;
   while (low < high) {
     const middle = Math.floor((low + high) / 2);
     const message = await jsm.streams.getMessage(topology.stream, { seq: middle });
