@@ -2,9 +2,12 @@ import { connect, StorageType, type JetStreamManager, type NatsConnection, type 
 import type { EventTopology } from './event-topology';
 import { POSITION_HEADER } from './event-message';
 
-/** A connection that keeps reconnecting: NATS restarts are survived, not reported as crashes. */
+/**
+ * A connection that keeps reconnecting: NATS restarts are survived, not reported as crashes.
+ * No async stack traces: nats.js would build two per publish (measured: a third of the relay's time).
+ */
 export const connectNats = (url: string, name: string): Promise<NatsConnection> =>
-  connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
 
 const NANOS_PER_MS = 1_000_000;
 /** JetStream deduplicates a republished event id within this window (ARCHITECTURE §4: ≥ 10 min). */

@@ -13,13 +13,25 @@ export class PublishWindow {
     private readonly onFailure: (error: unknown) => void,
   ) {}
 
-  /** Waits for room, then tracks the publish; throws the first failure of any publish so far. */
-  async add(position: bigint, publish: () => Promise<unknown>): Promise<void> {
-    while (this.inFlight.length >= this.size && this.failure === undefined) await new Promise<void>((resolve) => (this.wake = resolve));
+  get full(): boolean {
+    return this.inFlight.length >= this.size;
+  }
+
+  /**
+   * Resolves once at most half the window is in flight, so that the next publishes leave
+   * together rather than one per acknowledgement; throws the first failure of any publish.
+   */
+  async room(): Promise<void> {
+    while (this.inFlight.length > this.size / 2 && this.failure === undefined) await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Tracks a publish that has been sent; synchronous, so a burst of publishes is written at once. */
+  track(position: bigint, acknowledgement: Promise<unknown>): void {
     if (this.failure !== undefined) throw this.failure;
     const entry = { position, settled: false };
     this.inFlight.push(entry);
-    publish().then(
+    acknowledgement.then(
       () => {
         entry.settled = true;
         while (this.inFlight[0]?.settled) this.acknowledged = (this.inFlight.shift() as { position: bigint }).position;

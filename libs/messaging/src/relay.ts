@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import type { AllSubscription, EventStore } from '@tidings/core';
 import { encodeEvent } from './event-message';
+import { inBursts } from './in-bursts';
 import { subjectOf, type EventTopology } from './event-topology';
 import { ensureEventStream, isJetStreamError, lastPublishedPosition, STREAM_NOT_FOUND } from './jetstream';
 import { PublishWindow } from './publish-window';
@@ -155,11 +156,12 @@ export class Relay {
     this.active = true;
     this.publishing = window;
     try {
-      for await (const event of subscription) {
-        const { data, headers } = encodeEvent(event);
-        await window.add(event.position, () =>
-          this.js.publish(subjectOf(this.options.topology, event.streamId), data, { msgID: event.eventId, headers }),
-        );
+      for await (const burst of inBursts(subscription, this.window)) {
+        for (const event of burst) {
+          if (window.full) await window.room();
+          const { data, headers } = encodeEvent(event);
+          window.track(event.position, this.js.publish(subjectOf(this.options.topology, event.streamId), data, { msgID: event.eventId, headers }));
+        }
       }
       await window.drain();
     } catch (error) {

@@ -114,9 +114,13 @@ export class PostgresEventStore implements EventStore {
     stopped: Promise<void>,
   ): AsyncGenerator<RecordedEvent> {
     let position = fromPosition;
+    let prefetched: Promise<RecordedEvent[]> | undefined;
     while (!stop.requested) {
       const seen = this.notifications.current();
-      const page = await this.readAll({ fromPosition: position, limit: this.pageSize });
+      const page = await (prefetched ?? this.readAll({ fromPosition: position, limit: this.pageSize }));
+      // A full page means more is waiting: read it while this one is being consumed.
+      prefetched = page.length === this.pageSize ? this.readAll({ fromPosition: page[page.length - 1].position, limit: this.pageSize }) : undefined;
+      prefetched?.catch(() => undefined);
       for (const event of page) {
         if (stop.requested) return;
         yield event;
