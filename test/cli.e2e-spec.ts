@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PostgresEventStore } from '@tidings/event-store';
-import { appendInventoryWorkload, createTestDatabase, foldProducts, newTestNamespace, type TestDatabase } from '@tidings/testing';
+import { appendInventoryWorkload, createTestDatabase, eventually, foldProducts, newTestNamespace, type TestDatabase } from '@tidings/testing';
 import { Pool } from 'pg';
 
 const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
@@ -15,7 +15,9 @@ describe('tidings projections and dlq', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     store = new PostgresEventStore({ connectionString: database.url });
-    await appendInventoryWorkload(store, { products: 30, events: 3_000 });
+    const appended = await appendInventoryWorkload(store, { products: 30, events: 3_000 });
+    // $all shows the events once every older transaction on the server (other tests') has ended.
+    await eventually(async () => expect(await store.readAll({ limit: 10_000 })).toHaveLength(appended), { timeoutMs: 30_000 });
   });
 
   afterAll(async () => {

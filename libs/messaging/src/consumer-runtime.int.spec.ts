@@ -11,8 +11,7 @@ describe('ConsumerRuntime', () => {
   const runtimes: ConsumerRuntime[] = [];
   // Declared before the database and NATS hooks so that it runs before they drop them.
   afterAll(async () => {
-    await Promise.all(runtimes.map((runtime) => runtime.stop()));
-    await relay.stop();
+    await Promise.allSettled([...runtimes.map((runtime) => runtime.stop()), relay.stop()]);
     await pool.end();
   });
   const given = useTestEventStore();
@@ -20,6 +19,7 @@ describe('ConsumerRuntime', () => {
 
   beforeAll(async () => {
     pool = new Pool({ connectionString: given.database.url });
+    pool.on('error', () => undefined);
     await ensureProjection(pool, productsProjection);
     relay = new Relay({ store: given.store, nats: jetstream.nats, databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
     relay.start();
@@ -80,8 +80,11 @@ describe('ConsumerRuntime', () => {
       skuPrefix: 'lost',
       afterAppend: async (appended) => {
         if (appended !== 700) return;
-        const jsm = await jetstream.nats.jetstreamManager();
-        await jsm.streams.delete(jetstream.topology.stream);
+        // A JetStream API request can meet no responder on a loaded server; the deletion is what matters.
+        await eventually(async () => {
+          const jsm = await jetstream.nats.jetstreamManager();
+          await jsm.streams.delete(jetstream.topology.stream);
+        });
       },
     });
     await expectReadModelMatchesStore();

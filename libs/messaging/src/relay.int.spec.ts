@@ -83,8 +83,11 @@ describe('Relay', () => {
       skuPrefix: 'deleted',
       afterAppend: async (appended) => {
         if (appended !== 300) return;
-        const jsm = await jetstream.nats.jetstreamManager();
-        await jsm.streams.delete(jetstream.topology.stream);
+        // A JetStream API request can meet no responder on a loaded server; the deletion is what matters.
+        await eventually(async () => {
+          const jsm = await jetstream.nats.jetstreamManager();
+          await jsm.streams.delete(jetstream.topology.stream);
+        });
       },
     });
     await writing;
