@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 
 export type Lease = Readonly<{ group: string; partition: number; member: string }>;
 
@@ -7,18 +7,6 @@ export class LeaseLost extends Error {
   constructor(lease: Lease) {
     super(`partition ${lease.partition} of ${lease.group} now belongs to another member`);
   }
-}
-
-/**
- * Inside a batch's transaction: proves the lease is still ours and holds it until commit, so
- * a member that was paused past its lease cannot write over the one that took the partition.
- */
-export async function holdLease(db: PoolClient, lease: Lease): Promise<void> {
-  const { rowCount } = await db.query(
-    'SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR SHARE',
-    [lease.group, lease.partition, lease.member],
-  );
-  if (!rowCount) throw new LeaseLost(lease);
 }
 
 /**

@@ -28,7 +28,11 @@ export class PublishWindow {
 
   /** Tracks a publish that has been sent; synchronous, so a burst of publishes is written at once. */
   track(position: bigint, acknowledgement: Promise<unknown>): void {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) {
+      // Sent after an earlier one failed: its outcome no longer matters, but must not go unhandled.
+      acknowledgement.catch(() => undefined);
+      throw this.failure;
+    }
     const entry = { position, settled: false };
     this.inFlight.push(entry);
     acknowledgement.then(

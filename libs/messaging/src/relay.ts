@@ -158,7 +158,7 @@ export class Relay {
     try {
       for await (const burst of inBursts(subscription, this.window)) {
         for (const event of burst) {
-          if (window.full) await window.room();
+          if (window.full || window.failure !== undefined) await window.room();
           const { data, headers } = encodeEvent(event);
           window.track(event.position, this.js.publish(subjectOf(this.options.topology, event.streamId), data, { msgID: event.eventId, headers }));
         }

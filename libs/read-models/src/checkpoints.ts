@@ -1,16 +1,35 @@
 import type { PoolClient } from 'pg';
+import { LeaseLost, type Lease } from '@tidings/messaging';
 
-export type Checkpoint = Readonly<{ position: bigint; blocked: boolean }>;
+export type Checkpoint = Readonly<{
+  position: bigint;
+  blocked: boolean;
+  /** Streams of the batch with a dead letter in the group: their later events wait behind it. */
+  waiting: ReadonlySet<string>;
+}>;
 
-/** Reads a partition's checkpoint (creating it at 0) and locks it until the transaction ends. */
-export async function lockCheckpoint(db: PoolClient, group: string, partition: number): Promise<Checkpoint> {
-  const { rows } = await db.query<{ position: string; blocked_position: string | null }>(
-    `INSERT INTO checkpoints (consumer_group, partition, position) VALUES ($1, $2, 0)
-     ON CONFLICT (consumer_group, partition) DO UPDATE SET position = checkpoints.position
-     RETURNING position, blocked_position`,
-    [group, partition],
+/**
+ * Opens a batch in one round trip: proves the lease is still the member's and holds it until
+ * commit (so a member paused past its lease cannot write over the next owner), reads and locks
+ * the partition's checkpoint (creating it at 0), and finds the batch's streams that have dead
+ * letters. Throws LeaseLost when the partition belongs to another member now.
+ */
+export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonly string[]): Promise<Checkpoint> {
+  const { rows } = await db.query<{ position: string | null; blocked_position: string | null; waiting: string[] }>(
+    `WITH lease AS (
+       SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR SHARE
+     ), checkpoint AS (
+       INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, $2, 0 WHERE EXISTS (SELECT 1 FROM lease)
+       ON CONFLICT (consumer_group, partition) DO UPDATE SET position = checkpoints.position
+       RETURNING position, blocked_position
+     )
+     SELECT checkpoint.position, checkpoint.blocked_position,
+       ARRAY(SELECT DISTINCT stream_id FROM dead_letters WHERE consumer_group = $1 AND stream_id = ANY($4)) AS waiting
+     FROM (SELECT 1) AS one LEFT JOIN checkpoint ON true`,
+    [lease.group, lease.partition, lease.member, streamIds],
   );
-  return { position: BigInt(rows[0].position), blocked: rows[0].blocked_position !== null };
+  if (rows[0].position === null) throw new LeaseLost(lease);
+  return { position: BigInt(rows[0].position), blocked: rows[0].blocked_position !== null, waiting: new Set(rows[0].waiting) };
 }
 
 export async function saveCheckpoint(db: PoolClient, group: string, partition: number, position: bigint): Promise<void> {

@@ -48,15 +48,6 @@ export async function parkEvent(
   );
 }
 
-/** Streams of `events` that have a dead letter in the group: their later events wait behind it. */
-export async function streamsWithDeadLetters(db: PoolClient, group: string, events: readonly RecordedEvent[]): Promise<Set<string>> {
-  const { rows } = await db.query<{ stream_id: string }>(
-    'SELECT DISTINCT stream_id FROM dead_letters WHERE consumer_group = $1 AND stream_id = ANY($2)',
-    [group, [...new Set(events.map((event) => event.streamId))]],
-  );
-  return new Set(rows.map((row) => row.stream_id));
-}
-
 export async function listDeadLetters(pool: Pool, group?: string): Promise<DeadLetter[]> {
   const { rows } = await pool.query<DeadLetterRow>(
     'SELECT * FROM dead_letters WHERE $1::text IS NULL OR consumer_group = $1 ORDER BY consumer_group, position',

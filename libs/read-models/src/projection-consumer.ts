@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
-import { holdLease, LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
-import { lockCheckpoint, saveCheckpoint } from './checkpoints';
-import { parkEvent, streamsWithDeadLetters } from './dead-letters';
+import { LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
+import { openBatch, saveCheckpoint } from './checkpoints';
+import { parkEvent } from './dead-letters';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { currentVersion } from './projection-registry';
 import { inTransaction, isTransient } from './transaction';
@@ -65,12 +65,11 @@ export class ProjectionConsumer implements ConsumerGroup {
 
   private applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {
     return inTransaction(this.pool, async (db) => {
-      await holdLease(db, lease);
-      const checkpoint = await lockCheckpoint(db, this.name, lease.partition);
+      const checkpoint = await openBatch(db, lease, [...new Set(events.map((event) => event.streamId))]);
       if (checkpoint.blocked) return 'blocked';
       const fresh = freshEvents(events, checkpoint.position);
       if (fresh.length === 0) return 'applied';
-      const waiting = await streamsWithDeadLetters(db, this.name, fresh);
+      const { waiting } = checkpoint;
       const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
       if (live.length) {
         const version = await currentVersion(db, this.projection.name);
@@ -98,8 +97,7 @@ export class ProjectionConsumer implements ConsumerGroup {
     const policy = this.projection.policy ?? 'block';
     this.log(`${this.name}: ${event.type} at position ${event.position} failed ${attempts} times (${reason}); policy ${policy}`);
     return inTransaction(this.pool, async (db) => {
-      await holdLease(db, lease);
-      const checkpoint = await lockCheckpoint(db, this.name, lease.partition);
+      const checkpoint = await openBatch(db, lease, []);
       if (checkpoint.position >= event.position) return 'applied';
       if (policy === 'block') {
         await db.query(
