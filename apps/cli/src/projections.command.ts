@@ -80,8 +80,9 @@ export function addProjectionsCommand(program: Command): void {
     .argument('<name>', 'projection name')
     .action((name: string) =>
       withOperatorConnections(async ({ pool }) => {
-        const resumed = await resumeProjection(pool, projectionNamed(name));
-        print(resumed ? `${consumerGroupOf(projectionNamed(name))}: ${resumed} partition(s) resumed` : `${name}: no partition is blocked`);
+        const projection = projectionNamed(name);
+        const resumed = await resumeProjection(pool, projection);
+        print(resumed ? `${consumerGroupOf(projection)}: ${resumed} partition(s) resumed` : `${name}: no partition is blocked`);
       }),
     );
 }

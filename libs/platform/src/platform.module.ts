@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
 import type { EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
-import { connectNats, eventTopology, type EventTopology } from '@tidings/messaging';
+import { connectNats, eventTopology } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 
 export const SETTINGS = Symbol('Settings');
@@ -59,4 +59,3 @@ export class PlatformModule {
   }
 }
 
-export type { EventTopology };
