@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
 import type { EventStore } from '@tidings/core';
 import { Relay, type EventTopology } from '@tidings/messaging';
-import { EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import { EVENT_STORE, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 
 /** Runs the relay (ARCHITECTURE §4) for the life of the process: active, or standby behind another. */
@@ -14,10 +13,9 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     @Inject(SETTINGS) settings: Settings,
     @Inject(EVENT_STORE) store: EventStore,
-    @Inject(NATS) nats: NatsConnection,
     @Inject(TOPOLOGY) topology: EventTopology,
   ) {
-    this.relay = new Relay({ store, nats, databaseUrl: settings.databaseUrl, topology, log: (line) => this.logger.log(line) });
+    this.relay = new Relay({ store, natsUrl: settings.natsUrl, databaseUrl: settings.databaseUrl, topology, log: (line) => this.logger.log(line) });
   }
 
   onApplicationBootstrap(): void {

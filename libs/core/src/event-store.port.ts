@@ -24,8 +24,11 @@ export type SubscribeOptions = Readonly<{
   fromPosition?: bigint;
 }>;
 
-/** A catch-up-then-live feed of `$all`; stop it with `close()` or by leaving the loop. */
-export interface AllSubscription extends AsyncIterable<RecordedEvent> {
+/**
+ * A catch-up-then-live feed of `$all`, in position order, delivered in pages: each page is what
+ * the store had ready (never empty). Stop it with `close()` or by leaving the loop.
+ */
+export interface AllSubscription extends AsyncIterable<readonly RecordedEvent[]> {
   close(): Promise<void>;
 }
 

@@ -34,7 +34,7 @@ function collect(store: EventStore, fromPosition: bigint, prefix: string) {
   const received: RecordedEvent[] = [];
   const subscription = store.subscribeToAll({ fromPosition });
   const done = (async () => {
-    for await (const event of subscription) if (event.streamId.startsWith(prefix)) received.push(event);
+    for await (const page of subscription) received.push(...page.filter((event) => event.streamId.startsWith(prefix)));
   })();
   return { received, stop: async () => (await subscription.close(), await done) };
 }

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { productsProjection } from '@tidings/inventory';
 import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
-import { appendInventoryWorkload, eventually, foldProducts, useTestEventStore, useTestJetStream } from '@tidings/testing';
+import { appendInventoryWorkload, eventually, foldProducts, testNatsUrl, useTestEventStore, useTestJetStream } from '@tidings/testing';
 import { ConsumerRuntime } from './consumer-runtime';
 import { Relay } from './relay';
 
@@ -21,7 +21,7 @@ describe('ConsumerRuntime', () => {
     pool = new Pool({ connectionString: given.database.url });
     pool.on('error', () => undefined);
     await ensureProjection(pool, productsProjection);
-    relay = new Relay({ store: given.store, nats: jetstream.nats, databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
+    relay = new Relay({ store: given.store, natsUrl: testNatsUrl(), databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
     relay.start();
   });
 

@@ -1,58 +1,66 @@
 import { PublishWindow } from './publish-window';
 
-const deferred = () => {
-  let resolve: () => void = () => undefined;
-  let reject: (error: Error) => void = () => undefined;
-  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-};
-
 describe('PublishWindow', () => {
   it('acknowledges up to the oldest publish still in flight', async () => {
     const window = new PublishWindow(10, 0n, () => undefined);
-    const [first, second, third] = [deferred(), deferred(), deferred()];
-    window.track(1n, first.promise);
-    window.track(2n, second.promise);
-    window.track(3n, third.promise);
-    second.resolve();
-    await second.promise;
+    const [first, second, third] = [window.send(1n), window.send(2n), window.send(3n)];
+    window.settle(second);
     expect(window.acknowledged).toBe(0n);
-    first.resolve();
-    third.resolve();
+    window.settle(first);
+    expect(window.acknowledged).toBe(2n);
+    window.settle(third);
     await window.drain();
     expect(window.acknowledged).toBe(3n);
   });
 
-  it('reports the first failure, keeps the position before it, and handles publishes sent after it', async () => {
+  it('ignores repeated and unknown tickets', () => {
+    const window = new PublishWindow(10, 0n, () => undefined);
+    const first = window.send(1n);
+    const second = window.send(2n);
+    window.settle(first);
+    window.settle(first);
+    window.settle(99);
+    expect(window.acknowledged).toBe(1n);
+    window.settle(second);
+    expect(window.acknowledged).toBe(2n);
+  });
+
+  it('reports the first failure once, keeps the position before it, and refuses later sends', async () => {
     const failures: unknown[] = [];
     const window = new PublishWindow(10, 0n, (error) => failures.push(error));
-    const [first, second] = [deferred(), deferred()];
-    window.track(1n, first.promise);
-    window.track(2n, second.promise);
-    first.resolve();
-    second.reject(new Error('no stream'));
-    await Promise.allSettled([first.promise, second.promise]);
+    const first = window.send(1n);
+    window.send(2n);
+    window.settle(first);
+    window.fail(new Error('no stream'));
+    window.fail(new Error('closed'));
     await expect(window.room()).rejects.toThrow('no stream');
+    await expect(window.drain()).rejects.toThrow('no stream');
     expect(failures).toHaveLength(1);
     expect(window.acknowledged).toBe(1n);
-    const late = Promise.reject(new Error('late'));
-    // Throws the first failure; the late rejection is handled rather than crashing the process.
-    expect(() => window.track(3n, late)).toThrow('no stream');
+    expect(() => window.send(3n)).toThrow('no stream');
   });
 
   it('waits for room until half the window is free', async () => {
     const window = new PublishWindow(4, 0n, () => undefined);
-    const publishes = [deferred(), deferred(), deferred(), deferred()];
-    publishes.forEach((publish, index) => window.track(BigInt(index + 1), publish.promise));
+    const tickets = [1n, 2n, 3n, 4n].map((position) => window.send(position));
     expect(window.full).toBe(true);
     let roomy = false;
     const room = window.room().then(() => (roomy = true));
-    publishes[0].resolve();
-    await publishes[0].promise;
+    window.settle(tickets[0]);
     await Promise.resolve();
     expect(roomy).toBe(false);
-    publishes[1].resolve();
+    window.settle(tickets[1]);
     await room;
     expect(roomy).toBe(true);
+  });
+
+  it('measures how long the oldest publish has waited', () => {
+    const window = new PublishWindow(4, 0n, () => undefined);
+    expect(window.oldestWait(5_000)).toBe(0);
+    const first = window.send(1n, 1_000);
+    window.send(2n, 3_000);
+    expect(window.oldestWait(5_000)).toBe(4_000);
+    window.settle(first);
+    expect(window.oldestWait(5_000)).toBe(2_000);
   });
 });

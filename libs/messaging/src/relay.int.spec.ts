@@ -1,4 +1,4 @@
-import { appendInventoryWorkload, eventually, readStreamMessages, useTestEventStore, useTestJetStream } from '@tidings/testing';
+import { appendInventoryWorkload, eventually, readStreamMessages, startTcpProxy, testNatsUrl, useTestEventStore, useTestJetStream } from '@tidings/testing';
 import { subjectOf } from './event-topology';
 import { Relay } from './relay';
 
@@ -7,10 +7,10 @@ describe('Relay', () => {
   const jetstream = useTestJetStream(4);
   const relays: Relay[] = [];
 
-  const startRelay = () => {
+  const startRelay = (natsUrl = testNatsUrl()) => {
     const relay = new Relay({
       store: given.store,
-      nats: jetstream.nats,
+      natsUrl,
       databaseUrl: given.database.url,
       topology: jetstream.topology,
       window: 200,
@@ -92,5 +92,27 @@ describe('Relay', () => {
     });
     await writing;
     await expectStreamMirrorsStore();
+  });
+
+  it('loses nothing and reorders nothing when its NATS connection is cut mid-publish, again and again', async () => {
+    const proxy = await startTcpProxy(Number(new URL(testNatsUrl()).port || 4222));
+    try {
+      const relay = startRelay(`nats://127.0.0.1:${proxy.port}`);
+      let cuts = 0;
+      await appendInventoryWorkload(given.store, {
+        products: 10,
+        events: 3_000,
+        skuPrefix: 'cut',
+        afterAppend: async (appended) => {
+          if (appended % 500 !== 0 || !relay.state.active) return;
+          proxy.cut();
+          cuts++;
+        },
+      });
+      expect(cuts).toBeGreaterThanOrEqual(3);
+      await expectStreamMirrorsStore();
+    } finally {
+      await proxy.close();
+    }
   });
 });

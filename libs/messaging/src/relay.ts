@@ -1,16 +1,16 @@
 import { Client } from 'pg';
-import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import type { AllSubscription, EventStore } from '@tidings/core';
 import { encodeEvent } from './event-message';
-import { inBursts } from './in-bursts';
 import { subjectOf, type EventTopology } from './event-topology';
 import { ensureEventStream, isJetStreamError, lastPublishedPosition, STREAM_NOT_FOUND } from './jetstream';
+import { PipelinedPublisher } from './pipelined-publisher';
 import { PublishWindow } from './publish-window';
 import { sleep } from './sleep';
 
 export type RelayOptions = Readonly<{
   store: EventStore;
-  nats: NatsConnection;
+  natsUrl: string;
   /** The database whose advisory lock elects the one active relay of a namespace. */
   databaseUrl: string;
   topology: EventTopology;
@@ -18,6 +18,8 @@ export type RelayOptions = Readonly<{
   window?: number;
   /** How often a standby tries to become active, and the active one checks the stream. */
   checkIntervalMs?: number;
+  /** A publish not acknowledged within this long fails the run; the relay resumes after what was. */
+  ackTimeoutMs?: number;
   log?: (line: string) => void;
 }>;
 
@@ -33,10 +35,12 @@ const RELAY_LOCK_CLASS = 1952804353;
  * over at its next check. Where to start is read back from the stream's last message, so a
  * stream that was deleted or lost its data is republished from the store; republishing what
  * is already there is harmless, JetStream drops ids it has seen within the duplicate window.
+ *
+ * The relay's NATS connection does not reconnect: nats.js would send what it buffered while
+ * disconnected after publishes the broken connection lost, out of order. A closed connection
+ * ends the run instead, and the next one republishes from the last contiguous acknowledgement.
  */
 export class Relay {
-  private readonly js: JetStreamClient;
-  private readonly jsm: Promise<JetStreamManager>;
   private readonly window: number;
   private readonly checkIntervalMs: number;
   private readonly log: (line: string) => void;
@@ -48,8 +52,6 @@ export class Relay {
   private acknowledged = 0n;
 
   constructor(private readonly options: RelayOptions) {
-    this.js = options.nats.jetstream();
-    this.jsm = options.nats.jetstreamManager();
     this.window = options.window ?? 1_000;
     this.checkIntervalMs = options.checkIntervalMs ?? 1_000;
     this.log = options.log ?? (() => undefined);
@@ -120,31 +122,36 @@ export class Relay {
     let acknowledged: bigint | undefined;
     let failures = 0;
     while (!this.stopping.signal.aborted && !lostLeadership) {
+      let nats: NatsConnection | undefined;
       try {
-        const jsm = await this.jsm;
+        nats = await connect({ servers: this.options.natsUrl, name: 'tidings-relay', reconnect: false, noAsyncTraces: true });
+        const jsm = await nats.jetstreamManager();
         const streamCreated = (await ensureEventStream(jsm, this.options.topology)).created;
         const inStream = await lastPublishedPosition(jsm, this.options.topology);
         // After an error the stream may hold less than we saw acknowledged (it was deleted or lost data).
         const from = acknowledged === undefined || inStream < acknowledged ? inStream : acknowledged;
         if (acknowledged !== undefined && from < acknowledged) this.log(`relay: the stream lost events; republishing from position ${from}`);
-        acknowledged = await this.publishFrom(from, jsm, streamCreated);
+        acknowledged = await this.publishFrom(from, nats, jsm, streamCreated);
         failures = 0;
       } catch (error) {
         const failure = error as Error & { acknowledged?: bigint };
         acknowledged = failure.acknowledged ?? acknowledged;
         this.log(`relay: ${failure.message}; resuming from position ${acknowledged ?? 'the stream'}`);
         await sleep(Math.min(100 * 2 ** failures++, 5_000), this.stopping.signal);
+      } finally {
+        await nats?.close().catch(() => undefined);
       }
     }
   }
 
   /** Publishes from `from` until stopped or interrupted; returns the acknowledged position, or throws carrying it. */
-  private async publishFrom(from: bigint, jsm: JetStreamManager, streamCreated: string): Promise<bigint> {
+  private async publishFrom(from: bigint, nats: NatsConnection, jsm: JetStreamManager, streamCreated: string): Promise<bigint> {
     const subscription: AllSubscription = this.options.store.subscribeToAll({ fromPosition: from });
     let streamProblem: Error | undefined;
     const interrupted = () => void subscription.close();
     this.interrupt = interrupted;
     const window = new PublishWindow(this.window, from, interrupted);
+    const publisher = new PipelinedPublisher(nats, window, this.options.ackTimeoutMs ?? 5_000);
     const watch = setInterval(() => {
       void this.checkStream(jsm, streamCreated).then((problem) => {
         if (problem && !streamProblem) {
@@ -156,18 +163,20 @@ export class Relay {
     this.active = true;
     this.publishing = window;
     try {
-      for await (const burst of inBursts(subscription, this.window)) {
-        for (const event of burst) {
+      // A page goes out in one synchronous run (nats.js writes it to the socket at once) unless the window fills.
+      for await (const page of subscription) {
+        for (const event of page) {
           if (window.full || window.failure !== undefined) await window.room();
           const { data, headers } = encodeEvent(event);
-          window.track(event.position, this.js.publish(subjectOf(this.options.topology, event.streamId), data, { msgID: event.eventId, headers }));
+          publisher.publish(event.position, subjectOf(this.options.topology, event.streamId), data, headers, event.eventId);
         }
       }
       await window.drain();
     } catch (error) {
-      if (window.failure === undefined) window.failure = error;
+      window.fail(error);
     } finally {
       clearInterval(watch);
+      publisher.close();
       this.interrupt = () => undefined;
       await subscription.close();
     }
@@ -190,6 +199,4 @@ export class Relay {
 }
 
 const describe = (error: unknown): string =>
-  isJetStreamError(error, STREAM_NOT_FOUND) || (error as { code?: string }).code === '503'
-    ? 'no events stream to publish to'
-    : (error as Error).message ?? String(error);
+  isJetStreamError(error, STREAM_NOT_FOUND) ? 'no events stream to publish to' : ((error as Error).message ?? String(error));

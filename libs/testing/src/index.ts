@@ -4,3 +4,4 @@ export * from './decider-spec';
 export * from './test-event-store';
 export * from './test-jetstream';
 export * from './inventory-workload';
+export * from './tcp-proxy';

@@ -33,9 +33,12 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '@tidings/core';
+import { inBursts } from './in-bursts';
 
 const MAX_READ_ALL_PAGE_SIZE = 1000;
 const HEAD_SCAN_PAGE_SIZE = 64;
+/** Most events a subscription page holds. */
+const MAX_SUBSCRIPTION_PAGE = 1000;
 
 export class EventStoreDbEventStore implements EventStore {
   constructor(private readonly client: EventStoreDBClient) {}
@@ -196,13 +199,17 @@ class EventStoreDbAllSubscription implements AllSubscription {
 
   constructor(private readonly subscription: AllStreamSubscription) {}
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
+  async *[Symbol.asyncIterator](): AsyncIterator<readonly RecordedEvent[]> {
     try {
-      for await (const { event } of this.subscription) {
-        if (event && isUserEvent(event)) yield toRecordedEvent(event);
-      }
+      yield* inBursts(this.userEvents(), MAX_SUBSCRIPTION_PAGE);
     } finally {
       await this.close();
+    }
+  }
+
+  private async *userEvents(): AsyncGenerator<RecordedEvent> {
+    for await (const { event } of this.subscription) {
+      if (event && isUserEvent(event)) yield toRecordedEvent(event);
     }
   }
 

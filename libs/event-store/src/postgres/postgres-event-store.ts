@@ -112,7 +112,7 @@ export class PostgresEventStore implements EventStore {
     fromPosition: bigint,
     stop: { readonly requested: boolean },
     stopped: Promise<void>,
-  ): AsyncGenerator<RecordedEvent> {
+  ): AsyncGenerator<readonly RecordedEvent[]> {
     let position = fromPosition;
     let prefetched: Promise<RecordedEvent[]> | undefined;
     while (!stop.requested) {
@@ -121,10 +121,10 @@ export class PostgresEventStore implements EventStore {
       // A full page means more is waiting: read it while this one is being consumed.
       prefetched = page.length === this.pageSize ? this.readAll({ fromPosition: page[page.length - 1].position, limit: this.pageSize }) : undefined;
       prefetched?.catch(() => undefined);
-      for (const event of page) {
-        if (stop.requested) return;
-        yield event;
-        position = event.position;
+      if (stop.requested) return;
+      if (page.length > 0) {
+        yield page;
+        position = page[page.length - 1].position;
       }
       if (page.length < this.pageSize) {
         await Promise.race([this.notifications.waitAfter(seen, this.pollIntervalMs), stopped]);

@@ -2,8 +2,7 @@ const NOT_READY = Symbol('not ready');
 
 /**
  * Groups what an async iterable has ready into arrays (up to `maxBurst`): everything that
- * arrives before the event loop turns. Acting on a burst synchronously lets I/O batch up —
- * nats.js writes everything published in one turn with a single socket write.
+ * arrives before the event loop turns: a subscription page of the events the gRPC stream had ready.
  */
 export async function* inBursts<T>(items: AsyncIterable<T>, maxBurst: number): AsyncGenerator<T[]> {
   const iterator = items[Symbol.asyncIterator]();

@@ -1,0 +1,43 @@
+import { createServer, connect, type Socket } from 'node:net';
+
+export type TcpProxy = Readonly<{
+  /** Where clients connect instead of the target. */
+  port: number;
+  /** Drops every connection at once, losing whatever is still buffered in either direction. */
+  cut(): void;
+  close(): Promise<void>;
+}>;
+
+/**
+ * A loopback TCP proxy to `targetPort` whose connections a test can cut: what a broker restart
+ * or a network fault does to a client, without touching the shared server.
+ */
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP port');
+  const cut = () => sockets.forEach((socket) => socket.destroy());
+  return {
+    port: address.port,
+    cut,
+    close: async () => {
+      cut();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
