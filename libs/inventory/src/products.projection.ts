@@ -95,7 +95,8 @@ export const productsProjection: Projection = {
     const inventoryEvents = events.filter(isInventoryEvent);
     if (inventoryEvents.length === 0) return;
     const skus = [...new Set(inventoryEvents.map((event) => event.data.sku))];
-    const { rows } = await db.query<ProductRecord>(`SELECT * FROM ${table} WHERE sku = ANY($1)`, [skus]);
+    // Named per table (a rebuild writes new ones): prepared once per connection.
+    const { rows } = await db.query<ProductRecord>({ name: `tidings_read_${tables.products}`, text: `SELECT * FROM ${table} WHERE sku = ANY($1)`, values: [skus] });
     const current = new Map(rows.map((record) => [record.sku, fromRecord(record)]));
     const changed = new Map<string, ProductRow>();
     for (const event of inventoryEvents) {
@@ -108,13 +109,14 @@ export const productsProjection: Projection = {
     }
     if (changed.size === 0) return;
     const written = [...changed.values()];
-    await db.query(
-      `INSERT INTO ${table} (sku, name, price_cents, currency, on_hand, reserved, available, version, position)
+    await db.query({
+      name: `tidings_write_${tables.products}`,
+      text: `INSERT INTO ${table} (sku, name, price_cents, currency, on_hand, reserved, available, version, position)
        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::int[], $8::int[], $9::bigint[])
        ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents, currency = excluded.currency,
          on_hand = excluded.on_hand, reserved = excluded.reserved, available = excluded.available,
          version = excluded.version, position = excluded.position`,
-      [
+      values: [
         written.map((row) => row.sku),
         written.map((row) => row.name),
         written.map((row) => row.priceCents),
@@ -125,7 +127,7 @@ export const productsProjection: Projection = {
         written.map((row) => row.version),
         written.map((row) => row.position.toString()),
       ],
-    );
+    });
   },
 };
 

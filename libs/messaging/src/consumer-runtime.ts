@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnection } from 'nats';
 import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
+import { Deliveries } from './deliveries';
 import { decodeEvent } from './event-message';
 import { partitionConsumerName, partitionConsumerPrefix, partitionFilter, type EventTopology } from './event-topology';
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
@@ -16,7 +17,7 @@ export type ConsumerRuntimeOptions = Readonly<{
   /** This instance's name among the group's members; unique per process. */
   member: string;
   leaseTtlMs: number;
-  /** Messages per batch, and the most a partition has unacknowledged. */
+  /** Most messages per batch; a partition has up to two batches unacknowledged (one applied, one arriving). */
   batchSize?: number;
   /** How long JetStream waits for an ack before redelivering to the same member. */
   ackWaitMs?: number;
@@ -29,8 +30,8 @@ const NANOS_PER_MS = 1_000_000;
 
 /**
  * Runs one consumer group in this process (ARCHITECTURE §5): takes partitions by lease and
- * runs a loop per partition over its durable pull consumer — fetch a batch, let the group
- * apply it (with its checkpoint, in one transaction), then ack.
+ * runs a loop per partition over its durable pull consumer — take what has been delivered, let
+ * the group apply it (with its checkpoint, in one transaction), then ack.
  *
  * Whenever a member takes a partition, and after any failure, it recreates the partition's
  * consumer to start right after the group's checkpoint. JetStream's redelivery would bring an
@@ -52,6 +53,11 @@ export class ConsumerRuntime {
     this.leases = new PartitionLeases(pool, group.name, member, topology.partitions, leaseTtlMs);
     this.batchSize = options.batchSize ?? 500;
     this.log = options.log ?? (() => undefined);
+  }
+
+  /** The next batch is delivered while the current one is applied. */
+  private get maxAckPending(): number {
+    return 2 * this.batchSize;
   }
 
   /** The partitions this member runs now, and how each is doing. */
@@ -103,57 +109,57 @@ export class ConsumerRuntime {
 
   private async consume(lease: Lease, stop: AbortSignal): Promise<void> {
     const { group } = this.options;
-    let consumer: Consumer | undefined;
+    let deliveries: Deliveries | undefined;
     // Deliveries of the current consumer so far: each message must be the next one.
     let delivered = 0;
     let failures = 0;
-    while (!stop.aborted) {
-      try {
-        if (!consumer) {
-          if (!(await this.leases.holds(lease.partition))) return;
-          consumer = await this.consumeAfterCheckpoint(lease.partition);
-          delivered = 0;
+    const restart = async () => {
+      await deliveries?.close();
+      deliveries = undefined;
+    };
+    try {
+      while (!stop.aborted) {
+        try {
+          if (!deliveries) {
+            if (!(await this.leases.holds(lease.partition))) return;
+            deliveries = await Deliveries.start(await this.consumeAfterCheckpoint(lease.partition), this.maxAckPending, stop);
+            delivered = 0;
+          }
+          const received = await deliveries.take(this.batchSize);
+          if (received.length === 0) continue;
+          if (received.some((message) => message.info.deliverySequence !== ++delivered)) {
+            // A delivery never reached us: applying what came after it would move the checkpoint past it.
+            this.log(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
+            await restart();
+            continue;
+          }
+          const outcome = await group.handle({ lease, events: this.decode(received) });
+          if (outcome === 'applied') {
+            for (const message of received) message.ack();
+            failures = 0;
+            this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
+          } else {
+            // Blocked: nothing is acknowledged; the consumer is recreated after the checkpoint when it goes on.
+            await restart();
+            this.states.set(lease.partition, { partition: lease.partition, status: 'blocked' });
+            await sleep(2_000, stop);
+          }
+        } catch (error) {
+          if (error instanceof LeaseLost) {
+            this.log(`${group.name}: ${error.message}`);
+            return;
+          }
+          await restart();
+          const delay = Math.min(100 * 2 ** failures++, 30_000);
+          const reason = (error as Error).message ?? String(error);
+          this.states.set(lease.partition, { partition: lease.partition, status: 'retrying', lastError: reason });
+          this.log(`${group.name} partition ${lease.partition}: ${reason}; retrying in ${delay} ms`);
+          await sleep(delay, stop);
         }
-        const received = await this.fetch(consumer);
-        if (received.length === 0) continue;
-        if (received.some((message) => message.info.deliverySequence !== ++delivered)) {
-          // A delivery never reached us (e.g. it arrived after its fetch expired): applying what
-          // came after it would move the checkpoint past it.
-          this.log(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
-          consumer = undefined;
-          continue;
-        }
-        const outcome = await group.handle({ lease, events: this.decode(received) });
-        if (outcome === 'applied') {
-          for (const message of received) message.ack();
-          failures = 0;
-          this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
-        } else {
-          // Blocked: nothing is acknowledged; the consumer is recreated after the checkpoint when it goes on.
-          consumer = undefined;
-          this.states.set(lease.partition, { partition: lease.partition, status: 'blocked' });
-          await sleep(2_000, stop);
-        }
-      } catch (error) {
-        if (error instanceof LeaseLost) {
-          this.log(`${group.name}: ${error.message}`);
-          return;
-        }
-        consumer = undefined;
-        const delay = Math.min(100 * 2 ** failures++, 30_000);
-        const reason = (error as Error).message ?? String(error);
-        this.states.set(lease.partition, { partition: lease.partition, status: 'retrying', lastError: reason });
-        this.log(`${group.name} partition ${lease.partition}: ${reason}; retrying in ${delay} ms`);
-        await sleep(delay, stop);
       }
+    } finally {
+      await restart();
     }
-  }
-
-  private async fetch(consumer: Consumer): Promise<JsMsg[]> {
-    const messages = await consumer.fetch({ max_messages: this.batchSize, expires: 1_000 });
-    const received: JsMsg[] = [];
-    for await (const message of messages) received.push(message);
-    return received;
   }
 
   /** A message that is not an event envelope can never be applied: it is terminated, not retried. */
@@ -193,7 +199,7 @@ export class ConsumerRuntime {
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
-      max_ack_pending: this.batchSize,
+      max_ack_pending: this.maxAckPending,
       ack_wait: (this.options.ackWaitMs ?? 30_000) * NANOS_PER_MS,
       // Never give up on a message: one dropped would be skipped by the next checkpoint.
       max_deliver: -1,

@@ -15,8 +15,10 @@ export type Checkpoint = Readonly<{
  * letters. Throws LeaseLost when the partition belongs to another member now.
  */
 export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonly string[]): Promise<Checkpoint> {
-  const { rows } = await db.query<{ position: string | null; blocked_position: string | null; waiting: string[] }>(
-    `WITH lease AS (
+  const { rows } = await db.query<{ position: string | null; blocked_position: string | null; waiting: string[] }>({
+    // Named: prepared once per connection, planned once — every batch of every partition runs it.
+    name: 'tidings_open_batch',
+    text: `WITH lease AS (
        SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR SHARE
      ), checkpoint AS (
        INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, $2, 0 WHERE EXISTS (SELECT 1 FROM lease)
@@ -26,16 +28,16 @@ export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonl
      SELECT checkpoint.position, checkpoint.blocked_position,
        ARRAY(SELECT DISTINCT stream_id FROM dead_letters WHERE consumer_group = $1 AND stream_id = ANY($4)) AS waiting
      FROM (SELECT 1) AS one LEFT JOIN checkpoint ON true`,
-    [lease.group, lease.partition, lease.member, streamIds],
-  );
+    values: [lease.group, lease.partition, lease.member, streamIds],
+  });
   if (rows[0].position === null) throw new LeaseLost(lease);
   return { position: BigInt(rows[0].position), blocked: rows[0].blocked_position !== null, waiting: new Set(rows[0].waiting) };
 }
 
 export async function saveCheckpoint(db: PoolClient, group: string, partition: number, position: bigint): Promise<void> {
-  await db.query('UPDATE checkpoints SET position = $3, updated_at = now() WHERE consumer_group = $1 AND partition = $2', [
-    group,
-    partition,
-    position.toString(),
-  ]);
+  await db.query({
+    name: 'tidings_save_checkpoint',
+    text: 'UPDATE checkpoints SET position = $3, updated_at = now() WHERE consumer_group = $1 AND partition = $2',
+    values: [group, partition, position.toString()],
+  });
 }

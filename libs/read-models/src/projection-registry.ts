@@ -19,7 +19,7 @@ export async function ensureProjection(pool: Pool, projection: Projection): Prom
 }
 
 export async function currentVersion(db: Pool | PoolClient, name: string): Promise<number | undefined> {
-  const { rows } = await db.query<{ version: number }>('SELECT version FROM projections WHERE name = $1', [name]);
+  const { rows } = await db.query<{ version: number }>({ name: 'tidings_projection_version', text: 'SELECT version FROM projections WHERE name = $1', values: [name] });
   return rows[0]?.version;
 }
 
