@@ -2,6 +2,9 @@
 import 'reflect-metadata';
 import { Command, InvalidArgumentError } from 'commander';
 import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { apiAdapter, configureApi, issueToken, type UserRole } from '@tidings/apps-api';
+import { PinoLogger } from '@tidings/platform';
 import { migrate } from '@tidings/read-models';
 import { loadSettings } from '@tidings/settings';
 import { describeResult } from './bench/bench-result';
@@ -47,9 +50,33 @@ program
   .action(async () => {
     const settings = loadSettings();
     await migrate(settings.databaseUrl);
-    const app = await NestFactory.createApplicationContext(TidingsModule.forRoles(settings), { logger: ['log', 'warn', 'error'] });
-    // SIGTERM / SIGINT stop the roles gracefully: batches finish, leases and the relay lock are given back.
+    const logger = new PinoLogger(`tidings-${settings.roles.join('-')}`);
+    const module = TidingsModule.forRoles(settings);
+    if (!settings.roles.includes('api')) {
+      // SIGTERM / SIGINT stop the roles gracefully: batches finish, leases and the relay lock are given back.
+      (await NestFactory.createApplicationContext(module, { logger })).enableShutdownHooks();
+      return;
+    }
+    const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger });
+    await configureApi(app, settings);
     app.enableShutdownHooks();
+    await app.listen(settings.port, '0.0.0.0');
+    logger.log(`api listening on http://127.0.0.1:${settings.port}`, 'tidings');
+  });
+
+program
+  .command('token')
+  .description('print a bearer token for the API, signed with JWT_SECRET')
+  .requiredOption('--sub <id>', 'user id (1-64 characters of [A-Za-z0-9_-])')
+  .option('--roles <roles>', 'comma-separated: customer, admin', 'customer')
+  .option('--ttl <seconds>', 'lifetime in seconds', (value: string) => {
+    const seconds = Number(value);
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 31_536_000) throw new InvalidArgumentError('whole seconds, 1 to 31536000');
+    return seconds;
+  }, 3_600)
+  .action(async (options: { sub: string; roles: string; ttl: number }) => {
+    const roles = options.roles.split(',').map((role) => role.trim()).filter(Boolean) as UserRole[];
+    print(await issueToken(loadSettings().jwtSecret, { userId: options.sub, roles }, options.ttl));
   });
 
 addProjectionsCommand(program);

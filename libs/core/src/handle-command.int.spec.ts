@@ -41,6 +41,18 @@ describe('handleCommand over the PostgreSQL store', () => {
     expect(stored.map((event) => event.streamVersion)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
+  it('applies a command id once: the same command again (from another process) appends nothing and answers the first position', async () => {
+    const [one, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+    const id = streamId();
+    const command = increment(4);
+    const first = await one(counter, id, command);
+    await one(counter, id, increment(1));
+    const again = await other(counter, id, command);
+
+    expect(again).toMatchObject({ events: [], state: { count: 5 }, version: 1, position: first.position });
+    expect(await given.store.readStream(id)).toHaveLength(2);
+  });
+
   it('refuses a stale If-Match version without deciding again', async () => {
     const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
     const id = streamId();

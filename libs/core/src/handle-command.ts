@@ -31,7 +31,8 @@ const DEFAULT_MAX_ATTEMPTS = 20;
 /**
  * The one command path: read the stream, fold it, decide, append with the version that was
  * read. On WrongExpectedVersion another writer got there first: read again and decide again,
- * a bounded number of times.
+ * a bounded number of times. A command whose id already caused events on the stream is not
+ * decided again: commands with deterministic ids are idempotent.
  */
 export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS }: CommandHandlerDeps) => {
   const oneAtATime = perKeyQueue();
@@ -63,6 +64,9 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
         throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
       }
       const state = history.reduce(decider.evolve, decider.initialState());
+      // A command id seen before (a retry under the same Idempotency-Key, a redelivered saga step): already applied.
+      const earlier = history.filter((event) => event.metadata.causationId === command.metadata.commandId);
+      if (earlier.length > 0) return { events: [], state, version, position: earlier[earlier.length - 1].position };
       const decided = decidedEvents(decider.decide(command, state));
       if (decided.length === 0) return { events: [], state, version };
 

@@ -6,3 +6,4 @@ export * from './reserve-stock/reserve-stock';
 export * from './release-stock/release-stock';
 export * from './commit-stock/commit-stock';
 export * from './products.projection';
+export * from './products.queries';

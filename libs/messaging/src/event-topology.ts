@@ -43,12 +43,13 @@ export const subjectOf = (topology: EventTopology, streamId: string): string =>
 export const partitionFilter = (topology: EventTopology, categories: readonly string[], partition: number): string =>
   `${topology.namespace}.events.${categories.length === 1 ? categories[0] : '*'}.${partition}`;
 
-/**
- * The consumers of one partition of a group: `tidings_projection_products_p3_`, followed by
- * the member's tag. Consumer names allow no dots.
- */
+/** Every consumer of a group: `tidings_projection_products_`. Consumer names allow no dots. */
+export const groupConsumerPrefix = (topology: EventTopology, group: string): string =>
+  `${topology.namespace}_${group}_`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/** The consumers of one partition of a group: `tidings_projection_products_p3_`, followed by the member's tag. */
 export const partitionConsumerPrefix = (topology: EventTopology, group: string, partition: number): string =>
-  `${topology.namespace}_${group}_p${partition}_`.replace(/[^A-Za-z0-9_-]/g, '_');
+  `${groupConsumerPrefix(topology, group)}p${partition}_`;
 
 /**
  * Each member reads a partition through a consumer of its own, so a member that lost the

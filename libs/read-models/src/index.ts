@@ -7,3 +7,4 @@ export * from './projection-consumer';
 export * from './dead-letters';
 export * from './rebuild';
 export * from './projection-status';
+export * from './read-your-writes';

@@ -11,6 +11,12 @@ export type Settings = Readonly<{
   roles: readonly Role[];
   /** How long a consumer's partition lease outlives its last renewal (TIDINGS_LEASE_TTL_MS). */
   leaseTtlMs: number;
+  /** HS256 key of the API's bearer tokens (JWT_SECRET). */
+  jwtSecret: string;
+  /** `production` turns off GraphiQL and introspection (NODE_ENV). */
+  production: boolean;
+  /** Requests a minute per user, and per IP for anonymous ones (TIDINGS_RATE_LIMIT_USER / _IP). */
+  rateLimits: Readonly<{ perUser: number; perIp: number }>;
 }>;
 
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
@@ -42,8 +48,24 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
     roles: roles(env.TIDINGS_ROLES ?? ROLES.join(',')),
     leaseTtlMs: integer('TIDINGS_LEASE_TTL_MS', env.TIDINGS_LEASE_TTL_MS ?? '10000', 1_000, 600_000),
+    jwtSecret: jwtSecret(env),
+    production: env.NODE_ENV === 'production',
+    rateLimits: {
+      perUser: integer('TIDINGS_RATE_LIMIT_USER', env.TIDINGS_RATE_LIMIT_USER ?? '6000', 1, 10_000_000),
+      perIp: integer('TIDINGS_RATE_LIMIT_IP', env.TIDINGS_RATE_LIMIT_IP ?? '6000', 1, 10_000_000),
+    },
   };
 }
+
+/** Outside production a well-known development key is used, so `npm start` runs as is; production must set one. */
+export const DEVELOPMENT_JWT_SECRET = 'tidings-development-secret-do-not-use-in-production';
+
+const jwtSecret = (env: NodeJS.ProcessEnv): string => {
+  const secret = env.JWT_SECRET ?? (env.NODE_ENV === 'production' ? undefined : DEVELOPMENT_JWT_SECRET);
+  if (!secret) throw new SettingsError('JWT_SECRET must be set when NODE_ENV=production');
+  if (secret.length < 32) throw new SettingsError('JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)');
+  return secret;
+};
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';

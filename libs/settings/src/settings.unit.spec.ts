@@ -1,4 +1,4 @@
-import { loadSettings, SettingsError } from './settings';
+import { DEVELOPMENT_JWT_SECRET, loadSettings, SettingsError } from './settings';
 
 describe('loadSettings', () => {
   it('defaults to the PostgreSQL store on the local server', () => {
@@ -11,7 +11,16 @@ describe('loadSettings', () => {
       partitions: 8,
       roles: ['api', 'relay', 'projector', 'sagas'],
       leaseTtlMs: 10_000,
+      jwtSecret: DEVELOPMENT_JWT_SECRET,
+      production: false,
+      rateLimits: { perUser: 6_000, perIp: 6_000 },
     });
+  });
+
+  it('refuses to run in production without a JWT secret of its own', () => {
+    expect(() => loadSettings({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET must be set/);
+    expect(() => loadSettings({ JWT_SECRET: 'short' })).toThrow(/at least 32 characters/);
+    expect(loadSettings({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toMatchObject({ production: true, jwtSecret: 'x'.repeat(32) });
   });
 
   it('selects EventStoreDB with its URL', () => {

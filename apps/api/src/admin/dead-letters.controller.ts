@@ -1,0 +1,67 @@
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { projectionCatalog } from '@tidings/apps-projector';
+import { DATABASE } from '@tidings/platform';
+import { consumerGroupOf, DeadLetterNotFound, DeadLetterOutOfOrder, dropDeadLetter, listDeadLetters, replayDeadLetter } from '@tidings/read-models';
+import { Allow } from '../auth/access';
+import { parseInput } from '../http/parse-input';
+import { problems } from '../http/problem';
+
+const listQuery = z.strictObject({ group: z.string().max(200).optional() });
+
+/** Parked events (API.md): list, replay once, or drop. */
+@Controller('admin/dead-letters')
+@Allow('admin')
+export class DeadLettersController {
+  constructor(@Inject(DATABASE) private readonly pool: Pool) {}
+
+  @Get()
+  async list(@Query() query: unknown) {
+    const { group } = parseInput(listQuery, query, 'query');
+    const letters = await listDeadLetters(this.pool, group);
+    return letters.map((letter) => ({
+      id: letter.id,
+      group: letter.group,
+      position: letter.position.toString(),
+      streamId: letter.streamId,
+      eventType: letter.type,
+      error: letter.error,
+      attempts: letter.attempts,
+      parkedAt: letter.parkedAt.toISOString(),
+    }));
+  }
+
+  @Post(':id/replay')
+  @HttpCode(202)
+  async replay(@Param('id') id: string) {
+    try {
+      const applied = await replayDeadLetter(this.pool, id, projectionOfGroup);
+      return { applied };
+    } catch (error) {
+      throw answered(error);
+    }
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async drop(@Param('id') id: string): Promise<void> {
+    try {
+      await dropDeadLetter(this.pool, id);
+    } catch (error) {
+      throw answered(error);
+    }
+  }
+}
+
+const projectionOfGroup = (group: string) => {
+  const projection = projectionCatalog.find((candidate) => consumerGroupOf(candidate) === group);
+  if (!projection) throw new Error(`no projection consumes as ${group}`);
+  return projection;
+};
+
+const answered = (error: unknown): unknown => {
+  if (error instanceof DeadLetterNotFound) return problems.notFound(error.message);
+  if (error instanceof DeadLetterOutOfOrder) return problems.conflict('dead-letter-out-of-order', error.message);
+  return error;
+};

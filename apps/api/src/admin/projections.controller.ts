@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Get, HttpCode, Inject, Logger, Param, Post } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { EventStore } from '@tidings/core';
+import { projectionCatalog } from '@tidings/apps-projector';
+import { DATABASE, EVENT_STORE, SETTINGS } from '@tidings/platform';
+import { projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type ProjectionStatus } from '@tidings/read-models';
+import type { Settings } from '@tidings/settings';
+import { Allow } from '../auth/access';
+import { problems } from '../http/problem';
+
+type Sample = Readonly<{ position: bigint; at: number }>;
+
+/** Read models for operators (API.md): where each stands, and blue/green rebuilds. */
+@Controller('admin/projections')
+@Allow('admin')
+export class ProjectionsController {
+  private readonly logger = new Logger('projections');
+  private readonly rebuilding = new Map<string, string>();
+  /** The previous answer's positions: events per second is the progress since then. */
+  private readonly samples = new Map<string, Sample>();
+
+  constructor(
+    @Inject(DATABASE) private readonly pool: Pool,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SETTINGS) private readonly settings: Settings,
+  ) {}
+
+  @Get()
+  async list() {
+    const statuses = await projectionStatuses(this.pool, this.store, projectionCatalog);
+    return statuses.map((status) => this.describe(status));
+  }
+
+  @Post(':name/rebuild')
+  @HttpCode(202)
+  rebuild(@Param('name') name: string) {
+    const projection = projectionCatalog.find((candidate) => candidate.name === name);
+    if (!projection) throw problems.notFound(`no projection "${name}"; known: ${projectionCatalog.map((known) => known.name).join(', ')}`);
+    if (this.rebuilding.has(name)) throw problems.conflict('rebuild-running', `projection ${name} is being rebuilt (${this.rebuilding.get(name)})`);
+    const rebuildId = randomUUID();
+    this.rebuilding.set(name, rebuildId);
+    // Runs on after the answer; another process's rebuild of the same projection is refused by its lock.
+    void rebuildProjection({ pool: this.pool, databaseUrl: this.settings.databaseUrl, store: this.store, projection, partitions: this.settings.partitions })
+      .then(
+        (report) => this.logger.log(`rebuild ${rebuildId}: ${name} is at version ${report.version} (${report.events} events in ${report.seconds.toFixed(1)} s)`),
+        (error: unknown) =>
+          this.logger.warn(
+            `rebuild ${rebuildId} of ${name} ${error instanceof RebuildAlreadyRunning ? 'refused: another rebuild is running' : `failed: ${(error as Error).message}`}`,
+          ),
+      )
+      .finally(() => this.rebuilding.delete(name));
+    return { rebuildId };
+  }
+
+  private describe(status: ProjectionStatus) {
+    const now = Date.now();
+    const previous = this.samples.get(status.name);
+    this.samples.set(status.name, { position: status.position, at: now });
+    // Positions are nearly contiguous in the PostgreSQL store: their progress approximates events.
+    const eventsPerSecond = previous && now > previous.at ? Number(status.position - previous.position) / ((now - previous.at) / 1000) : 0;
+    const blocked = status.partitions.find((partition) => partition.blocked)?.blocked;
+    return {
+      name: status.name,
+      version: status.version ?? null,
+      status: status.status === 'live' ? 'running' : status.status === 'new' ? 'stopped' : status.status,
+      position: status.position.toString(),
+      headPosition: status.head.toString(),
+      lag: status.lag.toString(),
+      eventsPerSecond: Math.max(0, Math.round(eventsPerSecond)),
+      lastError: blocked ? `${blocked.error} (position ${blocked.position})` : null,
+      deadLetters: status.deadLetters,
+    };
+  }
+}

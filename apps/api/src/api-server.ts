@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from 'pg';
+import { DATABASE } from '@tidings/platform';
+import type { Settings } from '@tidings/settings';
+import { authenticate, type Authenticated } from './auth/access';
+import { idempotencyHooks } from './http/idempotency';
+import { problems } from './http/problem';
+import { sendProblem } from './http/problem.filter';
+import { Metrics } from './operations/metrics';
+
+/** API.md: bodies over 1 MiB are refused with 413. */
+const BODY_LIMIT = 1024 * 1024;
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Fastify as the API wants it: body limit, and a correlation id per request (the client's `X-Correlation-Id`, or a new one). */
+export const apiAdapter = (): FastifyAdapter =>
+  new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    genReqId: (request: IncomingMessage) => {
+      const given = request.headers['x-correlation-id'];
+      return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+/**
+ * What runs around every route, in Fastify hooks: authentication (before rate limiting, which
+ * counts per user or, for anonymous calls, per IP), Idempotency-Key, the correlation id on the
+ * answer, latency metrics, and problem+json for what Fastify itself refuses (413, bad JSON).
+ */
+export async function configureApi(app: NestFastifyApplication, settings: Settings): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  const metrics = app.get(Metrics);
+  const idempotency = idempotencyHooks(app.get<Pool>(DATABASE), sendProblem);
+
+  fastify.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
+  fastify.addHook('onRequest', authenticate(settings.jwtSecret));
+  await fastify.register(rateLimit, {
+    global: true,
+    timeWindow: 60_000,
+    max: (request: FastifyRequest) => ((request as FastifyRequest & Authenticated).principal ? settings.rateLimits.perUser : settings.rateLimits.perIp),
+    keyGenerator: (request: FastifyRequest) => {
+      const principal = (request as FastifyRequest & Authenticated).principal;
+      return principal ? `user:${principal.userId}` : `ip:${request.ip}`;
+    },
+    allowList: (request: FastifyRequest) => request.url.startsWith('/health') || request.url === '/metrics',
+    errorResponseBuilder: (_request, context) => problems.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+  fastify.addHook('preHandler', idempotency.preHandler);
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    void reply.header('x-correlation-id', request.id);
+    return idempotency.onSend(request, reply, payload);
+  });
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+}

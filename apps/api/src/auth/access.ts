@@ -1,0 +1,61 @@
+import {
+  createParamDecorator,
+  Injectable,
+  SetMetadata,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { type Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { problems } from '../http/problem';
+import { InvalidToken, verifyToken, type Principal, type UserRole } from './tokens';
+
+/** Who may call a route: anyone, any signed-in user, or a role. Routes without it need a signed-in user. */
+export type Access = 'public' | 'authenticated' | UserRole;
+const ACCESS = 'tidings:access';
+export const Allow = (access: Access) => SetMetadata(ACCESS, access);
+
+export type Authenticated = { principal?: Principal; authFailure?: string };
+type AuthenticatedRequest = FastifyRequest & Authenticated;
+
+/**
+ * Reads the bearer token once per request (a Fastify onRequest hook, before rate limiting, which
+ * counts per user): a valid one sets `principal`, an invalid one `authFailure` — refused by the
+ * guard, even on public routes, rather than treated as anonymous.
+ */
+export const authenticate = (secret: string) => async (request: FastifyRequest) => {
+  const header = request.headers.authorization;
+  if (header === undefined) return;
+  const token = /^Bearer (.+)$/.exec(header)?.[1]?.trim();
+  if (!token) {
+    (request as AuthenticatedRequest).authFailure = 'the Authorization header must be "Bearer <token>"';
+    return;
+  }
+  try {
+    (request as AuthenticatedRequest).principal = await verifyToken(secret, token);
+  } catch (error) {
+    (request as AuthenticatedRequest).authFailure = error instanceof InvalidToken ? error.message : 'the token is not valid';
+  }
+};
+
+@Injectable()
+export class AccessGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [context.getHandler(), context.getClass()]) ?? 'authenticated';
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (request.authFailure) throw problems.unauthorized(request.authFailure);
+    if (access === 'public') return true;
+    if (!request.principal) throw problems.unauthorized('this request needs a bearer token');
+    if (access !== 'authenticated' && !request.principal.roles.includes(access)) throw problems.forbidden(`this request needs the ${access} role`);
+    return true;
+  }
+}
+
+/** The caller, on routes that require one. */
+export const Caller = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw problems.unauthorized('this request needs a bearer token');
+  return principal;
+});

@@ -1,0 +1,40 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+
+export const USER_ROLES = ['customer', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** Who is calling: the token's `sub` and `roles`. */
+export type Principal = Readonly<{ userId: string; roles: readonly UserRole[] }>;
+
+export class InvalidToken extends Error {
+  override readonly name = 'InvalidToken';
+}
+
+const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const key = (secret: string) => new TextEncoder().encode(secret);
+
+export async function issueToken(secret: string, principal: Principal, ttlSeconds: number): Promise<string> {
+  if (!USER_ID.test(principal.userId)) throw new InvalidToken('a user id is 1-64 characters of [A-Za-z0-9_-]');
+  const unknown = principal.roles.filter((role) => !USER_ROLES.includes(role));
+  if (unknown.length) throw new InvalidToken(`unknown roles: ${unknown.join(', ')}; roles are ${USER_ROLES.join(', ')}`);
+  return new SignJWT({ roles: [...principal.roles] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(principal.userId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(key(secret));
+}
+
+/** HS256 only, `exp` required; throws InvalidToken with the reason. */
+export async function verifyToken(secret: string, token: string): Promise<Principal> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is UserRole => USER_ROLES.includes(role as UserRole)) : [];
+    if (!payload.sub || !USER_ID.test(payload.sub)) throw new InvalidToken('the token has no valid subject');
+    return { userId: payload.sub, roles };
+  } catch (error) {
+    if (error instanceof InvalidToken) throw error;
+    if (error instanceof errors.JWTExpired) throw new InvalidToken('the token has expired');
+    throw new InvalidToken('the token is not valid');
+  }
+}

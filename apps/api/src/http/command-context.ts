@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  BusinessRuleViolation,
+  createCommandHandler,
+  systemClock,
+  uuidV7Ids,
+  WrongExpectedVersion,
+  type Command,
+  type CommandMetadata,
+  type CommandOptions,
+  type CommandResult,
+  type Decider,
+  type EventStore,
+  type HandleCommand,
+  type Message,
+} from '@tidings/core';
+import { EVENT_STORE } from '@tidings/platform';
+import type { Principal } from '../auth/tokens';
+import { type Metrics } from '../operations/metrics';
+import type { IdempotentRequest } from './idempotency';
+
+/** The one command path of the API process (STYLE 4), shared by REST and GraphQL, counted by outcome. */
+@Injectable()
+export class Commands {
+  private readonly handle: HandleCommand;
+
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    private readonly metrics: Metrics,
+  ) {
+    this.handle = createCommandHandler({ store, ids: uuidV7Ids });
+  }
+
+  async run<State, C extends Command, E extends Message>(
+    decider: Decider<State, C, E>,
+    streamId: string,
+    command: C,
+    options: CommandOptions = {},
+  ): Promise<CommandResult<State, E>> {
+    try {
+      const result = await this.handle(decider, streamId, command, options);
+      this.metrics.commands.inc({ command: command.type, outcome: 'accepted' });
+      return result;
+    } catch (error) {
+      const outcome = error instanceof BusinessRuleViolation ? 'rejected' : error instanceof WrongExpectedVersion ? 'conflict' : 'failed';
+      this.metrics.commands.inc({ command: command.type, outcome });
+      throw error;
+    }
+  }
+
+  /**
+   * Ids, time and actor of a command, with the request's correlation id (which travels on in
+   * event metadata). Under an Idempotency-Key the command id is the key's, so a retry of a
+   * request cut off by a crash is recognised by the command path.
+   */
+  metadata(request: FastifyRequest & IdempotentRequest, caller: Principal | undefined): CommandMetadata {
+    return {
+      commandId: request.idempotency?.commandId ?? uuidV7Ids.next(),
+      correlationId: String(request.id),
+      actor: caller?.userId ?? 'anonymous',
+      now: systemClock.now(),
+    };
+  }
+}
+
+/** Commands answer their position in the body and in `X-Position` (API.md). */
+export const withPosition = <Body extends object>(reply: FastifyReply, position: bigint | undefined, body: Body): Body & { position: string | null } => {
+  if (position !== undefined) void reply.header('x-position', position.toString());
+  return { ...body, position: position?.toString() ?? null };
+};

@@ -1,0 +1,104 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from 'pg';
+import type { Authenticated } from '../auth/access';
+import { problems, type ProblemError } from './problem';
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+/** A request still unanswered after this long was cut off (a crash): a retry takes it over. */
+const ABANDONED_AFTER = '30 seconds';
+/** What a replay answers besides the body. */
+const REPLAYED_HEADERS = ['x-position', 'etag', 'location'] as const;
+
+export type IdempotentRequest = { idempotency?: Readonly<{ caller: string; key: string; commandId: string }> };
+type Request = FastifyRequest & Authenticated & IdempotentRequest;
+
+type StoredRequest = { fingerprint: string; command_id: string; status: number | null; headers: Record<string, string> | null; body: string | null };
+
+/**
+ * `Idempotency-Key` on POST (API.md), stored in PostgreSQL for 24 h. The first request claims
+ * the key; its successful response is stored and replayed to every retry with the same body;
+ * another body under the key is 422, a retry while the first still runs 409. A request cut off
+ * by a crash is taken over after 30 s under the same command id, which the command path
+ * recognises: its events are not appended twice.
+ */
+export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void) {
+  async function preHandler(request: Request, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const key = request.headers['idempotency-key'];
+    if (request.method !== 'POST' || key === undefined || request.authFailure) return undefined;
+    if (typeof key !== 'string' || !KEY.test(key)) {
+      sendProblem(request, reply, problems.invalid('Idempotency-Key must be 1-255 visible ASCII characters'));
+      return reply;
+    }
+    const caller = request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
+    const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${canonicalJson(request.body)}`).digest('base64url');
+    const claimed = await pool.query<{ command_id: string }>({
+      name: 'tidings_claim_idempotency_key',
+      text: `INSERT INTO idempotency_keys (caller, key, fingerprint, command_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint, command_id = excluded.command_id,
+               status = NULL, headers = NULL, body = NULL, created_at = now()
+             WHERE idempotency_keys.created_at < now() - interval '24 hours'
+             RETURNING command_id`,
+      values: [caller, key, fingerprint, randomUUID()],
+    });
+    if (claimed.rows[0]) {
+      request.idempotency = { caller, key, commandId: claimed.rows[0].command_id };
+      return undefined;
+    }
+    const { rows } = await pool.query<StoredRequest>('SELECT fingerprint, command_id, status, headers, body FROM idempotency_keys WHERE caller = $1 AND key = $2', [caller, key]);
+    const stored = rows[0];
+    if (stored && stored.fingerprint !== fingerprint) {
+      sendProblem(request, reply, problems.unprocessable('idempotency-key-reused', 'this Idempotency-Key was used with a different request'));
+      return reply;
+    }
+    if (stored && stored.status !== null) {
+      void reply
+        .code(stored.status)
+        .headers({ ...(stored.headers ?? {}), 'idempotent-replayed': 'true' })
+        .type('application/json')
+        .send(stored.body ?? '');
+      return reply;
+    }
+    const takenOver = await pool.query<{ command_id: string }>(
+      `UPDATE idempotency_keys SET created_at = now()
+       WHERE caller = $1 AND key = $2 AND status IS NULL AND created_at < now() - interval '${ABANDONED_AFTER}'
+       RETURNING command_id`,
+      [caller, key],
+    );
+    if (!takenOver.rows[0]) {
+      sendProblem(request, reply, problems.conflict('request-in-progress', 'a request with this Idempotency-Key is still being processed'));
+      return reply;
+    }
+    request.idempotency = { caller, key, commandId: takenOver.rows[0].command_id };
+    return undefined;
+  }
+
+  async function onSend(request: Request, reply: FastifyReply, payload: unknown): Promise<unknown> {
+    const claim = request.idempotency;
+    if (!claim) return payload;
+    if (reply.statusCode >= 200 && reply.statusCode < 300) {
+      const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => (reply.hasHeader(name) ? [[name, String(reply.getHeader(name))]] : [])));
+      await pool.query('UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE caller = $1 AND key = $2', [
+        claim.caller,
+        claim.key,
+        reply.statusCode,
+        headers,
+        typeof payload === 'string' ? payload : '',
+      ]);
+    } else {
+      // Refused requests changed nothing: the key is free for a corrected request.
+      await pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND status IS NULL', [claim.caller, claim.key]);
+    }
+    return payload;
+  }
+
+  return { preHandler, onSend };
+}
+
+/** JSON with sorted keys: the same body in another key order is the same request. */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value ?? null, (_key, inner: unknown) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );

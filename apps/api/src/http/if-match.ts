@@ -1,0 +1,9 @@
+import { problems } from './problem';
+
+/** `If-Match: "<version>"` (an ETag the API gave) as the version a command expects; absent → no check. */
+export function expectedVersionOf(ifMatch: string | undefined): number | undefined {
+  if (ifMatch === undefined) return undefined;
+  const version = /^(?:W\/)?"(-1|\d{1,9})"$/.exec(ifMatch.trim())?.[1];
+  if (version === undefined) throw problems.invalid('If-Match must be an ETag this API returned, such as "3"', [{ path: 'headers.if-match', message: 'expected "<version>"' }]);
+  return Number(version);
+}

@@ -1,0 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { EventStore } from '@tidings/core';
+import type { EventTopology } from '@tidings/messaging';
+import { DATABASE, EVENT_STORE, TOPOLOGY } from '@tidings/platform';
+import { waitUntilApplied, type Projection } from '@tidings/read-models';
+import { problems } from './problem';
+
+const MIN_POSITION = /^\d{1,19}$/;
+/** API.md: a GET with `?minPosition=` waits at most this long for its read model. */
+const READ_YOUR_WRITES_TIMEOUT_MS = 5_000;
+
+/** Queries of read models, with read-your-writes. */
+@Injectable()
+export class ReadModels {
+  constructor(
+    @Inject(DATABASE) readonly pool: Pool,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(TOPOLOGY) private readonly topology: EventTopology,
+  ) {}
+
+  /** Waits until `projection` shows everything up to `minPosition` (a query parameter); 503 after 5 s. */
+  async awaitPosition(projection: Projection, minPosition: unknown): Promise<void> {
+    if (minPosition === undefined) return;
+    if (typeof minPosition !== 'string' || !MIN_POSITION.test(minPosition)) {
+      throw problems.invalid('minPosition must be a position returned by a command', [{ path: 'query.minPosition', message: 'expected digits' }]);
+    }
+    const applied = await waitUntilApplied(this.pool, this.store, this.topology, projection, BigInt(minPosition), READ_YOUR_WRITES_TIMEOUT_MS);
+    if (!applied) throw problems.readModelLagging(`the ${projection.name} read model has not reached position ${minPosition} within 5 s`);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './api.module';
+export * from './api-server';
+export * from './auth/tokens';

@@ -1,0 +1,93 @@
+import { Controller, Get, Inject, Injectable, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { NatsConnection } from 'nats';
+import type { Pool } from 'pg';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventStore } from '@tidings/core';
+import { projectionCatalog } from '@tidings/apps-projector';
+import { groupConsumerPrefix, lastPublishedPosition, type EventTopology } from '@tidings/messaging';
+import { DATABASE, EVENT_STORE, NATS, TOPOLOGY } from '@tidings/platform';
+import { consumerGroupOf, projectionStatuses } from '@tidings/read-models';
+import { Allow } from '../auth/access';
+
+/** The API process's Prometheus metrics (API.md Operations); gauges are read from their sources at scrape time. */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'tidings_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly commands = new Counter({
+    name: 'tidings_commands_total',
+    help: 'Commands by type and outcome (accepted, rejected, conflict, failed)',
+    labelNames: ['command', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    @Inject(DATABASE) pool: Pool,
+    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(NATS) nats: NatsConnection,
+    @Inject(TOPOLOGY) topology: EventTopology,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tidings_' });
+    new Gauge({
+      name: 'tidings_relay_lag_events',
+      help: "Positions between the store's head and the last event in JetStream",
+      registers: [this.registry],
+      async collect() {
+        const [head, published] = await Promise.all([store.headPosition(), nats.jetstreamManager().then((jsm) => lastPublishedPosition(jsm, topology))]);
+        this.set(Number(head > published ? head - published : 0n));
+      },
+    });
+    const statuses = () => projectionStatuses(pool, store, projectionCatalog);
+    new Gauge({
+      name: 'tidings_projection_lag_events',
+      help: "Positions between the store's head and each projection's furthest checkpoint",
+      labelNames: ['group'] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const status of await statuses()) this.set({ group: `projection.${status.name}` }, Number(status.lag));
+      },
+    });
+    new Gauge({
+      name: 'tidings_dead_letters',
+      help: 'Parked events by consumer group',
+      labelNames: ['group'] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const status of await statuses()) this.set({ group: `projection.${status.name}` }, status.deadLetters);
+      },
+    });
+    new Gauge({
+      name: 'tidings_consumer_redeliveries',
+      help: "Messages JetStream redelivered, by consumer group (its consumers' num_redelivered)",
+      labelNames: ['group'] as const,
+      registers: [this.registry],
+      async collect() {
+        const jsm = await nats.jetstreamManager();
+        const totals = new Map(projectionCatalog.map((projection) => [consumerGroupOf(projection), 0]));
+        for await (const consumer of jsm.consumers.list(topology.stream)) {
+          const group = [...totals.keys()].find((name) => consumer.name.startsWith(groupConsumerPrefix(topology, name)));
+          if (group) totals.set(group, (totals.get(group) ?? 0) + consumer.num_redelivered);
+        }
+        for (const [group, total] of totals) this.set({ group }, total);
+      },
+    });
+  }
+}
+
+@Controller('metrics')
+@Allow('public')
+export class MetricsController {
+  constructor(private readonly metrics: Metrics) {}
+
+  @Get()
+  async scrape(@Res() reply: FastifyReply): Promise<void> {
+    await reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+  }
+}
