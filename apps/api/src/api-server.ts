@@ -8,6 +8,7 @@ import { DATABASE } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { authenticate, type Authenticated } from './auth/access';
 import { idempotencyHooks } from './http/idempotency';
+import { serveOpenApi } from './http/openapi';
 import { problems } from './http/problem';
 import { sendProblem } from './http/problem.filter';
 import { Metrics } from './operations/metrics';
@@ -46,7 +47,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
       const principal = (request as FastifyRequest & Authenticated).principal;
       return principal ? `user:${principal.userId}` : `ip:${request.ip}`;
     },
-    allowList: (request: FastifyRequest) => request.url.startsWith('/health') || request.url === '/metrics',
+    allowList: (request: FastifyRequest) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/docs'),
     errorResponseBuilder: (_request, context) => problems.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
   fastify.addHook('preHandler', idempotency.preHandler);
@@ -54,6 +55,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
     void reply.header('x-correlation-id', request.id);
     return idempotency.onSend(request, reply, payload);
   });
+  serveOpenApi(app);
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);

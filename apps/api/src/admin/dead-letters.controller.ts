@@ -1,4 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { projectionCatalog } from '@tidings/apps-projector';
@@ -12,6 +13,8 @@ const listQuery = z.strictObject({ group: z.string().max(200).optional() });
 
 /** Parked events (API.md): list, replay once, or drop. */
 @Controller('admin/dead-letters')
+@ApiTags('admin')
+@ApiBearerAuth()
 @Allow('admin')
 export class DeadLettersController {
   constructor(@Inject(DATABASE) private readonly pool: Pool) {}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Controller, Get, HttpCode, Inject, Logger, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
@@ -13,6 +14,8 @@ type Sample = Readonly<{ position: bigint; at: number }>;
 
 /** Read models for operators (API.md): where each stands, and blue/green rebuilds. */
 @Controller('admin/projections')
+@ApiTags('admin')
+@ApiBearerAuth()
 @Allow('admin')
 export class ProjectionsController {
   private readonly logger = new Logger('projections');

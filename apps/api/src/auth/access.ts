@@ -1,11 +1,12 @@
 import {
   createParamDecorator,
+  Inject,
   Injectable,
   SetMetadata,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { type Reflector } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { problems } from '../http/problem';
 import { InvalidToken, verifyToken, type Principal, type UserRole } from './tokens';
@@ -40,7 +41,7 @@ export const authenticate = (secret: string) => async (request: FastifyRequest) 
 
 @Injectable()
 export class AccessGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [context.getHandler(), context.getClass()]) ?? 'authenticated';

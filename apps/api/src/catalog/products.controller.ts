@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -13,11 +14,12 @@ import {
 } from '@tidings/inventory';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
-import { type Commands, withPosition } from '../http/command-context';
+import { Commands, withPosition } from '../http/command-context';
 import { parseInput } from '../http/parse-input';
 import { problems } from '../http/problem';
-import { type ReadModels } from '../http/read-models';
+import { ReadModels } from '../http/read-models';
 import { expectedVersionOf } from '../http/if-match';
+import { BodyOf } from '../http/openapi';
 import { pageQuery, pageOf } from '../http/pages';
 
 const SKU = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a sku is 1-64 characters of [A-Za-z0-9_-]');
@@ -39,15 +41,18 @@ const productQuery = z.strictObject({ minPosition: z.string().optional() });
 
 /** Catalog and stock (API.md): commands through the inventory deciders, queries from the `products` read model. */
 @Controller('products')
+@ApiTags('catalog')
+@ApiBearerAuth()
 export class ProductsController {
   constructor(
-    private readonly commands: Commands,
-    private readonly readModels: ReadModels,
+    @Inject(Commands) private readonly commands: Commands,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
   ) {}
 
   @Post()
   @Allow('admin')
   @HttpCode(201)
+  @BodyOf(registerProductBody)
   async register(@Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const data = parseInput(registerProductBody, body, 'body');
     const result = await this.commands.run(registerProduct, productStreamId(data.sku), {
@@ -62,6 +67,8 @@ export class ProductsController {
   @Post(':sku/stock')
   @Allow('admin')
   @HttpCode(200)
+  @BodyOf(receiveStockBody)
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the product version this change expects' })
   async receive(
     @Param() params: unknown,
     @Body() body: unknown,
@@ -84,6 +91,7 @@ export class ProductsController {
   }
 
   @Get(':sku')
+  @ApiQuery({ name: 'minPosition', required: false, description: 'wait (up to 5 s) until the read model shows this position' })
   async get(@Param() params: unknown, @Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { sku } = parseInput(skuParams, params, 'params');
     const { minPosition } = parseInput(productQuery, query, 'query');
@@ -95,6 +103,9 @@ export class ProductsController {
   }
 
   @Get()
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({ name: 'minPosition', required: false })
   async list(@Query() query: unknown) {
     const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
     await this.readModels.awaitPosition(productsProjection, minPosition);

@@ -17,7 +17,7 @@ import {
 } from '@tidings/core';
 import { EVENT_STORE } from '@tidings/platform';
 import type { Principal } from '../auth/tokens';
-import { type Metrics } from '../operations/metrics';
+import { Metrics } from '../operations/metrics';
 import type { IdempotentRequest } from './idempotency';
 
 /** The one command path of the API process (STYLE 4), shared by REST and GraphQL, counted by outcome. */
@@ -27,7 +27,7 @@ export class Commands {
 
   constructor(
     @Inject(EVENT_STORE) store: EventStore,
-    private readonly metrics: Metrics,
+    @Inject(Metrics) private readonly metrics: Metrics,
   ) {
     this.handle = createCommandHandler({ store, ids: uuidV7Ids });
   }

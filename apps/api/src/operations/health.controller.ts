@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
@@ -13,6 +14,7 @@ const within = (work: Promise<unknown>): Promise<unknown> =>
 
 /** Liveness (the process answers) and readiness (its dependencies answer). */
 @Controller('health')
+@ApiTags('operations')
 @Allow('public')
 export class HealthController {
   constructor(

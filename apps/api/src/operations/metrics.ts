@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Injectable, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
@@ -82,9 +83,10 @@ export class Metrics {
 }
 
 @Controller('metrics')
+@ApiTags('operations')
 @Allow('public')
 export class MetricsController {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(@Inject(Metrics) private readonly metrics: Metrics) {}
 
   @Get()
   async scrape(@Res() reply: FastifyReply): Promise<void> {
