@@ -9,6 +9,7 @@ import type { Settings } from '@tidings/settings';
 import { authenticate, type Authenticated } from './auth/access';
 import { idempotencyHooks } from './http/idempotency';
 import { serveOpenApi } from './http/openapi';
+import { serveGraphql } from './graphql/graphql-server';
 import { problems } from './http/problem';
 import { sendProblem } from './http/problem.filter';
 import { Metrics } from './operations/metrics';
@@ -56,6 +57,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
     return idempotency.onSend(request, reply, payload);
   });
   serveOpenApi(app);
+  await serveGraphql(app, settings);
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);

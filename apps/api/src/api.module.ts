@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DeadLettersController } from './admin/dead-letters.controller';
-import { ProjectionsController } from './admin/projections.controller';
+import { ProjectionAdmin, ProjectionsController } from './admin/projections.controller';
 import { AccessGuard } from './auth/access';
+import { Catalog } from './catalog/catalog.service';
 import { ProductsController } from './catalog/products.controller';
 import { Commands } from './http/command-context';
 import { ProblemFilter } from './http/problem.filter';
@@ -13,6 +14,6 @@ import { Metrics, MetricsController } from './operations/metrics';
 /** The public face (API.md): REST controllers over the command path and the read models. */
 @Module({
   controllers: [ProductsController, ProjectionsController, DeadLettersController, HealthController, MetricsController],
-  providers: [Commands, ReadModels, Metrics, { provide: APP_GUARD, useClass: AccessGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
+  providers: [Commands, ReadModels, Metrics, Catalog, ProjectionAdmin, { provide: APP_GUARD, useClass: AccessGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
 })
 export class ApiModule {}

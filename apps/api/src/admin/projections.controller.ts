@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Get, HttpCode, Inject, Logger, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
@@ -12,12 +12,9 @@ import { problems } from '../http/problem';
 
 type Sample = Readonly<{ position: bigint; at: number }>;
 
-/** Read models for operators (API.md): where each stands, and blue/green rebuilds. */
-@Controller('admin/projections')
-@ApiTags('admin')
-@ApiBearerAuth()
-@Allow('admin')
-export class ProjectionsController {
+/** Read models for operators (API.md): where each stands, and blue/green rebuilds; for REST and GraphQL. */
+@Injectable()
+export class ProjectionAdmin {
   private readonly logger = new Logger('projections');
   private readonly rebuilding = new Map<string, string>();
   /** The previous answer's positions: events per second is the progress since then. */
@@ -29,15 +26,12 @@ export class ProjectionsController {
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
-  @Get()
   async list() {
     const statuses = await projectionStatuses(this.pool, this.store, projectionCatalog);
     return statuses.map((status) => this.describe(status));
   }
 
-  @Post(':name/rebuild')
-  @HttpCode(202)
-  rebuild(@Param('name') name: string) {
+  rebuild(name: string) {
     const projection = projectionCatalog.find((candidate) => candidate.name === name);
     if (!projection) throw problems.notFound(`no projection "${name}"; known: ${projectionCatalog.map((known) => known.name).join(', ')}`);
     if (this.rebuilding.has(name)) throw problems.conflict('rebuild-running', `projection ${name} is being rebuilt (${this.rebuilding.get(name)})`);
@@ -74,5 +68,24 @@ export class ProjectionsController {
       lastError: blocked ? `${blocked.error} (position ${blocked.position})` : null,
       deadLetters: status.deadLetters,
     };
+  }
+}
+
+@Controller('admin/projections')
+@ApiTags('admin')
+@ApiBearerAuth()
+@Allow('admin')
+export class ProjectionsController {
+  constructor(@Inject(ProjectionAdmin) private readonly projections: ProjectionAdmin) {}
+
+  @Get()
+  list() {
+    return this.projections.list();
+  }
+
+  @Post(':name/rebuild')
+  @HttpCode(202)
+  rebuild(@Param('name') name: string) {
+    return this.projections.rebuild(name);
   }
 }

@@ -1,0 +1,58 @@
+/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, projections. */
+export const schema = /* GraphQL */ `
+  type Product {
+    sku: String!
+    name: String!
+    priceCents: Int!
+    currency: String!
+    onHand: Int!
+    reserved: Int!
+    available: Int!
+    version: Int!
+  }
+
+  type ProductPage {
+    items: [Product!]!
+    nextCursor: String
+  }
+
+  type Projection {
+    name: String!
+    version: Int
+    status: String!
+    position: String!
+    headPosition: String!
+    lag: String!
+    eventsPerSecond: Int!
+    lastError: String
+  }
+
+  type RegisteredProduct {
+    sku: String!
+    position: String
+  }
+
+  type StockReceipt {
+    sku: String!
+    onHand: Int!
+    available: Int!
+    position: String
+  }
+
+  type RebuildStarted {
+    rebuildId: String!
+  }
+
+  type Query {
+    "Waits (up to 5 s) until the read model shows minPosition, like ?minPosition= on REST."
+    product(sku: String!, minPosition: String): Product
+    products(limit: Int = 20, cursor: String, minPosition: String): ProductPage!
+    projections: [Projection!]!
+  }
+
+  type Mutation {
+    registerProduct(sku: String!, name: String!, priceCents: Int!, currency: String = "USD"): RegisteredProduct!
+    receiveStock(sku: String!, quantity: Int!, expectedVersion: Int): StockReceipt!
+    rebuildProjection(name: String!): RebuildStarted!
+  }
+`;
