@@ -10,6 +10,7 @@ import { authenticate, type Authenticated } from './auth/access';
 import { idempotencyHooks } from './http/idempotency';
 import { serveOpenApi } from './http/openapi';
 import { serveGraphql } from './graphql/graphql-server';
+import { serveLiveGateway } from './live/live-gateway';
 import { problems } from './http/problem';
 import { sendProblem } from './http/problem.filter';
 import { Metrics } from './operations/metrics';
@@ -48,7 +49,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
       const principal = (request as FastifyRequest & Authenticated).principal;
       return principal ? `user:${principal.userId}` : `ip:${request.ip}`;
     },
-    allowList: (request: FastifyRequest) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/docs'),
+    allowList: (request: FastifyRequest) => request.url.startsWith('/health') || request.url === '/metrics' || request.url.startsWith('/docs') || request.url.startsWith('/ws'),
     errorResponseBuilder: (_request, context) => problems.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
   });
   fastify.addHook('preHandler', idempotency.preHandler);
@@ -58,6 +59,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   });
   serveOpenApi(app);
   await serveGraphql(app, settings);
+  await serveLiveGateway(app, settings);
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -5,3 +5,4 @@ export * from './relay';
 export * from './partition-leases';
 export * from './consumer-group';
 export * from './consumer-runtime';
+export * from './notifications';

@@ -17,6 +17,8 @@ export type Settings = Readonly<{
   production: boolean;
   /** Requests a minute per user, and per IP for anonymous ones (TIDINGS_RATE_LIMIT_USER / _IP). */
   rateLimits: Readonly<{ perUser: number; perIp: number }>;
+  /** Browser origins that may open a WebSocket (TIDINGS_ALLOWED_ORIGINS, comma-separated); empty: the API's own. */
+  allowedOrigins: readonly string[];
 }>;
 
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
@@ -54,6 +56,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       perUser: integer('TIDINGS_RATE_LIMIT_USER', env.TIDINGS_RATE_LIMIT_USER ?? '6000', 1, 10_000_000),
       perIp: integer('TIDINGS_RATE_LIMIT_IP', env.TIDINGS_RATE_LIMIT_IP ?? '6000', 1, 10_000_000),
     },
+    allowedOrigins: (env.TIDINGS_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
   };
 }
 

@@ -14,6 +14,7 @@ describe('loadSettings', () => {
       jwtSecret: DEVELOPMENT_JWT_SECRET,
       production: false,
       rateLimits: { perUser: 6_000, perIp: 6_000 },
+      allowedOrigins: [],
     });
   });
 

@@ -4,13 +4,17 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
-import { DATABASE, EVENT_STORE, SETTINGS } from '@tidings/platform';
+import type { NatsConnection } from 'nats';
+import { publishNotification, type EventTopology } from '@tidings/messaging';
+import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { problems } from '../http/problem';
 
 type Sample = Readonly<{ position: bigint; at: number }>;
+/** Rebuild progress is pushed at most this often. */
+const PROGRESS_EVERY_MS = 250;
 
 /** Read models for operators (API.md): where each stands, and blue/green rebuilds; for REST and GraphQL. */
 @Injectable()
@@ -24,6 +28,8 @@ export class ProjectionAdmin {
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(TOPOLOGY) private readonly topology: EventTopology,
   ) {}
 
   async list() {
@@ -37,14 +43,32 @@ export class ProjectionAdmin {
     if (this.rebuilding.has(name)) throw problems.conflict('rebuild-running', `projection ${name} is being rebuilt (${this.rebuilding.get(name)})`);
     const rebuildId = randomUUID();
     this.rebuilding.set(name, rebuildId);
-    // Runs on after the answer; another process's rebuild of the same projection is refused by its lock.
-    void rebuildProjection({ pool: this.pool, databaseUrl: this.settings.databaseUrl, store: this.store, projection, partitions: this.settings.partitions })
+    const channel = `projection:${name}`;
+    const notify = (type: string, data: Record<string, unknown>) => publishNotification(this.nats, this.topology, { channel, type, data: { rebuildId, ...data } });
+    let lastProgress = 0;
+    // Runs on after the answer, its progress pushed to `projection:<name>`; another process's rebuild of the same projection is refused by its lock.
+    void rebuildProjection({
+      pool: this.pool,
+      databaseUrl: this.settings.databaseUrl,
+      store: this.store,
+      projection,
+      partitions: this.settings.partitions,
+      onProgress: ({ position, head, events }) => {
+        if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+        lastProgress = Date.now();
+        notify('progress', { position: position.toString(), head: head.toString(), events });
+      },
+    })
       .then(
-        (report) => this.logger.log(`rebuild ${rebuildId}: ${name} is at version ${report.version} (${report.events} events in ${report.seconds.toFixed(1)} s)`),
-        (error: unknown) =>
-          this.logger.warn(
-            `rebuild ${rebuildId} of ${name} ${error instanceof RebuildAlreadyRunning ? 'refused: another rebuild is running' : `failed: ${(error as Error).message}`}`,
-          ),
+        (report) => {
+          notify('completed', { version: report.version, position: report.position.toString(), events: report.events, seconds: report.seconds });
+          this.logger.log(`rebuild ${rebuildId}: ${name} is at version ${report.version} (${report.events} events in ${report.seconds.toFixed(1)} s)`);
+        },
+        (error: unknown) => {
+          const reason = error instanceof RebuildAlreadyRunning ? 'another rebuild is running' : (error as Error).message;
+          notify('failed', { reason });
+          this.logger.warn(`rebuild ${rebuildId} of ${name} failed: ${reason}`);
+        },
       )
       .finally(() => this.rebuilding.delete(name));
     return { rebuildId };

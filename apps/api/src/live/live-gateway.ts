@@ -1,0 +1,100 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import websocket from '@fastify/websocket';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { NatsConnection } from 'nats';
+import type { WebSocket } from 'ws';
+import { subscribeToNotifications, type EventTopology, type Notification } from '@tidings/messaging';
+import { NATS, TOPOLOGY } from '@tidings/platform';
+import type { Settings } from '@tidings/settings';
+import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
+import { problems, type ProblemError } from '../http/problem';
+import { sendProblem } from '../http/problem.filter';
+import { grantChannel } from './channels';
+
+type ClientMessage = Readonly<{ type: 'subscribe' | 'unsubscribe'; channel: string }>;
+/** Subscriptions one connection may hold. */
+const MAX_CHANNELS = 100;
+
+/**
+ * `/ws` (API.md WebSocket): `?token=<jwt>` and the Origin are checked on upgrade; each
+ * subscription is authorized; notifications from any API instance reach the sockets
+ * subscribed here through NATS core (`<ns>.notify.<channel>`).
+ */
+export async function serveLiveGateway(app: NestFastifyApplication, settings: Settings): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  // Channel heard on NATS → the sockets listening, each with the name it subscribed under (`feed` for `feed:<user>`).
+  const listeners = new Map<string, Map<WebSocket, string>>();
+  const deliver = (notification: Notification) => {
+    for (const [socket, channel] of listeners.get(notification.channel) ?? []) socket.send(JSON.stringify({ ...notification, channel }));
+  };
+  const subscription = subscribeToNotifications(app.get<NatsConnection>(NATS), app.get<EventTopology>(TOPOLOGY), deliver);
+  fastify.addHook('onClose', async () => subscription.unsubscribe());
+
+  await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  fastify.get(
+    '/ws',
+    {
+      websocket: true,
+      preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
+        const refusal = await authorizeUpgrade(request, settings);
+        if (!refusal) return undefined;
+        sendProblem(request, reply, refusal);
+        return reply;
+      },
+    },
+    (socket: WebSocket, request: FastifyRequest) => {
+      const caller = (request as FastifyRequest & { principal: Principal }).principal;
+      const mine = new Map<string, string>();
+      const answer = (channel: string | null, type: string, data: unknown = null) => socket.send(JSON.stringify({ channel, type, data }));
+      socket.on('message', (raw) => {
+        const message = parseClientMessage(String(raw));
+        if (!message) return answer(null, 'error', { status: 400, detail: 'send {"type":"subscribe"|"unsubscribe","channel":"…"}' });
+        if (message.type === 'unsubscribe') {
+          const heard = mine.get(message.channel);
+          if (heard) listeners.get(heard)?.delete(socket);
+          mine.delete(message.channel);
+          return answer(message.channel, 'unsubscribed');
+        }
+        const grant = grantChannel(message.channel, caller);
+        if ('refused' in grant) return answer(message.channel, 'error', { status: grant.refused, detail: grant.detail });
+        if (mine.size >= MAX_CHANNELS && !mine.has(message.channel)) return answer(message.channel, 'error', { status: 429, detail: `at most ${MAX_CHANNELS} channels per connection` });
+        mine.set(message.channel, grant.channel);
+        listeners.set(grant.channel, (listeners.get(grant.channel) ?? new Map<WebSocket, string>()).set(socket, message.channel));
+        return answer(message.channel, 'subscribed');
+      });
+      socket.on('close', () => {
+        for (const heard of mine.values()) listeners.get(heard)?.delete(socket);
+      });
+    },
+  );
+}
+
+/** The Origin and the token of an upgrade; sets the caller, or answers why not. */
+async function authorizeUpgrade(request: FastifyRequest, settings: Settings): Promise<ProblemError | undefined> {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !allowedOrigins(settings).includes(origin)) return problems.forbidden(`origin ${origin} is not allowed`);
+  const token = (request.query as Record<string, unknown>).token;
+  if (typeof token !== 'string') return problems.unauthorized('connect with ?token=<jwt>');
+  try {
+    (request as FastifyRequest & { principal?: Principal }).principal = await verifyToken(settings.jwtSecret, token);
+    return undefined;
+  } catch (error) {
+    return problems.unauthorized(error instanceof InvalidToken ? error.message : 'the token is not valid');
+  }
+}
+
+/** Browsers send an Origin: only the API's own, or those of TIDINGS_ALLOWED_ORIGINS, may open a socket. */
+const allowedOrigins = (settings: Settings): readonly string[] =>
+  settings.allowedOrigins.length ? settings.allowedOrigins : [`http://localhost:${settings.port}`, `http://127.0.0.1:${settings.port}`];
+
+function parseClientMessage(raw: string): ClientMessage | undefined {
+  try {
+    const message = JSON.parse(raw) as Partial<ClientMessage>;
+    if ((message.type === 'subscribe' || message.type === 'unsubscribe') && typeof message.channel === 'string' && message.channel.length <= 200) {
+      return { type: message.type, channel: message.channel };
+    }
+  } catch {
+    // answered as invalid below
+  }
+  return undefined;
+}
