@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Pool } from 'pg';
+import type { Principal } from '@tidings/apps-api';
+import { createTestDatabase, eventually, newTestNamespace, testNatsUrl, type TestDatabase } from '@tidings/testing';
+import { startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+
+export type TokenRequest = Principal & { secret?: string; ttlSeconds?: number };
+
+export type TidingsApi = Readonly<{
+  baseUrl: string;
+  secret: string;
+  database: TestDatabase;
+  /** Every event the store holds, visible or not yet to $all readers. */
+  eventCount(): Promise<number>;
+  /** Tokens signed by the API's own `issueToken`, as built. */
+  tokens(requests: readonly TokenRequest[]): Promise<string[]>;
+  process: TidingsProcess;
+}>;
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = (server.address() as AddressInfo);
+      server.close(() => resolve(port));
+    });
+  });
+
+/**
+ * For an e2e file: the built `tidings start` with the api, relay and projector roles on a
+ * database and namespace of its own, ready (`/health/ready` answers 200) before the tests.
+ */
+export function useTidingsApi(): TidingsApi {
+  const secret = `api-e2e-${randomBytes(24).toString('hex')}`;
+  let api: TidingsApi | undefined;
+  let pool: Pool | undefined;
+
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    pool = new Pool({ connectionString: database.url });
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4' };
+    const process = startTidings(env, 'api,relay,projector');
+    const eventPool = pool;
+    api = { baseUrl, secret, database, process, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };
+    await eventually(
+      async () => {
+        if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);
+        expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${process.output().slice(-3_000)}`);
+    });
+  });
+
+  afterAll(async () => {
+    if (api) await stopGracefully(api.process);
+    await pool?.end();
+    await api?.database.drop();
+  });
+
+  return new Proxy({} as TidingsApi, {
+    get(_target, property: keyof TidingsApi) {
+      if (!api) throw new Error('the API is started in beforeAll');
+      return api[property];
+    },
+  });
+}
+
+/** Jest cannot load the ESM-only jose the API signs with; Node itself can (require of ES modules). */
+async function issueTokens(secret: string, requests: readonly TokenRequest[]): Promise<string[]> {
+  const script = `const { issueToken } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'apps', 'api', 'src', 'auth', 'tokens.js'))});
+    Promise.all(JSON.parse(process.argv[1]).map((r) => issueToken(r.secret, { userId: r.userId, roles: r.roles }, r.ttlSeconds)))
+      .then((tokens) => process.stdout.write(JSON.stringify(tokens)));`;
+  const filled = requests.map((request) => ({ secret, ttlSeconds: 3_600, ...request }));
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script, JSON.stringify(filled)]);
+  return JSON.parse(stdout) as string[];
+}

@@ -1,0 +1,110 @@
+import WebSocket from 'ws';
+import { useTidingsApi } from './api-harness';
+
+type LiveMessage = { channel: string | null; type: string; data: Record<string, unknown> | null };
+
+/** A client socket that records what it receives. */
+async function connect(url: string, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(url, { headers });
+  const received: LiveMessage[] = [];
+  socket.on('message', (raw) => received.push(JSON.parse(String(raw)) as LiveMessage));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+    socket.once('error', reject);
+  });
+  const next = async (predicate: (message: LiveMessage) => boolean, timeoutMs = 10_000): Promise<LiveMessage> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = received.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no such message; received ${JSON.stringify(received)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { socket, received, next, send: (message: object) => socket.send(JSON.stringify(message)) };
+}
+
+const upgradeStatus = (url: string, headers: Record<string, string> = {}) =>
+  new Promise<number>((resolve) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('open', () => (socket.close(), resolve(101)));
+    socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    socket.once('error', () => undefined);
+  });
+
+describe('live updates and GraphQL', () => {
+  const api = useTidingsApi();
+  let admin: string;
+  let customer: string;
+
+  beforeAll(async () => {
+    [admin, customer] = await api.tokens([
+      { userId: 'ops', roles: ['admin'] },
+      { userId: 'alice', roles: ['customer'] },
+    ]);
+  });
+
+  const wsUrl = (token?: string) => `${api.baseUrl.replace('http', 'ws')}/ws${token ? `?token=${token}` : ''}`;
+  const graphql = async (token: string, query: string) => {
+    const response = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    return (await response.json()) as { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { status?: number; type?: string } }[] };
+  };
+
+  it('checks the token and the origin on upgrade', async () => {
+    expect(await upgradeStatus(wsUrl())).toBe(401);
+    expect(await upgradeStatus(wsUrl('not-a-token'))).toBe(401);
+    expect(await upgradeStatus(wsUrl(admin), { origin: 'https://elsewhere.example' })).toBe(403);
+    expect(await upgradeStatus(wsUrl(admin), { origin: api.baseUrl.replace('127.0.0.1', 'localhost') })).toBe(101);
+  });
+
+  it('authorizes each subscription and pushes a rebuild’s progress to projection:<name> subscribers', async () => {
+    const alice = await connect(wsUrl(customer));
+    const ops = await connect(wsUrl(admin));
+    try {
+      alice.send({ type: 'subscribe', channel: 'projection:products' });
+      expect(await alice.next((message) => message.type === 'error')).toEqual({ channel: 'projection:products', type: 'error', data: { status: 403, detail: expect.any(String) } });
+      alice.send({ type: 'subscribe', channel: 'order:someone-elses' });
+      expect((await alice.next((message) => message.channel === 'order:someone-elses')).data).toMatchObject({ status: 404 });
+      alice.send({ nonsense: true });
+      expect((await alice.next((message) => message.channel === null)).data).toMatchObject({ status: 400 });
+
+      ops.send({ type: 'subscribe', channel: 'projection:products' });
+      await ops.next((message) => message.type === 'subscribed');
+      const started = await fetch(`${api.baseUrl}/admin/projections/products/rebuild`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+      expect(started.status).toBe(202);
+      const { rebuildId } = (await started.json()) as { rebuildId: string };
+      const completed = await ops.next((message) => message.type === 'completed' || message.type === 'failed');
+      expect(completed).toEqual({ channel: 'projection:products', type: 'completed', data: expect.objectContaining({ rebuildId, version: 2 }) });
+      expect(alice.received.filter((message) => message.channel === 'projection:products' && message.type !== 'error')).toEqual([]);
+    } finally {
+      alice.socket.close();
+      ops.socket.close();
+    }
+  });
+
+  it('serves the catalog over GraphQL with the same rules and errors as REST', async () => {
+    const registered = await graphql(admin, 'mutation { registerProduct(sku: "gql-1", name: "Lamp", priceCents: 4500) { sku position } }');
+    expect(registered.data?.registerProduct).toEqual({ sku: 'gql-1', position: expect.stringMatching(/^\d+$/) });
+    const received = await graphql(admin, 'mutation { receiveStock(sku: "gql-1", quantity: 4) { onHand position } }');
+    const { position } = received.data?.receiveStock as { position: string };
+    const read = await graphql(customer, `{ product(sku: "gql-1", minPosition: "${position}") { sku onHand available version } }`);
+    expect(read.data?.product).toEqual({ sku: 'gql-1', onHand: 4, available: 4, version: 1 });
+
+    const duplicate = await graphql(admin, 'mutation { registerProduct(sku: "gql-1", name: "Lamp", priceCents: 4500) { sku } }');
+    expect(duplicate.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/product-already-registered$/) });
+    const forbidden = await graphql(customer, 'mutation { receiveStock(sku: "gql-1", quantity: 4) { onHand } }');
+    expect(forbidden.errors?.[0].extensions).toMatchObject({ status: 403 });
+  });
+
+  it('refuses a document over the alias limit before any resolver runs: none of its mutations is applied', async () => {
+    const before = await api.eventCount();
+    const mutations = Array.from({ length: 21 }, (_, i) => `m${i}: registerProduct(sku: "alias-${i}", name: "A", priceCents: 1) { sku }`).join(' ');
+    const refused = await graphql(admin, `mutation { ${mutations} }`);
+    expect(refused.data ?? null).toBeNull();
+    expect(refused.errors?.[0].message).toMatch(/aliases/i);
+    expect(await api.eventCount()).toBe(before);
+    const read = await graphql(admin, '{ product(sku: "alias-0") { sku } }');
+    expect(read.data?.product).toBeNull();
+  });
+});
