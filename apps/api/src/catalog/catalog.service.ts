@@ -13,7 +13,7 @@ import {
   type ProductView,
 } from '@tidings/inventory';
 import { Commands } from '../http/command-context';
-import { parseInput } from '../http/parse-input';
+import { parseInput, storableText } from '../http/parse-input';
 import { pageOf, pageQuery } from '../http/pages';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
@@ -22,7 +22,7 @@ export const SKU = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a sku is 1-64 char
 
 export const registerProductBody = z.strictObject({
   sku: SKU,
-  name: z.string().trim().min(1).max(200),
+  name: storableText(200),
   priceCents: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   currency: z
     .string()

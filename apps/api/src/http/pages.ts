@@ -8,7 +8,10 @@ export const pageQuery = z.strictObject({
     .max(400)
     .transform((cursor, context) => {
       const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
-      if (!decoded) context.addIssue({ code: 'custom', message: 'not a cursor this API returned' });
+      // A cursor we issued decodes to text and encodes back to itself; an edited one may not, or hold U+0000.
+      if (!decoded || decoded.includes('\u0000') || Buffer.from(decoded, 'utf8').toString('base64url') !== cursor) {
+        context.addIssue({ code: 'custom', message: 'not a cursor this API returned' });
+      }
       return decoded;
     })
     .optional(),

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { problems } from './problem';
 
 /** Validates a body, query or header set against its schema (unknown fields refused); 400 with every issue otherwise. */
@@ -10,3 +10,14 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, value: unkn
     result.error.issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message })),
   );
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text PostgreSQL can store: no U+0000 and no unpaired surrogate (either would reach the database and fail there). */
+export const storableText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((text) => !text.includes('\u0000') && !LONE_SURROGATE.test(text), 'must not contain U+0000 or unpaired surrogates');

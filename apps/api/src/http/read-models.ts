@@ -7,6 +7,8 @@ import { waitUntilApplied, type Projection } from '@tidings/read-models';
 import { problems } from './problem';
 
 const MIN_POSITION = /^\d{1,19}$/;
+/** Positions are PostgreSQL bigints. */
+const MAX_POSITION = 2n ** 63n - 1n;
 /** API.md: a GET with `?minPosition=` waits at most this long for its read model. */
 const READ_YOUR_WRITES_TIMEOUT_MS = 5_000;
 
@@ -22,7 +24,7 @@ export class ReadModels {
   /** Waits until `projection` shows everything up to `minPosition` (a query parameter); 503 after 5 s. */
   async awaitPosition(projection: Projection, minPosition: unknown): Promise<void> {
     if (minPosition === undefined) return;
-    if (typeof minPosition !== 'string' || !MIN_POSITION.test(minPosition)) {
+    if (typeof minPosition !== 'string' || !MIN_POSITION.test(minPosition) || BigInt(minPosition) > MAX_POSITION) {
       throw problems.invalid('minPosition must be a position returned by a command', [{ path: 'query.minPosition', message: 'expected digits' }]);
     }
     const applied = await waitUntilApplied(this.pool, this.store, this.topology, projection, BigInt(minPosition), READ_YOUR_WRITES_TIMEOUT_MS);

@@ -1,0 +1,351 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { Pool } from 'pg';
+import { PostgresEventStore } from '@tidings/event-store';
+import { eventually } from '@tidings/testing';
+import { useTidingsApi } from './api-harness';
+
+/**
+ * The HTTP API as a client sees it (API.md): the built `tidings start` with the api, relay and
+ * projector roles in its own process, spoken to over real HTTP only.
+ */
+describe('tidings HTTP API', () => {
+  let store: PostgresEventStore | undefined;
+  let pool: Pool | undefined;
+  // Declared before the harness's: closed before it stops the process and drops the database.
+  afterAll(async () => {
+    await store?.close();
+    await pool?.end();
+  });
+  const api = useTidingsApi();
+  type Caller = 'anonymous' | 'customerA' | 'customerB' | 'admin';
+  type Answer<Body = unknown> = { status: number; headers: Headers; body: Body };
+  type CallOptions = { as?: Caller; token?: string; json?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> };
+
+  const tokens: Record<Caller, string | undefined> = { anonymous: undefined, customerA: undefined, customerB: undefined, admin: undefined };
+  const badTokens: Record<'expired' | 'foreign' | 'roleless', string> = { expired: '', foreign: '', roleless: '' };
+  const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+  /** One request; `json` is sent as JSON (any value), `raw` as it is. */
+  const call = async <Body = unknown>(method: string, path: string, options: CallOptions = {}): Promise<Answer<Body>> => {
+    const token = options.token ?? (options.as ? tokens[options.as] : undefined);
+    const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
+    let body: string | undefined;
+    if ('json' in options) body = JSON.stringify(options.json);
+    if (options.raw !== undefined) body = options.raw;
+    if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const response = await fetch(`${api.baseUrl}${path}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON (metrics): the text itself.
+    }
+    return { status: response.status, headers: response.headers, body: parsed as Body };
+  };
+
+  type Written = { sku: string; position: string };
+  const register = (sku: string, extra: object = {}) => call<Written>('POST', '/products', { as: 'admin', json: { sku, name: `Product ${sku}`, priceCents: 1_999, ...extra } });
+  const receive = (sku: string, quantity: unknown, headers: Record<string, string> = {}) =>
+    call<Written>('POST', `/products/${encodeURIComponent(sku)}/stock`, { as: 'admin', json: { quantity }, headers });
+
+  const expectProblem = (answer: Answer, status: number, typeSuffix?: string) => {
+    expect({ status: answer.status, contentType: answer.headers.get('content-type') }).toEqual({
+      status,
+      contentType: expect.stringMatching(/^application\/problem\+json/),
+    });
+    expect(answer.body).toEqual({
+      type: expect.stringMatching(typeSuffix ? new RegExp(`^https://tidings\\.dev/problems/.*${typeSuffix}$`) : /^https:\/\/tidings\.dev\/problems\/[a-z-]+$/),
+      title: expect.any(String),
+      status,
+      detail: expect.any(String),
+      ...((answer.body as { errors?: unknown } | undefined)?.errors !== undefined ? { errors: expect.arrayContaining([{ path: expect.any(String), message: expect.any(String) }]) } : {}),
+    });
+  };
+
+  beforeAll(async () => {
+    store = new PostgresEventStore({ connectionString: api.database.url });
+    pool = new Pool({ connectionString: api.database.url });
+    [tokens.customerA, tokens.customerB, tokens.admin, badTokens.expired, badTokens.foreign, badTokens.roleless] = await api.tokens([
+      { userId: 'customer-a', roles: ['customer'] },
+      { userId: 'customer-b', roles: ['customer'] },
+      { userId: 'admin-1', roles: ['admin'] },
+      { userId: 'customer-a', roles: ['customer'], ttlSeconds: -60 },
+      { userId: 'admin-1', roles: ['admin'], secret: 'another-secret-of-at-least-32-characters' },
+      { userId: 'nobody', roles: [] },
+    ]);
+  });
+
+  it('registers a product, receives stock under If-Match and reads its own writes at once; pages walk every product once', async () => {
+    const sku = unique('flow');
+    const registered = await register(sku);
+    expect(registered.status).toBe(201);
+    expect(registered.body).toEqual({ sku, position: expect.stringMatching(/^\d+$/) });
+    expect(registered.headers.get('x-position')).toBe(registered.body.position);
+    expect(registered.headers.get('etag')).toMatch(/^"\d+"$/);
+
+    const first = await receive(sku, 5);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ sku, onHand: 5, available: 5, position: first.headers.get('x-position') });
+    const second = await receive(sku, 7, { 'if-match': first.headers.get('etag')! });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual({ sku, onHand: 12, available: 12, position: second.headers.get('x-position') });
+    expect(BigInt(second.body.position)).toBeGreaterThan(BigInt(first.body.position));
+
+    const read = await call('GET', `/products/${sku}?minPosition=${second.body.position}`, { as: 'customerA' });
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ sku, name: `Product ${sku}`, priceCents: 1_999, currency: 'USD', onHand: 12, reserved: 0, available: 12 });
+    expect(read.headers.get('etag')).toBe(second.headers.get('etag'));
+
+    // The first answer's ETag is stale now: the change is refused and nothing moves.
+    expectProblem(await receive(sku, 1, { 'if-match': first.headers.get('etag')! }), 409, 'wrong-expected-version');
+    expect((await call('GET', `/products/${sku}`, { as: 'customerB' })).body).toMatchObject({ onHand: 12 });
+
+    let last = '0';
+    for (let index = 0; index < 5; index++) last = (await register(unique(`page${index}`))).body.position;
+    const seen: string[] = [];
+    let path = `/products?limit=2&minPosition=${last}`;
+    for (let pages = 1; ; pages++) {
+      const page = await call<{ items: { sku: string }[]; nextCursor: string | null }>('GET', path, { as: 'customerA' });
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((item) => item.sku));
+      if (page.body.nextCursor === null) break;
+      expect(pages).toBeLessThan(10);
+      path = `/products?limit=2&cursor=${page.body.nextCursor}`;
+    }
+    const { rows } = await pool!.query<{ sku: string }>('SELECT sku FROM products ORDER BY sku');
+    expect(seen).toEqual(rows.map((row) => row.sku));
+    expect(seen).toHaveLength(6);
+  });
+
+  it('answers every route by its access rule: anonymous 401, customers 403 on admin routes, admin the success code', async () => {
+    const sku = unique('matrix');
+    const { position } = (await register(sku)).body;
+    type Route = { method: string; path: string; access: 'public' | 'authenticated' | 'admin'; success: number; json?: () => unknown };
+    const routes: Route[] = [
+      { method: 'GET', path: '/health', access: 'public', success: 200 },
+      { method: 'GET', path: '/health/ready', access: 'public', success: 200 },
+      { method: 'GET', path: '/metrics', access: 'public', success: 200 },
+      { method: 'GET', path: `/products/${sku}?minPosition=${position}`, access: 'authenticated', success: 200 },
+      { method: 'GET', path: '/products?limit=5', access: 'authenticated', success: 200 },
+      { method: 'POST', path: '/products', access: 'admin', success: 201, json: () => ({ sku: unique('matrix'), name: 'Matrix', priceCents: 1 }) },
+      { method: 'POST', path: `/products/${sku}/stock`, access: 'admin', success: 200, json: () => ({ quantity: 1 }) },
+      { method: 'GET', path: '/admin/projections', access: 'admin', success: 200 },
+      { method: 'POST', path: '/admin/projections/products/rebuild', access: 'admin', success: 202 },
+      { method: 'GET', path: '/admin/dead-letters', access: 'admin', success: 200 },
+      { method: 'POST', path: '/admin/dead-letters/999999/replay', access: 'admin', success: 404 },
+      { method: 'DELETE', path: '/admin/dead-letters/999999', access: 'admin', success: 404 },
+    ];
+    const callers: Caller[] = ['anonymous', 'customerA', 'customerB', 'admin'];
+    const expected = (route: Route, caller: Caller) =>
+      route.access === 'public' ? route.success : caller === 'anonymous' ? 401 : route.access === 'admin' && caller !== 'admin' ? 403 : route.success;
+
+    const want: Record<string, Record<string, number>> = {};
+    const got: Record<string, Record<string, number>> = {};
+    for (const route of routes) {
+      const name = `${route.method} ${route.path}`;
+      want[name] = {};
+      got[name] = {};
+      for (const caller of callers) {
+        const answer = await call(route.method, route.path, { as: caller, ...(route.json ? { json: route.json() } : {}) });
+        want[name][caller] = expected(route, caller);
+        got[name][caller] = answer.status;
+        if (answer.status >= 400) expectProblem(answer, answer.status);
+        if (answer.status === 401) expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+      }
+    }
+    expect(got).toEqual(want);
+
+    // A bad credential is refused everywhere, public routes included, never taken for anonymous.
+    const badCredentials: Record<string, string>[] = [
+      { authorization: 'Bearer not-a-jwt' },
+      { authorization: `Bearer ${badTokens.expired}` },
+      { authorization: `Bearer ${badTokens.foreign}` },
+      { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
+      { authorization: tokens.admin! },
+      { authorization: 'Bearer ' },
+    ];
+    for (const headers of badCredentials) {
+      for (const path of ['/products', '/admin/projections', '/health']) expectProblem(await call('GET', path, { headers }), 401, 'unauthorized');
+    }
+
+    // A signed-in user without roles reads, but is no admin.
+    expect((await call('GET', '/products', { token: badTokens.roleless })).status).toBe(200);
+    expectProblem(await call('GET', '/admin/dead-letters', { token: badTokens.roleless }), 403, 'forbidden');
+
+    // The rebuild started above runs on after its 202: let it finish before the next test.
+    await eventually(
+      async () => {
+        const projections = await call('GET', '/admin/projections', { as: 'admin' });
+        expect(projections.body).toContainEqual(expect.objectContaining({ name: 'products', status: 'running', lag: '0' }));
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+  });
+
+  it('refuses bad requests with problem+json and appends nothing', async () => {
+    const sku = unique('refused');
+    const etag = (await register(sku)).headers.get('etag')!;
+    const valid = { sku: unique('never'), name: 'Never', priceCents: 100 };
+    const cases: [string, () => Promise<Answer>, number, string][] = [
+      ['unknown field', () => register(unique('x'), { colour: 'red' }), 400, 'invalid-request'],
+      ['negative price', () => register(unique('x'), { priceCents: -1 }), 400, 'invalid-request'],
+      ['fractional price', () => register(unique('x'), { priceCents: 1.5 }), 400, 'invalid-request'],
+      ['missing name', () => call('POST', '/products', { as: 'admin', json: { sku: unique('x'), priceCents: 1 } }), 400, 'invalid-request'],
+      ['blank name', () => register(unique('x'), { name: '   ' }), 400, 'invalid-request'],
+      ['lowercase currency', () => register(unique('x'), { currency: 'usd' }), 400, 'invalid-request'],
+      ['sku with a space', () => call('POST', '/products', { as: 'admin', json: { ...valid, sku: 'a b' } }), 400, 'invalid-request'],
+      ['array body', () => call('POST', '/products', { as: 'admin', json: [valid] }), 400, 'invalid-request'],
+      ['no body', () => call('POST', '/products', { as: 'admin' }), 400, 'invalid-request'],
+      ['quantity 0', () => receive(sku, 0), 400, 'invalid-request'],
+      ['quantity 1,000,001', () => receive(sku, 1_000_001), 400, 'invalid-request'],
+      ['quantity as a string', () => receive(sku, '5'), 400, 'invalid-request'],
+      ['malformed If-Match', () => receive(sku, 1, { 'if-match': 'latest' }), 400, 'invalid-request'],
+      ['stale If-Match', () => receive(sku, 1, { 'if-match': `"${Number(etag.slice(1, -1)) + 5}"` }), 409, 'wrong-expected-version'],
+      ['non-JSON body', () => call('POST', '/products', { as: 'admin', raw: '{"sku": "x", name: }' }), 400, 'invalid-request'],
+      ['body not declared as JSON', () => call('POST', '/products', { as: 'admin', raw: `<sku>${valid.sku}</sku>`, contentType: 'application/xml' }), 415, 'unsupported-media-type'],
+      ['2 MiB body', () => register(unique('x'), { name: 'n'.repeat(2 * 1024 * 1024) }), 413, 'payload-too-large'],
+      ['duplicate sku', () => register(sku), 409, 'product-already-registered'],
+      ['stock for an unknown sku', () => receive(unique('ghost'), 3), 404, 'product-not-found'],
+      ['sku path that is no sku', () => receive('no sku!', 3), 400, 'invalid-request'],
+      ['unknown route', () => call('POST', '/products/x/y/z', { as: 'admin', json: {} }), 404, 'not-found'],
+    ];
+    const before = await api.eventCount();
+    const outcomes: Record<string, number> = {};
+    for (const [name, send, status, typeSuffix] of cases) {
+      const answer = await send();
+      outcomes[name] = answer.status;
+      if (answer.status === status) expectProblem(answer, status, typeSuffix);
+    }
+    expect(outcomes).toEqual(Object.fromEntries(cases.map(([name, , status]) => [name, status])));
+    expect(await api.eventCount()).toBe(before);
+    // And $all, once it shows everything, shows no more than that either.
+    await eventually(async () => expect(await store!.readAll({ limit: 1_000_000 })).toHaveLength(before), { timeoutMs: 10_000 });
+  });
+
+  it('never answers arbitrary JSON bodies with a 5xx, and appends only for what it accepts', async () => {
+    const sku = unique('fuzz');
+    expect((await register(sku)).status).toBe(201);
+    const anyJson = fc.jsonValue({ maxDepth: 3 });
+    // Well-formed text only: U+0000 and lone surrogates are the known bugs further down.
+    const text = fc.string({ unit: 'grapheme', maxLength: 70 });
+    const skuLike = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+    const junk = fc.oneof(anyJson, text, fc.integer(), fc.double(), fc.constantFrom(-1, 1.5, Number.MAX_SAFE_INTEGER + 2, 1_000_001, 'usd'));
+    /** Mostly a valid value, sometimes junk: a good share of the bodies is accepted. */
+    const mostly = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 1, arbitrary: junk });
+    /** Now and then one more field, possibly a known one overwritten or `__proto__`. */
+    const withStray = <T extends object>(body: fc.Arbitrary<T>) =>
+      fc
+        .tuple(body, fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.tuple(fc.constantFrom('sku', 'extra', '__proto__'), anyJson) }))
+        .map(([value, stray]) => (stray ? { ...value, [stray[0]]: stray[1] } : value));
+    const registerBody = withStray(
+      fc.record(
+        {
+          sku: mostly(fc.oneof({ weight: 4, arbitrary: skuLike }, { weight: 1, arbitrary: fc.constant(sku) })),
+          name: mostly(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 70 })),
+          priceCents: mostly(fc.nat()),
+          currency: mostly(fc.constantFrom('USD', 'EUR', 'JPY')),
+        },
+        { requiredKeys: ['sku', 'name', 'priceCents'] },
+      ),
+    );
+    const stockBody = withStray(fc.record({ quantity: mostly(fc.integer({ min: 1, max: 1_000_000 })) }));
+    const stockPath = fc.oneof({ weight: 4, arbitrary: fc.constant(sku) }, { weight: 1, arbitrary: skuLike }, { weight: 1, arbitrary: text });
+    const request = fc.oneof(
+      fc.record({ path: fc.constant('/products'), body: fc.oneof({ weight: 4, arbitrary: registerBody }, { weight: 1, arbitrary: anyJson }) }),
+      fc.record({ path: stockPath.map((target) => `/products/${encodeURIComponent(target)}/stock`), body: fc.oneof({ weight: 4, arbitrary: stockBody }, { weight: 1, arbitrary: anyJson }) }),
+    );
+
+    const started = Date.now();
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(request, async ({ path, body }) => {
+        const before = await api.eventCount();
+        const answer = await call('POST', path, { as: 'admin', json: body });
+        statuses.add(answer.status);
+        expect(answer.status).toBeLessThan(500);
+        if (answer.status >= 400) {
+          expectProblem(answer, answer.status);
+          expect(await api.eventCount()).toBe(before);
+        } else {
+          expect([200, 201]).toContain(answer.status);
+          expect(await api.eventCount()).toBe(before + 1);
+        }
+      }),
+      { numRuns: 150, interruptAfterTimeLimit: 50_000 },
+    );
+    // The bodies reached both sides of the line: accepted and refused.
+    expect([...statuses].some((status) => status < 300) && [...statuses].some((status) => status >= 400)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('replays a request retried under its Idempotency-Key, appends it once, and refuses the key for another body', async () => {
+    const key = unique('key');
+    const sku = unique('idem');
+    const send = (body: object, idempotencyKey = key) => call('POST', '/products', { as: 'admin', json: body, headers: { 'idempotency-key': idempotencyKey } });
+    const before = await api.eventCount();
+
+    const first = await send({ sku, name: 'Once', priceCents: 500 });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // The same body with its keys in another order is the same request.
+    const retried = await send({ priceCents: 500, name: 'Once', sku });
+    expect({ status: retried.status, body: retried.body }).toEqual({ status: first.status, body: first.body });
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.headers.get('x-position')).toBe(first.headers.get('x-position'));
+    expect(retried.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(await api.eventCount()).toBe(before + 1);
+
+    expectProblem(await send({ sku, name: 'Twice', priceCents: 500 }), 422, 'idempotency-key-reused');
+
+    // A refused request leaves its key free for the corrected one.
+    const freshKey = unique('key');
+    const fresh = unique('idem');
+    expectProblem(await send({ sku: fresh, name: 'Fixed', priceCents: -5 }, freshKey), 400);
+    expect((await send({ sku: fresh, name: 'Fixed', priceCents: 5 }, freshKey)).status).toBe(201);
+    expect(await api.eventCount()).toBe(before + 2);
+
+    // Retries racing the first request: each is answered as the first, or told it is still running.
+    const racedKey = unique('key');
+    const raced = { sku: unique('idem'), name: 'Raced', priceCents: 7 };
+    const answers = await Promise.all(Array.from({ length: 6 }, () => send(raced, racedKey)));
+    const created = answers.filter((answer) => answer.status === 201);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    for (const answer of answers) {
+      if (answer.status === 201) expect(answer.body).toEqual(created[0].body);
+      else expectProblem(answer, 409, 'request-in-progress');
+    }
+    expect(await api.eventCount()).toBe(before + 3);
+    await eventually(async () => expect((await store!.readAll({ limit: 1_000_000 })).length).toBe(await api.eventCount()), { timeoutMs: 10_000 });
+  });
+
+  /** Input PostgreSQL cannot store (U+0000, a lone surrogate) once reached the database and came back as a 500. */
+  it.each([
+    ['a product name with U+0000', () => register(unique('nul'), { name: 'a\u0000b' })],
+    ['a product name with a lone surrogate', () => register(unique('surrogate'), { name: 'a\ud800b' })],
+    ['a list cursor that decodes to U+0000 (AAAA)', () => call('GET', '/products?cursor=AAAA', { as: 'customerA' })],
+    ['a minPosition beyond any bigint', () => call('GET', '/products?minPosition=9999999999999999999', { as: 'customerA' })],
+  ])('refuses %s with a 400', async (_name, send) => {
+    const before = await api.eventCount();
+    expectProblem(await send(), 400, 'invalid-request');
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  it('reports readiness with its checks and Prometheus metrics of requests and commands', async () => {
+    const ready = await call('GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgresql: 'up', nats: 'up', eventStore: 'up' } });
+    expect(await call('GET', '/health')).toMatchObject({ status: 200, body: { status: 'ok' } });
+
+    const metrics = await call('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(metrics.body).toContain('tidings_http_request_duration_seconds');
+    expect(metrics.body).toMatch(/^tidings_http_request_duration_seconds_count\{method="POST",route="\/products",status="201"\} \d+/m);
+    expect(metrics.body).toMatch(/^tidings_commands_total\{command="RegisterProduct",outcome="accepted"\} \d+/m);
+    expect(metrics.body).toMatch(/^tidings_commands_total\{command="RegisterProduct",outcome="rejected"\} \d+/m);
+    expect(metrics.body).toMatch(/^tidings_commands_total\{command="ReceiveStock",outcome="conflict"\} \d+/m);
+  });
+});
