@@ -2,6 +2,7 @@ import { EventStore1763700000000 } from './1763700000000-event-store';
 import { Checkpoints1763700000001 } from './1763700000001-checkpoints';
 import { Consumers1763800000000 } from './1763800000000-consumers';
 import { IdempotencyKeys1763900000000 } from './1763900000000-idempotency-keys';
+import { CheckpointReadModelVersion1763900000001 } from './1763900000001-checkpoint-read-model-version';
 
 /** Every migration, oldest first. */
-export const migrations = [EventStore1763700000000, Checkpoints1763700000001, Consumers1763800000000, IdempotencyKeys1763900000000];
+export const migrations = [EventStore1763700000000, Checkpoints1763700000001, Consumers1763800000000, IdempotencyKeys1763900000000, CheckpointReadModelVersion1763900000001];

@@ -4,6 +4,8 @@ import { LeaseLost, type Lease } from '@tidings/messaging';
 export type Checkpoint = Readonly<{
   position: bigint;
   blocked: boolean;
+  /** The projection's table version this checkpoint was last written against; a rebuild's switch moves it. */
+  readModelVersion?: number;
   /** Streams of the batch with a dead letter in the group: their later events wait behind it. */
   waiting: ReadonlySet<string>;
 }>;
@@ -15,7 +17,7 @@ export type Checkpoint = Readonly<{
  * letters. Throws LeaseLost when the partition belongs to another member now.
  */
 export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonly string[]): Promise<Checkpoint> {
-  const { rows } = await db.query<{ position: string | null; blocked_position: string | null; waiting: string[] }>({
+  const { rows } = await db.query<{ position: string | null; blocked_position: string | null; read_model_version: number | null; waiting: string[] }>({
     // Named: prepared once per connection, planned once — every batch of every partition runs it.
     name: 'tidings_open_batch',
     text: `WITH lease AS (
@@ -23,21 +25,29 @@ export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonl
      ), checkpoint AS (
        INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, $2, 0 WHERE EXISTS (SELECT 1 FROM lease)
        ON CONFLICT (consumer_group, partition) DO UPDATE SET position = checkpoints.position
-       RETURNING position, blocked_position
+       RETURNING position, blocked_position, read_model_version
      )
-     SELECT checkpoint.position, checkpoint.blocked_position,
+     SELECT checkpoint.position, checkpoint.blocked_position, checkpoint.read_model_version,
        ARRAY(SELECT DISTINCT stream_id FROM dead_letters WHERE consumer_group = $1 AND stream_id = ANY($4)) AS waiting
      FROM (SELECT 1) AS one LEFT JOIN checkpoint ON true`,
     values: [lease.group, lease.partition, lease.member, streamIds],
   });
   if (rows[0].position === null) throw new LeaseLost(lease);
-  return { position: BigInt(rows[0].position), blocked: rows[0].blocked_position !== null, waiting: new Set(rows[0].waiting) };
+  const { position, blocked_position, read_model_version, waiting } = rows[0];
+  return {
+    position: BigInt(position),
+    blocked: blocked_position !== null,
+    ...(read_model_version !== null ? { readModelVersion: read_model_version } : {}),
+    waiting: new Set(waiting),
+  };
 }
 
-export async function saveCheckpoint(db: PoolClient, group: string, partition: number, position: bigint): Promise<void> {
+/** Moves the checkpoint; `readModelVersion` records which tables the batch wrote (kept when not given). */
+export async function saveCheckpoint(db: PoolClient, group: string, partition: number, position: bigint, readModelVersion?: number): Promise<void> {
   await db.query({
     name: 'tidings_save_checkpoint',
-    text: 'UPDATE checkpoints SET position = $3, updated_at = now() WHERE consumer_group = $1 AND partition = $2',
-    values: [group, partition, position.toString()],
+    text: `UPDATE checkpoints SET position = $3, read_model_version = coalesce($4, read_model_version), updated_at = now()
+           WHERE consumer_group = $1 AND partition = $2`,
+    values: [group, partition, position.toString(), readModelVersion ?? null],
   });
 }

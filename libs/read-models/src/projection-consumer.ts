@@ -71,15 +71,14 @@ export class ProjectionConsumer implements ConsumerGroup {
       if (fresh.length === 0) return 'applied';
       const { waiting } = checkpoint;
       const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
-      if (live.length) {
-        const version = await currentVersion(db, this.projection.name);
-        if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
-        await this.projection.apply(db, live, tablesOf(this.projection, version));
-      }
+      // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
+      const version = checkpoint.readModelVersion ?? (await currentVersion(db, this.projection.name));
+      if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
+      if (live.length) await this.projection.apply(db, live, tablesOf(this.projection, version));
       for (const event of fresh.filter((candidate) => waiting.has(candidate.streamId))) {
         await parkEvent(db, this.name, lease.partition, event, `waits behind an earlier dead letter of ${event.streamId}`, 0);
       }
-      await saveCheckpoint(db, this.name, lease.partition, fresh[fresh.length - 1].position);
+      await saveCheckpoint(db, this.name, lease.partition, fresh[fresh.length - 1].position, version);
       return 'applied';
     });
   }

@@ -65,9 +65,9 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
         await pointViewsAt(db, tables);
         if (previous !== undefined) await dropTables(db, tablesOf(projection, previous));
         await db.query(
-          `UPDATE checkpoints SET position = $2, blocked_position = NULL, blocked_error = NULL, blocked_at = NULL, updated_at = now()
+          `UPDATE checkpoints SET position = $2, read_model_version = $3, blocked_position = NULL, blocked_error = NULL, blocked_at = NULL, updated_at = now()
            WHERE consumer_group = $1`,
-          [consumerGroupOf(projection), final.toString()],
+          [consumerGroupOf(projection), final.toString(), version],
         );
         // Every event is in the rebuilt tables now, parked ones included.
         await db.query('DELETE FROM dead_letters WHERE consumer_group = $1', [consumerGroupOf(projection)]);
