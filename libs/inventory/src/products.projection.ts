@@ -55,7 +55,8 @@ export function evolveProductRow(row: ProductRow | undefined, event: RecordedEve
   }
 }
 
-type ProductRecord = {
+/** A row of the `products` tables as PostgreSQL returns it. */
+export type ProductRecord = {
   sku: string;
   name: string;
   price_cents: string;
@@ -97,7 +98,7 @@ export const productsProjection: Projection = {
     const skus = [...new Set(inventoryEvents.map((event) => event.data.sku))];
     // Named per table (a rebuild writes new ones): prepared once per connection.
     const { rows } = await db.query<ProductRecord>({ name: `tidings_read_${tables.products}`, text: `SELECT * FROM ${table} WHERE sku = ANY($1)`, values: [skus] });
-    const current = new Map(rows.map((record) => [record.sku, fromRecord(record)]));
+    const current = new Map(rows.map((record) => [record.sku, productRowOf(record)]));
     const changed = new Map<string, ProductRow>();
     for (const event of inventoryEvents) {
       const before = current.get(event.data.sku);
@@ -131,7 +132,7 @@ export const productsProjection: Projection = {
   },
 };
 
-const fromRecord = (record: ProductRecord): ProductRow => ({
+export const productRowOf = (record: ProductRecord): ProductRow => ({
   sku: record.sku,
   name: record.name,
   priceCents: Number(record.price_cents),
