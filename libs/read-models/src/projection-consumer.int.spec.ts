@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Pool } from 'pg';
 import { uuidV7Ids, type EventStore, type EventToAppend, type RecordedEvent } from '@tidings/core';
 import { PostgresEventStore } from '@tidings/event-store';
-import { evolveProduct, initialProduct, productStreamId, productsProjection, type InventoryEvent } from '@tidings/inventory';
+import { evolveProduct, initialProduct, productStreamId, productsProjection, type InventoryEvent, type ProductRecord } from '@tidings/inventory';
 import { PartitionLeases, partitionOf, type Lease } from '@tidings/messaging';
 import { createTestDatabase, eventually, useTestEventStore } from '@tidings/testing';
 import { DeadLetterNotFound, DeadLetterOutOfOrder, dropDeadLetter, listDeadLetters, replayDeadLetter } from './dead-letters';
@@ -149,20 +149,8 @@ function deliverySchedule(byPartition: readonly RecordedEvent[][], plan: Plan): 
   }
 }
 
-type ProductsViewRow = {
-  sku: string;
-  name: string;
-  price_cents: string;
-  currency: string;
-  on_hand: number;
-  reserved: number;
-  available: number;
-  version: number;
-  position: string;
-};
-
 /** The products read model as the domain's own fold of each stream says it must be. */
-function expectedProducts(events: readonly RecordedEvent[]): ProductsViewRow[] {
+function expectedProducts(events: readonly RecordedEvent[]): ProductRecord[] {
   const streams = new Map<string, RecordedEvent[]>();
   for (const event of events) streams.set(event.streamId, [...(streams.get(event.streamId) ?? []), event]);
   return [...streams.values()]
@@ -229,7 +217,7 @@ describe('ProjectionConsumer over PostgreSQL', () => {
             expect(await checkpoints(pool, group)).toEqual(highest);
           }
 
-          const { rows } = await pool.query<ProductsViewRow>('SELECT * FROM products ORDER BY sku COLLATE "C"');
+          const { rows } = await pool.query<ProductRecord>('SELECT * FROM products ORDER BY sku COLLATE "C"');
           expect(rows).toEqual(expectedProducts(events));
           expect(await checkpoints(pool, group)).toEqual(
             Object.fromEntries(
