@@ -32,9 +32,10 @@ const freePort = () =>
 
 /**
  * For an e2e file: the built `tidings start` with the api, relay and projector roles on a
- * database and namespace of its own, ready (`/health/ready` answers 200) before the tests.
+ * database and namespace of its own, ready (`/health/ready` answers 200) before the tests;
+ * `settings` adds to (or overrides) its environment.
  */
-export function useTidingsApi(): TidingsApi {
+export function useTidingsApi(settings: Readonly<Record<string, string>> = {}): TidingsApi {
   const secret = `api-e2e-${randomBytes(24).toString('hex')}`;
   let api: TidingsApi | undefined;
   let pool: Pool | undefined;
@@ -44,7 +45,7 @@ export function useTidingsApi(): TidingsApi {
     pool = new Pool({ connectionString: database.url });
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4' };
+    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', ...settings };
     const process = startTidings(env, 'api,relay,projector');
     const eventPool = pool;
     api = { baseUrl, secret, database, process, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };

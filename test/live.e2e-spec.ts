@@ -1,4 +1,6 @@
+import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
 
 type LiveMessage = { channel: string | null; type: string; data: Record<string, unknown> | null };
@@ -23,6 +25,30 @@ async function connect(url: string, headers: Record<string, string> = {}) {
     }
   };
   return { socket, received, next, send: (message: object) => socket.send(JSON.stringify(message)) };
+}
+
+/** A graphql-ws client of `/graphql`, its `connection_init` carrying the token if one is given. */
+const graphqlWsClient = (url: string, token?: string): Client =>
+  createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: token ? { authorization: `Bearer ${token}` } : {} });
+
+/** The first `count` results of a subscription (or its error), then unsubscribes. */
+function firstResults(client: Client, query: string, count: number) {
+  return new Promise<{ results: unknown[]; error?: unknown }>((resolve) => {
+    const results: unknown[] = [];
+    const unsubscribe = client.subscribe(
+      { query },
+      {
+        next: (result) => {
+          results.push(result);
+          if (results.length < count) return;
+          unsubscribe();
+          resolve({ results });
+        },
+        error: (error) => resolve({ results, error }),
+        complete: () => resolve({ results }),
+      },
+    );
+  });
 }
 
 const upgradeStatus = (url: string, headers: Record<string, string> = {}) =>
@@ -106,5 +132,55 @@ describe('live updates and GraphQL', () => {
     expect(await api.eventCount()).toBe(before);
     const read = await graphql(admin, '{ product(sku: "alias-0") { sku } }');
     expect(read.data?.product).toBeNull();
+  });
+
+  it('refuses a query over the cost limit before any resolver runs, counting each page at its limit', async () => {
+    const pages = (count: number) => Array.from({ length: count }, (_, i) => `p${i}: products(limit: 100) { items { sku name } }`).join(' ');
+    const refused = await graphql(customer, `{ ${pages(4)} }`);
+    expect(refused).toEqual({ data: null, errors: [expect.objectContaining({ message: expect.stringMatching(/cost 1204 is over the limit of 1000/) })] });
+    const accepted = await graphql(customer, `{ ${pages(3)} }`);
+    expect(accepted.errors).toBeUndefined();
+    expect(Object.keys(accepted.data ?? {})).toEqual(['p0', 'p1', 'p2']);
+  });
+
+  it('streams a rebuild’s progress to a projectionStatus subscription over graphql-ws, for admins only', async () => {
+    const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
+    const subscription = 'subscription { projectionStatus(name: "products") { projection rebuildId type version events } }';
+    const anonymous = graphqlWsClient(graphqlUrl);
+    const impostor = graphqlWsClient(graphqlUrl, 'not-a-token');
+    const alice = graphqlWsClient(graphqlUrl, customer);
+    const ops = graphqlWsClient(graphqlUrl, admin);
+    try {
+      const refusedAnonymous = await firstResults(anonymous, subscription, 1);
+      expect(JSON.stringify(refusedAnonymous.error)).toMatch(/bearer token/);
+      const refusedCustomer = await firstResults(alice, subscription, 1);
+      expect(JSON.stringify(refusedCustomer.error)).toMatch(/admin role/);
+      const refusedToken = await firstResults(impostor, subscription, 1);
+      expect(refusedToken.results).toEqual([]);
+      expect(refusedToken.error).toBeDefined();
+
+      const heard: Record<string, unknown>[] = [];
+      ops.subscribe<{ projectionStatus: Record<string, unknown> }>(
+        { query: subscription },
+        { next: (result) => heard.push(result.data?.projectionStatus ?? { errors: result.errors }), error: (error) => heard.push({ error }), complete: () => undefined },
+      );
+      // The subscription is live on the server some moments after it is sent: start rebuilds until one is heard to its end.
+      const started: string[] = [];
+      await eventually(
+        async () => {
+          const answer = await graphql(admin, 'mutation { rebuildProjection(name: "products") { rebuildId } }');
+          const rebuildId = (answer.data?.rebuildProjection as { rebuildId: string } | null)?.rebuildId;
+          if (rebuildId) started.push(rebuildId);
+          expect(heard.filter((status) => status.type === 'completed' && started.includes(status.rebuildId as string)).length).toBeGreaterThan(0);
+        },
+        { timeoutMs: 20_000, intervalMs: 1_000 },
+      );
+      const [completed] = heard.filter((status) => status.type === 'completed');
+      expect(completed).toEqual({ projection: 'products', rebuildId: expect.any(String), type: 'completed', version: expect.any(Number), events: expect.any(Number) });
+      expect(started).toContain(completed.rebuildId);
+      expect(heard.every((status) => ['progress', 'completed'].includes(status.type as string) && status.projection === 'products')).toBe(true);
+    } finally {
+      await Promise.all([anonymous, impostor, alice, ops].map((client) => client.dispose()));
+    }
   });
 });

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { DATABASE } from '@tidings/platform';
+import { subscribeToNotifications, type EventTopology } from '@tidings/messaging';
+import { DATABASE, NATS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { authenticate, type Authenticated } from './auth/access';
 import { idempotencyHooks } from './http/idempotency';
@@ -58,8 +61,16 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
     return idempotency.onSend(request, reply, payload);
   });
   serveOpenApi(app);
-  await serveGraphql(app, settings);
-  await serveLiveGateway(app, settings);
+  // One WebSocket server, for `/ws` and for GraphQL subscriptions on `/graphql`.
+  await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  const toSubscriptions = await serveGraphql(app, settings);
+  const toSockets = serveLiveGateway(app, settings);
+  // Notifications from any API instance arrive through NATS core (`<ns>.notify.<channel>`).
+  const notifications = subscribeToNotifications(app.get<NatsConnection>(NATS), app.get<EventTopology>(TOPOLOGY), (notification) => {
+    toSockets(notification);
+    toSubscriptions(notification);
+  });
+  fastify.addHook('onClose', async () => notifications.unsubscribe());
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -19,25 +19,35 @@ export const Allow = (access: Access) => SetMetadata(ACCESS, access);
 export type Authenticated = { principal?: Principal; authFailure?: string };
 type AuthenticatedRequest = FastifyRequest & Authenticated;
 
+/** What a bearer `Authorization` value says: a caller, a reason to refuse, or nobody. */
+export async function authenticationOf(secret: string, header: string | undefined): Promise<Authenticated> {
+  if (header === undefined) return {};
+  const token = /^Bearer (.+)$/.exec(header)?.[1]?.trim();
+  if (!token) return { authFailure: 'the Authorization header must be "Bearer <token>"' };
+  try {
+    return { principal: await verifyToken(secret, token) };
+  } catch (error) {
+    return { authFailure: error instanceof InvalidToken ? error.message : 'the token is not valid' };
+  }
+}
+
 /**
  * Reads the bearer token once per request (a Fastify onRequest hook, before rate limiting, which
  * counts per user): a valid one sets `principal`, an invalid one `authFailure` — refused by the
  * guard, even on public routes, rather than treated as anonymous.
  */
 export const authenticate = (secret: string) => async (request: FastifyRequest) => {
-  const header = request.headers.authorization;
-  if (header === undefined) return;
-  const token = /^Bearer (.+)$/.exec(header)?.[1]?.trim();
-  if (!token) {
-    (request as AuthenticatedRequest).authFailure = 'the Authorization header must be "Bearer <token>"';
-    return;
-  }
-  try {
-    (request as AuthenticatedRequest).principal = await verifyToken(secret, token);
-  } catch (error) {
-    (request as AuthenticatedRequest).authFailure = error instanceof InvalidToken ? error.message : 'the token is not valid';
-  }
+  Object.assign(request, await authenticationOf(secret, request.headers.authorization));
 };
+
+/** The caller if `access` admits them (undefined on public routes without one); 401 or 403 otherwise. */
+export function admit(who: Authenticated, access: Access): Principal | undefined {
+  if (who.authFailure) throw problems.unauthorized(who.authFailure);
+  if (access === 'public') return who.principal;
+  if (!who.principal) throw problems.unauthorized('this request needs a bearer token');
+  if (access !== 'authenticated' && !who.principal.roles.includes(access)) throw problems.forbidden(`this request needs the ${access} role`);
+  return who.principal;
+}
 
 @Injectable()
 export class AccessGuard implements CanActivate {
@@ -45,11 +55,7 @@ export class AccessGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [context.getHandler(), context.getClass()]) ?? 'authenticated';
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    if (request.authFailure) throw problems.unauthorized(request.authFailure);
-    if (access === 'public') return true;
-    if (!request.principal) throw problems.unauthorized('this request needs a bearer token');
-    if (access !== 'authenticated' && !request.principal.roles.includes(access)) throw problems.forbidden(`this request needs the ${access} role`);
+    admit(context.switchToHttp().getRequest<AuthenticatedRequest>(), access);
     return true;
   }
 }

@@ -1,38 +1,38 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { FastifyRequest } from 'fastify';
-import { NoSchemaIntrospectionCustomRule, type GraphQLError } from 'graphql';
+import { GraphQLError, validate } from 'graphql';
 import mercurius, { type IResolvers, type MercuriusContext } from 'mercurius';
+import type { Notification } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 import { ProjectionAdmin } from '../admin/projections.controller';
-import type { Authenticated, Access } from '../auth/access';
+import { admit, authenticationOf, type Access, type Authenticated } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
-import { problemOf, problems } from '../http/problem';
+import { problemOf } from '../http/problem';
+import { limitRules } from './graphql-limits';
 import { schema } from './schema';
 
-/** API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20 — checked while validating, before any resolver runs. */
-export const GRAPHQL_LIMITS = { depth: 8, cost: 1_000, aliases: 20 } as const;
-
-type Context = MercuriusContext;
+/** A subscription's context also holds who its `connection_init` authenticated. */
+type Context = MercuriusContext & Authenticated;
 const requestOf = (context: Context) => context.reply.request as FastifyRequest & Authenticated;
 
-/** Access as on REST: an invalid token is refused, anonymous callers only reach public fields. */
-function callerFor(context: Context, access: Exclude<Access, 'public'>): Principal {
-  const { principal, authFailure } = requestOf(context);
-  if (authFailure) throw problems.unauthorized(authFailure);
-  if (!principal) throw problems.unauthorized('this request needs a bearer token');
-  if (access !== 'authenticated' && !principal.roles.includes(access)) throw problems.forbidden(`this request needs the ${access} role`);
-  return principal;
-}
+/**
+ * Access as on REST: an invalid token is refused, anonymous callers only reach public fields.
+ * Over HTTP the caller is the request's; a subscription's is its `connection_init` token's, or
+ * else the upgrade request's.
+ */
+const callerFor = (context: Context, access: Exclude<Access, 'public'>): Principal =>
+  admit(context.principal || context.authFailure ? context : requestOf(context), access) as Principal;
 
 const positionOf = (position: bigint | undefined) => position?.toString() ?? null;
 
-/** `/graphql` (and GraphiQL at `/graphiql` outside production) on the API's Fastify instance. */
-export async function serveGraphql(app: NestFastifyApplication, settings: Settings): Promise<void> {
+/**
+ * `/graphql` (and GraphiQL at `/graphiql` outside production) on the API's Fastify instance, with
+ * subscriptions over graphql-ws on the same path. Returns where the API's notifications go to
+ * reach the subscriptions (their topic is the notification's channel).
+ */
+export async function serveGraphql(app: NestFastifyApplication, settings: Settings): Promise<(notification: Notification) => void> {
   const catalog = app.get(Catalog);
   const projections = app.get(ProjectionAdmin);
   const commands = app.get(Commands);
@@ -73,6 +73,15 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         return projections.rebuild(args.name);
       },
     },
+    Subscription: {
+      projectionStatus: {
+        subscribe: (_root, args: { name: string }, context: Context) => {
+          callerFor(context, 'admin');
+          return context.pubsub.subscribe(`projection:${args.name}`);
+        },
+        resolve: (notification: Notification, args: { name: string }) => ({ ...(notification.data as object), type: notification.type, projection: args.name }),
+      },
+    },
   };
 
   await app.getHttpAdapter().getInstance().register(mercurius, {
@@ -80,23 +89,39 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     resolvers,
     path: '/graphql',
     graphiql: !settings.production,
-    validationRules: [
-      maxDepthRule({ n: GRAPHQL_LIMITS.depth }),
-      costLimitRule({ maxCost: GRAPHQL_LIMITS.cost }),
-      maxAliasesRule({ n: GRAPHQL_LIMITS.aliases }),
-      ...(settings.production ? [NoSchemaIntrospectionCustomRule] : []),
-    ],
+    // The cost of a query depends on its variables (a page's limit), so its rules are made per request, uncached.
+    cache: false,
+    validationRules: ({ variables, operationName }) => limitRules({ variables, operationName, production: settings.production }),
+    subscription: {
+      // graphql-ws: `connection_init` may carry `{ "authorization": "Bearer <jwt>" }`; a bad token refuses the connection.
+      onConnect: async ({ payload }: { payload?: { authorization?: unknown } | null }) => {
+        const header = payload?.authorization;
+        if (typeof header !== 'string') return true;
+        const who = await authenticationOf(settings.jwtSecret, header);
+        return who.principal ? { principal: who.principal } : false;
+      },
+    },
     // Refusals keep their problem type and status, as extensions of the GraphQL error.
     errorFormatter: (execution, context) => {
       const formatted = mercurius.defaultErrorFormatter(execution, context);
-      const errors = (execution.errors ?? []).map((error: GraphQLError) => {
+      const errors = (execution.errors ?? []).flatMap((error: GraphQLError) => {
+        // A refused document arrives as one error holding the validation errors; each is reported.
+        const refusals = (error.originalError as { errors?: GraphQLError[] } | undefined)?.errors;
+        if (Array.isArray(refusals)) return refusals.map((refusal) => ({ message: refusal.message, ...(refusal.locations ? { locations: refusal.locations } : {}) }));
         const problem = problemOf(error.originalError ?? error)?.problem;
-        if (!problem) return error.toJSON();
-        return { ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } };
+        if (!problem) return [error.toJSON()];
+        return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
       });
       return { statusCode: formatted.statusCode, response: { ...formatted.response, errors } };
     },
   });
+  const graphql = app.getHttpAdapter().getInstance().graphql;
+  // Subscriptions skip the validation rules above: hold them to the same limits before they start.
+  graphql.addHook('preSubscriptionExecution', async (schemaOf, document) => {
+    const refusals = validate(schemaOf, document, limitRules({ production: settings.production, withCost: false }));
+    if (refusals.length) throw new GraphQLError(refusals.map((refusal) => refusal.message).join(' '));
+  });
+  return (notification) => graphql.pubsub.publish({ topic: notification.channel, payload: notification });
 }
 
 const withoutNulls = (values: Record<string, unknown>): Record<string, unknown> =>

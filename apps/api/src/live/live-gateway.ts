@@ -1,10 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import websocket from '@fastify/websocket';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { NatsConnection } from 'nats';
 import type { WebSocket } from 'ws';
-import { subscribeToNotifications, type EventTopology, type Notification } from '@tidings/messaging';
-import { NATS, TOPOLOGY } from '@tidings/platform';
+import type { Notification } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
 import { problems, type ProblemError } from '../http/problem';
@@ -17,20 +14,16 @@ const MAX_CHANNELS = 100;
 
 /**
  * `/ws` (API.md WebSocket): `?token=<jwt>` and the Origin are checked on upgrade; each
- * subscription is authorized; notifications from any API instance reach the sockets
- * subscribed here through NATS core (`<ns>.notify.<channel>`).
+ * subscription is authorized. Returns where notifications go to reach the sockets subscribed
+ * to their channel.
  */
-export async function serveLiveGateway(app: NestFastifyApplication, settings: Settings): Promise<void> {
+export function serveLiveGateway(app: NestFastifyApplication, settings: Settings): (notification: Notification) => void {
   const fastify = app.getHttpAdapter().getInstance();
   // Channel heard on NATS → the sockets listening, each with the name it subscribed under (`feed` for `feed:<user>`).
   const listeners = new Map<string, Map<WebSocket, string>>();
   const deliver = (notification: Notification) => {
     for (const [socket, channel] of listeners.get(notification.channel) ?? []) socket.send(JSON.stringify({ ...notification, channel }));
   };
-  const subscription = subscribeToNotifications(app.get<NatsConnection>(NATS), app.get<EventTopology>(TOPOLOGY), deliver);
-  fastify.addHook('onClose', async () => subscription.unsubscribe());
-
-  await fastify.register(websocket, { options: { maxPayload: 64 * 1024 } });
   fastify.get(
     '/ws',
     {
@@ -67,6 +60,7 @@ export async function serveLiveGateway(app: NestFastifyApplication, settings: Se
       });
     },
   );
+  return deliver;
 }
 
 /** The Origin and the token of an upgrade; sets the caller, or answers why not. */

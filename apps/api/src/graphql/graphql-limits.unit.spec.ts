@@ -1,0 +1,50 @@
+import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
+import { GRAPHQL_LIMITS, limitRules, type LimitedOperation } from './graphql-limits';
+import { schema as apiSchema } from './schema';
+
+/** A schema that nests without end, so the depth rule can be reached (the API's own is flat today). */
+const nesting = buildSchema(`
+  type Node { id: ID! child: Node children(limit: Int = 20): [Node!]! }
+  type Query { node: Node nodes(limit: Int = 20): [Node!]! }
+`);
+const api = buildSchema(apiSchema);
+
+const refusals = (schema: typeof api, source: string, operation: Partial<LimitedOperation> = {}) =>
+  validate(schema, parse(source), limitRules({ production: false, ...operation })).map((error) => error.message);
+
+const nested = (levels: number) => `{ ${'node { '.repeat(levels - 1)}id${' }'.repeat(levels - 1)} }`;
+const aliased = (count: number) => `{ ${Array.from({ length: count }, (_, index) => `a${index}: node { id }`).join(' ')} }`;
+const pages = (count: number, limit: number) =>
+  `{ ${Array.from({ length: count }, (_, index) => `p${index}: products(limit: ${limit}) { items { sku name } }`).join(' ')} }`;
+
+describe('GraphQL limits (API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20)', () => {
+  it('accepts a selection 8 deep and refuses one 9 deep', () => {
+    expect(refusals(nesting, nested(GRAPHQL_LIMITS.depth))).toEqual([]);
+    expect(refusals(nesting, nested(GRAPHQL_LIMITS.depth + 1)).join()).toMatch(/depth/i);
+  });
+
+  it('accepts 20 aliases and refuses 21', () => {
+    expect(refusals(nesting, aliased(GRAPHQL_LIMITS.aliases))).toEqual([]);
+    expect(refusals(nesting, aliased(GRAPHQL_LIMITS.aliases + 1)).join()).toMatch(/alias/i);
+  });
+
+  it('counts a list as its limit times what each item selects', () => {
+    // products(limit: 100) { items { sku name } } costs 1 + 100 × (1 + 2) = 301.
+    expect(refusals(api, pages(3, 100))).toEqual([]);
+    expect(refusals(api, pages(4, 100))).toEqual(['Query cost 1204 is over the limit of 1000: ask for fewer fields or smaller pages.']);
+    // The default page (20) is counted when no limit is given: 1 + 20 × 3 = 61 each.
+    const defaults = `{ ${Array.from({ length: 17 }, (_, index) => `p${index}: products { items { sku name } }`).join(' ')} }`;
+    expect(refusals(api, defaults).join()).toMatch(/cost 1037/);
+  });
+
+  it('reads limits given as variables', () => {
+    const query = 'query Pages($n: Int!) { a: products(limit: $n) { items { sku } } b: products(limit: $n) { items { sku } } }';
+    expect(refusals(api, query, { variables: { n: 100 } })).toEqual([]);
+    expect(refusals(nesting, 'query Deep($n: Int!) { nodes(limit: $n) { children(limit: $n) { id } } }', { variables: { n: 100 } }).join()).toMatch(/cost 10101/);
+  });
+
+  it('allows introspection outside production and refuses it in production', () => {
+    expect(refusals(api, getIntrospectionQuery())).toEqual([]);
+    expect(refusals(api, getIntrospectionQuery(), { production: true }).join()).toMatch(/introspection/i);
+  });
+});

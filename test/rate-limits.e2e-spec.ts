@@ -1,0 +1,55 @@
+import { useTidingsApi } from './api-harness';
+
+const PER_IP = 5;
+const PER_USER = 8;
+
+describe('rate limits (API.md: per user, and per IP for anonymous calls, with Retry-After)', () => {
+  const api = useTidingsApi({ TIDINGS_RATE_LIMIT_IP: String(PER_IP), TIDINGS_RATE_LIMIT_USER: String(PER_USER) });
+  let alice: string;
+  let bob: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    [alice, bob, admin] = await api.tokens([
+      { userId: 'alice', roles: ['customer'] },
+      { userId: 'bob', roles: ['customer'] },
+      { userId: 'ops', roles: ['admin'] },
+    ]);
+  });
+
+  const get = (path: string, token?: string) => fetch(`${api.baseUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const statuses = async (count: number, token?: string) => {
+    const answers: number[] = [];
+    for (let i = 0; i < count; i++) answers.push((await get('/products', token)).status);
+    return answers;
+  };
+
+  it('refuses anonymous calls over the per-IP limit with 429, problem+json and Retry-After', async () => {
+    expect(await statuses(PER_IP)).toEqual(Array(PER_IP).fill(401));
+    const refused = await get('/products');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/) });
+  });
+
+  it('counts each user on their own, not by the IP they share', async () => {
+    expect(await statuses(PER_USER, alice)).toEqual(Array(PER_USER).fill(200));
+    expect((await get('/products', alice)).status).toBe(429);
+    expect((await get('/products', bob)).status).toBe(200);
+  });
+
+  it('appends nothing for a command refused by the limit, and leaves health and metrics outside it', async () => {
+    for (let i = 0; i < PER_USER; i++) await get('/admin/projections', admin);
+    const before = await api.eventCount();
+    const refused = await fetch(`${api.baseUrl}/products`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sku: 'limited-1', name: 'Limited', priceCents: 100 }),
+    });
+    expect(refused.status).toBe(429);
+    expect(await api.eventCount()).toBe(before);
+    expect((await get('/health')).status).toBe(200);
+    expect((await get('/metrics')).status).toBe(200);
+  });
+});
