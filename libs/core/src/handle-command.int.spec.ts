@@ -70,4 +70,36 @@ describe('handleCommand over the PostgreSQL store', () => {
     await expect(handle(counter, id, increment(0))).resolves.toMatchObject({ version: -1, events: [] });
     expect(await given.store.readStream(id)).toEqual([]);
   });
+
+  describe('with the stream cached from an earlier command', () => {
+    it('decides on what another process appended since: its rule sees the current count', async () => {
+      const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+      const id = streamId();
+      await cached(counter, id, increment(1));
+      await other(counter, id, increment(998));
+      // The cache says 1; the store says 999: one more fits, two do not.
+      await expect(cached(counter, id, increment(2))).rejects.toBeInstanceOf(BusinessRuleViolation);
+      await expect(cached(counter, id, increment(1))).resolves.toMatchObject({ state: { count: 1_000 }, version: 2 });
+      expect((await given.store.readStream(id)).map((event) => event.streamVersion)).toEqual([0, 1, 2]);
+    });
+
+    it('recognises a command another process applied since, and appends nothing', async () => {
+      const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+      const id = streamId();
+      await cached(counter, id, increment(1));
+      const command = increment(2);
+      const first = await other(counter, id, command);
+      await expect(cached(counter, id, command)).resolves.toMatchObject({ events: [], state: { count: 3 }, version: 1, position: first.position });
+      expect(await given.store.readStream(id)).toHaveLength(2);
+    });
+
+    it('refuses an If-Match that the cache would accept but the store has moved past', async () => {
+      const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+      const id = streamId();
+      await cached(counter, id, increment(1));
+      await other(counter, id, increment(1));
+      await expect(cached(counter, id, increment(1), { expectedVersion: 0 })).rejects.toBeInstanceOf(WrongExpectedVersion);
+      await expect(cached(counter, id, increment(1), { expectedVersion: 1 })).resolves.toMatchObject({ version: 2, state: { count: 3 } });
+    });
+  });
 });

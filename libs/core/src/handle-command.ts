@@ -2,6 +2,7 @@ import { decidedEvents, type Decider } from './decider';
 import { WrongExpectedVersion } from './errors';
 import type { EventStore, ExpectedVersion } from './event-store.port';
 import type { Command, EventToAppend, Message, RecordedEvent } from './message';
+import { foldedStreams, foldNewer } from './folded-streams';
 import type { IdGenerator } from './ports';
 
 export type CommandHandlerDeps = Readonly<{
@@ -9,6 +10,8 @@ export type CommandHandlerDeps = Readonly<{
   ids: IdGenerator;
   /** How many times a command is decided again after losing an optimistic-concurrency race. */
   maxAttempts?: number;
+  /** Streams whose folded state is kept between commands, per decider (the least recently used are forgotten). */
+  cachedStreams?: number;
 }>;
 
 export type CommandOptions = Readonly<{
@@ -27,15 +30,18 @@ export type CommandResult<State, E extends Message> = Readonly<{
 
 // Enough for a command to outlast another process that is busy with a queue of its own on the stream.
 const DEFAULT_MAX_ATTEMPTS = 20;
+const DEFAULT_CACHED_STREAMS = 10_000;
 
 /**
  * The one command path: read the stream, fold it, decide, append with the version that was
  * read. On WrongExpectedVersion another writer got there first: read again and decide again,
  * a bounded number of times. A command whose id already caused events on the stream is not
- * decided again: commands with deterministic ids are idempotent.
+ * decided again: commands with deterministic ids are idempotent. A stream folded before is
+ * read only from the version the process last saw (Marten's and Axon's aggregate cache).
  */
-export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS }: CommandHandlerDeps) => {
+export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS, cachedStreams = DEFAULT_CACHED_STREAMS }: CommandHandlerDeps) => {
   const oneAtATime = perKeyQueue();
+  const folded = foldedStreams(cachedStreams);
 
   /**
    * Commands on one stream take turns within this process, so they never race each other;
@@ -58,15 +64,18 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
   ): Promise<CommandResult<State, E>> {
     const attempts = options.expectedVersion === undefined ? maxAttempts : 1;
     for (let attempt = 1; ; attempt++) {
-      const history = (await store.readStream(streamId)) as RecordedEvent<E>[];
-      const version = history.length === 0 ? -1 : history[history.length - 1].streamVersion;
+      const known = folded.take(decider, streamId);
+      // A cached stream is trusted on the first attempt (its append checks it is still current); otherwise, or when the caller expects another version, what is newer is read.
+      const trusted = attempt === 1 && known.cached && (options.expectedVersion === undefined || options.expectedVersion === known.version);
+      const newer = trusted ? [] : ((await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[]);
+      const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
+      folded.keep(decider, streamId, { state, version, causedBy });
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
         throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
       }
-      const state = history.reduce(decider.evolve, decider.initialState());
       // A command id seen before (a retry under the same Idempotency-Key, a redelivered saga step): already applied.
-      const earlier = history.filter((event) => event.metadata.causationId === command.metadata.commandId);
-      if (earlier.length > 0) return { events: [], state, version, position: earlier[earlier.length - 1].position };
+      const earlier = causedBy.get(command.metadata.commandId);
+      if (earlier !== undefined) return { events: [], state, version, position: earlier };
       const decided = decidedEvents(decider.decide(command, state));
       if (decided.length === 0) return { events: [], state, version };
 
@@ -74,12 +83,9 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
       const expectedVersion: ExpectedVersion = version === -1 ? 'no_stream' : version;
       try {
         const appended = await store.append(streamId, events, { expectedVersion });
-        return {
-          events,
-          state: decided.reduce(decider.evolve, state),
-          version: appended.nextExpectedVersion,
-          position: appended.position,
-        };
+        const after = decided.reduce(decider.evolve, state);
+        folded.keep(decider, streamId, { state: after, version: appended.nextExpectedVersion, causedBy: causedBy.set(command.metadata.commandId, appended.position) });
+        return { events, state: after, version: appended.nextExpectedVersion, position: appended.position };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion) || attempt >= attempts) throw error;
         await backoff(attempt);

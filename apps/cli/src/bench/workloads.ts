@@ -1,6 +1,7 @@
 import type { Settings } from '@tidings/settings';
 import { APPEND, APPEND_BATCH, benchAppend } from './append.bench';
 import type { BenchResult } from './bench-result';
+import { benchHttp } from './http.bench';
 import { benchProject } from './project.bench';
 import { benchRebuild } from './rebuild.bench';
 import { benchRelay } from './relay.bench';
@@ -11,4 +12,5 @@ export const workloads: Record<string, (settings: Settings) => Promise<BenchResu
   relay: async (settings) => [await benchRelay(settings)],
   project: async (settings) => [await benchProject(settings)],
   rebuild: async (settings) => [await benchRebuild(settings)],
+  http: async (settings) => [await benchHttp(settings)],
 };

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { issueToken, type UserRole } from '@tidings/apps-api';
+import type { Settings } from '@tidings/settings';
+
+export type BenchApi = Readonly<{
+  baseUrl: string;
+  /** A token the API accepts, for a user with these roles. */
+  token(userId: string, roles: readonly UserRole[]): Promise<string>;
+  stop(): Promise<void>;
+}>;
+
+/** Rate limits far above any bench's load: a bench measures the API, not its limiter. */
+const UNLIMITED = String(10_000_000);
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+/**
+ * `tidings start` in a process of its own with the given roles, on the bench's database and
+ * namespace and a free port, ready (`/health/ready` answers 200) when this resolves. Load
+ * generated in the bench's process then competes with the server only for the machine's cores.
+ */
+export async function startBenchApi(settings: Settings, roles: string): Promise<BenchApi> {
+  const port = await freePort();
+  const jwtSecret = settings.jwtSecret;
+  const child = spawn(process.execPath, [join(__dirname, '..', 'main.js'), 'start'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: settings.databaseUrl,
+      NATS_URL: settings.natsUrl,
+      TIDINGS_NAMESPACE: settings.namespace,
+      TIDINGS_ROLES: roles,
+      PORT: String(port),
+      JWT_SECRET: jwtSecret,
+      TIDINGS_RATE_LIMIT_USER: UNLIMITED,
+      TIDINGS_RATE_LIMIT_IP: UNLIMITED,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let errors = '';
+  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + String(chunk)).slice(-4_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.race([exited, delay(10_000).then(() => child.kill('SIGKILL'))]);
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode} before it was ready: ${errors}`);
+    const ready = await fetch(`${baseUrl}/health/ready`).then((response) => response.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the API was not ready within 30 s: ${errors}`);
+    }
+    await delay(100);
+  }
+  return { baseUrl, stop, token: (userId, roles) => issueToken(jwtSecret, { userId, roles: [...roles] }, 3_600) };
+}

@@ -1,0 +1,45 @@
+import type { Message, RecordedEvent } from './message';
+
+/** A stream as one decider last saw it: its folded state, its version, and which commands caused its events. */
+export type FoldedStream<State> = {
+  state: State;
+  /** -1 while the stream has no events. */
+  version: number;
+  /** Command id → position of the last event it caused: a command seen before is not decided again. */
+  causedBy: Map<string, bigint>;
+};
+
+/**
+ * The streams a process has folded, per decider, the least recently used forgotten beyond
+ * `capacity`. A command appends expecting the version it holds, so an entry another process
+ * has overtaken costs a refused append and a read, never a wrong decision.
+ */
+export function foldedStreams(capacity: number) {
+  const byDecider = new WeakMap<object, Map<string, FoldedStream<unknown>>>();
+
+  return {
+    /** The stream as folded so far, or (not `cached`) as it is before its first event. */
+    take<State>(decider: Readonly<{ initialState: () => State }>, streamId: string): FoldedStream<State> & { cached: boolean } {
+      const known = byDecider.get(decider)?.get(streamId) as FoldedStream<State> | undefined;
+      return known ? { ...known, cached: true } : { state: decider.initialState(), version: -1, causedBy: new Map(), cached: false };
+    },
+    /** Keeps the stream as now folded, as the most recently used. */
+    keep<State>(decider: object, streamId: string, folded: FoldedStream<State>): void {
+      const streams = byDecider.get(decider) ?? new Map<string, FoldedStream<unknown>>();
+      byDecider.set(decider, streams);
+      streams.delete(streamId);
+      streams.set(streamId, folded as FoldedStream<unknown>);
+      if (streams.size > capacity) streams.delete(streams.keys().next().value as string);
+    },
+  };
+}
+
+/** Folds the events after `folded.version` into it (in place). */
+export function foldNewer<State, E extends Message, F extends FoldedStream<State>>(folded: F, newer: readonly RecordedEvent<E>[], evolve: (state: State, event: E) => State): F {
+  for (const event of newer) {
+    folded.state = evolve(folded.state, event);
+    folded.version = event.streamVersion;
+    if (event.metadata.causationId) folded.causedBy.set(event.metadata.causationId, event.position);
+  }
+  return folded;
+}
