@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { migrate } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -22,11 +23,14 @@ const PRODUCTS = 1_000;
 export async function benchHttp(settings: Settings): Promise<BenchResult> {
   await migrate(settings.databaseUrl);
   const api = await startBenchApi(settings, 'api');
+  const run = randomBytes(3).toString('hex');
   try {
     const admin = await api.token('bench-http', ['admin']);
-    await registerProducts(api, admin);
+    // Products of this run only: every run starts from the same short streams.
+    const skuOf = (index: number) => `bench-http-${run}-${index}`;
+    await registerProducts(api, admin, skuOf);
     const health = (seconds: number) => load(api, seconds, { method: 'GET', path: '/health' });
-    const receive = (seconds: number) => load(api, seconds, receiveStock(admin));
+    const receive = (seconds: number) => load(api, seconds, receiveStock(admin, skuOf));
     await health(WARM_UP_SECONDS);
     await receive(WARM_UP_SECONDS);
     const healthRates: number[] = [];
@@ -41,17 +45,17 @@ export async function benchHttp(settings: Settings): Promise<BenchResult> {
   }
 }
 
-const skuOf = (index: number) => `bench-http-${index}`;
+type SkuOf = (index: number) => string;
 
-const receiveStock = (admin: string): autocannon.Request => ({
+const receiveStock = (admin: string, skuOf: SkuOf): autocannon.Request => ({
   method: 'POST',
   headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
   body: JSON.stringify({ quantity: 1 }),
   setupRequest: (request) => ({ ...request, path: `/products/${skuOf(Math.floor(Math.random() * PRODUCTS))}/stock` }),
 });
 
-/** The products stock is received for; those a previous run registered answer 409 and are kept. */
-async function registerProducts(api: BenchApi, admin: string): Promise<void> {
+/** The products stock is received for. */
+async function registerProducts(api: BenchApi, admin: string, skuOf: SkuOf): Promise<void> {
   const progress = startProgress('registering products', PRODUCTS, 'products');
   const next = { index: 0 };
   await Promise.all(
@@ -63,7 +67,7 @@ async function registerProducts(api: BenchApi, admin: string): Promise<void> {
           headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
           body: JSON.stringify({ sku, name: `Bench product ${sku}`, priceCents: 1_000 }),
         });
-        if (response.status !== 201 && response.status !== 409) throw new Error(`registering ${sku} answered ${response.status}: ${await response.text()}`);
+        if (response.status !== 201) throw new Error(`registering ${sku} answered ${response.status}: ${await response.text()}`);
         progress.advance();
       }
     }),
