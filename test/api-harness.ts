@@ -31,7 +31,7 @@ const freePort = () =>
   });
 
 /**
- * For an e2e file: the built `tidings start` with the api, relay and projector roles on a
+ * For an e2e file: the built `tidings start` with the api, relay, projector and sagas roles on a
  * database and namespace of its own, ready (`/health/ready` answers 200) before the tests;
  * `settings` adds to (or overrides) its environment.
  */
@@ -45,8 +45,8 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}): 
     pool = new Pool({ connectionString: database.url });
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', ...settings };
-    const process = startTidings(env, 'api,relay,projector');
+    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '1500', ...settings };
+    const process = startTidings(env, 'api,relay,projector,sagas');
     const eventPool = pool;
     api = { baseUrl, secret, database, process, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };
     await eventually(

@@ -2,10 +2,11 @@ import { Logger, Module, type DynamicModule, type Type } from '@nestjs/common';
 import { ApiModule } from '@tidings/apps-api';
 import { ProjectorModule } from '@tidings/apps-projector';
 import { RelayModule } from '@tidings/apps-relay';
+import { SagasModule } from '@tidings/apps-sagas';
 import { PlatformModule } from '@tidings/platform';
 import type { Role, Settings } from '@tidings/settings';
 
-const roleModules: Partial<Record<Role, Type>> = { api: ApiModule, relay: RelayModule, projector: ProjectorModule };
+const roleModules: Partial<Record<Role, Type>> = { api: ApiModule, relay: RelayModule, projector: ProjectorModule, sagas: SagasModule };
 
 /** The processes `TIDINGS_ROLES` selects, in one Nest application sharing one platform. */
 @Module({})

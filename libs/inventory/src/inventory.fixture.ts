@@ -18,3 +18,7 @@ export const committed = (reservationId: string, quantity: number, sku = 'SKU-1'
   type: 'StockCommitted',
   data: { sku, reservationId, quantity },
 });
+export const rejected = (reservationId: string, quantity: number, sku = 'SKU-1'): InventoryEvent => ({
+  type: 'StockReservationRejected',
+  data: { sku, reservationId, quantity, available: 0 },
+});

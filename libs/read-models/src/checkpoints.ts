@@ -51,3 +51,9 @@ export async function saveCheckpoint(db: PoolClient, group: string, partition: n
     values: [group, partition, position.toString(), readModelVersion ?? null],
   });
 }
+
+/** The position a group's partition has applied up to (0 before its first batch). */
+export async function readCheckpoint(db: Pick<PoolClient, 'query'>, group: string, partition: number): Promise<bigint> {
+  const { rows } = await db.query<{ position: string }>('SELECT position FROM checkpoints WHERE consumer_group = $1 AND partition = $2', [group, partition]);
+  return BigInt(rows[0]?.position ?? 0);
+}

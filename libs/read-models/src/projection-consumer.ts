@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import { LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
-import { openBatch, saveCheckpoint } from './checkpoints';
+import { openBatch, readCheckpoint, saveCheckpoint } from './checkpoints';
 import { parkEvent } from './dead-letters';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { currentVersion } from './projection-registry';
@@ -55,12 +55,8 @@ export class ProjectionConsumer implements ConsumerGroup {
     return 'applied';
   }
 
-  async checkpoint(partition: number): Promise<bigint> {
-    const { rows } = await this.pool.query<{ position: string }>(
-      'SELECT position FROM checkpoints WHERE consumer_group = $1 AND partition = $2',
-      [this.name, partition],
-    );
-    return BigInt(rows[0]?.position ?? 0);
+  checkpoint(partition: number): Promise<bigint> {
+    return readCheckpoint(this.pool, this.name, partition);
   }
 
   private applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {

@@ -19,6 +19,8 @@ export type Settings = Readonly<{
   rateLimits: Readonly<{ perUser: number; perIp: number }>;
   /** Browser origins that may open a WebSocket (TIDINGS_ALLOWED_ORIGINS, comma-separated); empty: the API's own. */
   allowedOrigins: readonly string[];
+  /** Checkout saga: how long an authorization may go unanswered (CHECKOUT_PAYMENT_TIMEOUT_MS); the simulated gateway's latency (PAYMENT_SIMULATOR_LATENCY_MS). */
+  checkout: Readonly<{ paymentTimeoutMs: number; gatewayLatencyMs: number }>;
 }>;
 
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
@@ -57,6 +59,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       perIp: integer('TIDINGS_RATE_LIMIT_IP', env.TIDINGS_RATE_LIMIT_IP ?? '6000', 1, 10_000_000),
     },
     allowedOrigins: (env.TIDINGS_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    checkout: {
+      paymentTimeoutMs: integer('CHECKOUT_PAYMENT_TIMEOUT_MS', env.CHECKOUT_PAYMENT_TIMEOUT_MS ?? '30000', 100, 3_600_000),
+      gatewayLatencyMs: integer('PAYMENT_SIMULATOR_LATENCY_MS', env.PAYMENT_SIMULATOR_LATENCY_MS ?? '0', 0, 60_000),
+    },
   };
 }
 

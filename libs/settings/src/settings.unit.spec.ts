@@ -15,6 +15,7 @@ describe('loadSettings', () => {
       production: false,
       rateLimits: { perUser: 6_000, perIp: 6_000 },
       allowedOrigins: [],
+      checkout: { paymentTimeoutMs: 30_000, gatewayLatencyMs: 0 },
     });
   });
 

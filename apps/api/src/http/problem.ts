@@ -43,6 +43,11 @@ export const problems = {
 const RULE_STATUS: Readonly<Record<string, 404 | 409>> = {
   'product-not-found': 404,
   'product-already-registered': 409,
+  'order-not-found': 404,
+  'order-already-placed': 409,
+  'order-already-confirmed': 409,
+  'checkout-confirmed': 409,
+  'nothing-to-retry': 409,
 };
 
 const FASTIFY_STATUS_SLUGS: Readonly<Record<number, string>> = {

@@ -4,7 +4,10 @@ import { evolveProduct, initialProduct, type InventoryEvent, type Product } from
 
 export type ReleaseStock = Command<'ReleaseStock', { sku: string; reservationId: string }>;
 
-/** Compensation: releasing twice, or releasing what was never held, changes nothing. */
+/**
+ * Compensation: releasing twice changes nothing. Releasing a reservation never made closes it
+ * (a release of 0): a reserve that arrives after its compensation is then refused.
+ */
 export const releaseStock: Decider<Product, ReleaseStock, InventoryEvent> = {
   initialState: initialProduct,
   evolve: evolveProduct,
@@ -14,7 +17,8 @@ export const releaseStock: Decider<Product, ReleaseStock, InventoryEvent> = {
     if (reservation?.status === 'committed') {
       throw new BusinessRuleViolation('reservation-committed', `reservation ${command.data.reservationId} is already committed`);
     }
-    if (reservation?.status !== 'reserved') return [];
+    if (!reservation) return [{ type: 'StockReleased', data: { ...command.data, quantity: 0 } }];
+    if (reservation.status !== 'reserved') return [];
     return [{ type: 'StockReleased', data: { ...command.data, quantity: reservation.quantity } }];
   },
 };

@@ -1,6 +1,6 @@
 import { deciderSpec, testCommandMetadata } from '@tidings/testing';
 import { ProductNotFound } from '../errors';
-import { received, registered, reserved } from '../inventory.fixture';
+import { received, registered, released, reserved } from '../inventory.fixture';
 import { reserveStock, type ReserveStock } from './reserve-stock';
 
 const reserve = (reservationId: string, quantity: number): ReserveStock => ({
@@ -25,6 +25,10 @@ describe('ReserveStock', () => {
 
   it('reserves nothing twice when the same reservation arrives again', () => {
     spec.given([registered(), received(3), reserved('r1', 1)]).when(reserve('r1', 1)).then([]);
+  });
+
+  it('reserves nothing once the reservation was released, even if the release came first', () => {
+    spec.given([registered(), received(3), released('r1', 0)]).when(reserve('r1', 1)).then([]);
   });
 
   it('refuses an unknown sku', () => {

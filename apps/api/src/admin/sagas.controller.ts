@@ -1,0 +1,99 @@
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { checkoutHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
+import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
+import { DATABASE, EVENT_STORE } from '@tidings/platform';
+import { Allow, Caller } from '../auth/access';
+import type { Principal } from '../auth/tokens';
+import { BodyOf } from '../http/openapi';
+import { pageOf, pageQuery } from '../http/pages';
+import { parseInput, storableText } from '../http/parse-input';
+import { problems } from '../http/problem';
+
+const SAGA_ID = z.string().regex(/^checkout-[0-9a-f-]{36}$/, 'a saga id is checkout-<orderId>');
+const sagasQuery = pageQuery.omit({ minPosition: true }).extend({ status: z.enum(SAGA_STATUSES).optional() });
+export const compensateBody = z.strictObject({ reason: storableText(500) });
+export const retryBody = z.strictObject({ reason: storableText(500).optional() });
+
+/** Saga administration (API.md), shared by REST and GraphQL: every action is recorded in the saga's history with its actor and reason. */
+@Injectable()
+export class SagaAdmin {
+  private readonly deps: CheckoutAdminDeps;
+
+  constructor(
+    @Inject(DATABASE) private readonly pool: Pool,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {
+    this.deps = { store, handle: createCommandHandler({ store, ids: uuidV7Ids }), clock: systemClock, ids: uuidV7Ids };
+  }
+
+  async list(query: unknown) {
+    const { limit, cursor, status } = parseInput(sagasQuery, query, 'query');
+    const page = await listCheckouts(this.pool, { limit, ...(status ? { status } : {}), ...(cursor !== undefined ? { after: cursor } : {}) });
+    return pageOf(page.items, page.last);
+  }
+
+  async show(sagaId: string) {
+    const saga = await findCheckout(this.pool, parseInput(SAGA_ID, sagaId, 'params'));
+    if (!saga) throw problems.notFound(`no saga ${sagaId}`);
+    const { events } = await checkoutHistory(this.store, saga.orderId);
+    return { ...saga, history: events.map((event) => ({ at: event.recordedAt.toISOString(), type: event.type, data: event.data })) };
+  }
+
+  async retry(sagaId: string, input: unknown, caller: Principal) {
+    const { reason } = parseInput(retryBody, input ?? {}, 'body');
+    const orderId = await this.existing(sagaId);
+    await retryCheckout(this.deps, orderId, caller.userId, reason ?? 'retried by an operator');
+    await nudgeCheckouts(this.pool, [orderId]);
+    return { sagaId, status: 'retrying' };
+  }
+
+  async compensate(sagaId: string, input: unknown, caller: Principal) {
+    const { reason } = parseInput(compensateBody, input, 'body');
+    const orderId = await this.existing(sagaId);
+    await compensateCheckout(this.deps, orderId, caller.userId, reason);
+    await nudgeCheckouts(this.pool, [orderId]);
+    return { sagaId, status: 'compensating' };
+  }
+
+  private async existing(sagaId: string): Promise<string> {
+    const saga = await findCheckout(this.pool, parseInput(SAGA_ID, sagaId, 'params'));
+    if (!saga) throw problems.notFound(`no saga ${sagaId}`);
+    return orderIdOfCheckout(saga.sagaId);
+  }
+}
+
+@Controller('admin/sagas')
+@ApiTags('admin')
+@ApiBearerAuth()
+@Allow('admin')
+export class SagasController {
+  constructor(@Inject(SagaAdmin) private readonly sagas: SagaAdmin) {}
+
+  @Get()
+  @ApiQuery({ name: 'status', required: false, enum: SAGA_STATUSES })
+  list(@Query() query: unknown) {
+    return this.sagas.list(query);
+  }
+
+  @Get(':id')
+  show(@Param('id') sagaId: string) {
+    return this.sagas.show(sagaId);
+  }
+
+  @Post(':id/retry')
+  @HttpCode(202)
+  @BodyOf(retryBody)
+  retry(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal) {
+    return this.sagas.retry(sagaId, body, caller);
+  }
+
+  @Post(':id/compensate')
+  @HttpCode(202)
+  @BodyOf(compensateBody)
+  compensate(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal) {
+    return this.sagas.compensate(sagaId, body, caller);
+  }
+}

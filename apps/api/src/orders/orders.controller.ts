@@ -1,0 +1,55 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Caller } from '../auth/access';
+import type { Principal } from '../auth/tokens';
+import { Commands, withPosition } from '../http/command-context';
+import { BodyOf } from '../http/openapi';
+import { problems } from '../http/problem';
+import { Orders, placeOrderBody } from './orders.service';
+
+/** Orders over REST (API.md): placing starts the checkout saga; the answer comes before its outcome. */
+@Controller('orders')
+@ApiTags('orders')
+@ApiBearerAuth()
+export class OrdersController {
+  constructor(
+    @Inject(Orders) private readonly orders: Orders,
+    @Inject(Commands) private readonly commands: Commands,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @BodyOf(placeOrderBody)
+  async place(@Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const placed = await this.orders.place(body, caller, this.commands.metadata(request, caller));
+    return withPosition(reply, placed.position, { orderId: placed.orderId, status: placed.status });
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  async cancel(@Param('id') orderId: string, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cancelling = await this.orders.cancel(orderId, caller, this.commands.metadata(request, caller));
+    return withPosition(reply, cancelling.position, { orderId, status: cancelling.status });
+  }
+
+  @Get(':id')
+  @ApiQuery({ name: 'minPosition', required: false })
+  async get(@Param('id') orderId: string, @Query() query: Record<string, unknown>, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { minPosition, ...unknown } = query ?? {};
+    if (Object.keys(unknown).length) throw problems.invalid(`unknown query parameters: ${Object.keys(unknown).join(', ')}`);
+    const order = await this.orders.order(orderId, caller, minPosition);
+    void reply.header('etag', `"${order.version}"`);
+    return order;
+  }
+
+  @Get()
+  @ApiQuery({ name: 'status', required: false, enum: ['placed', 'confirmed', 'cancelled'] })
+  @ApiQuery({ name: 'customerId', required: false, description: 'admins only' })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({ name: 'minPosition', required: false })
+  list(@Query() query: unknown, @Caller() caller: Principal) {
+    return this.orders.orders(query, caller);
+  }
+}

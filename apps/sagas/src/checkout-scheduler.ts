@@ -1,0 +1,104 @@
+import type { Pool } from 'pg';
+import { claimDueCheckouts, deferCheckout, settleCheckout, type CheckoutDriver, type ClaimedCheckout, type DriveOutcome } from '@tidings/checkout';
+
+export type CheckoutSchedulerOptions = Readonly<{
+  /** Sagas driven at once by this process. */
+  concurrency: number;
+  /** How long a claimed saga stays this process's before another may take it: longer than any drive. */
+  leaseMs: number;
+  /** How often due sagas are looked for when nothing wakes the scheduler. */
+  pollMs: number;
+  log: (line: string) => void;
+  /** Told each outcome, e.g. to notify the order's watchers. */
+  onSettled?: (orderId: string, outcome: DriveOutcome) => void;
+}>;
+
+/**
+ * Drives the sagas that are due (ARCHITECTURE §6): claims them with FOR UPDATE SKIP LOCKED —
+ * so any number of sagas processes share the work — drives each, and records when it is due
+ * again: a retry's backoff, a payment's deadline, or never. A process killed mid-drive leaves
+ * its claims due again when their lease ends.
+ */
+export class CheckoutScheduler {
+  private readonly driving = new Map<string, Promise<void>>();
+  private stopped = false;
+  /** Set by a wake-up that came while the loop was not waiting: it looks again at once. */
+  private woken = false;
+  private resolveWait?: () => void;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly driver: CheckoutDriver,
+    private readonly options: CheckoutSchedulerOptions,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** Looks for due sagas now (a new order, a nudge) rather than at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.resolveWait?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    await Promise.all(this.driving.values());
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const free = this.options.concurrency - this.driving.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const claims = await claimDueCheckouts(this.pool, free, this.options.leaseMs);
+          claimed = claims.length;
+          for (const claim of claims) this.drive(claim);
+        } catch (error) {
+          this.options.log(`checkout scheduler: claiming due sagas failed: ${(error as Error).message}`);
+        }
+      }
+      if ((claimed > 0 && claimed === free) || this.woken) {
+        this.woken = false;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs);
+        this.resolveWait = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.resolveWait = undefined;
+      this.woken = false;
+    }
+  }
+
+  /** One drive per saga at a time in this process; a saga claimed again while driven is driven again after. */
+  private drive(claim: ClaimedCheckout): void {
+    const previous = this.driving.get(claim.orderId) ?? Promise.resolve();
+    const next = previous.then(() => this.driveOnce(claim));
+    this.driving.set(claim.orderId, next);
+    void next.finally(() => {
+      if (this.driving.get(claim.orderId) === next) this.driving.delete(claim.orderId);
+      this.wake();
+    });
+  }
+
+  private async driveOnce(claim: ClaimedCheckout): Promise<void> {
+    try {
+      const outcome = await this.driver.drive(claim.orderId);
+      await settleCheckout(this.pool, claim, outcome);
+      this.options.onSettled?.(claim.orderId, outcome);
+    } catch (error) {
+      const reason = (error as Error).message ?? String(error);
+      this.options.log(`checkout ${claim.orderId}: drive failed, retrying later: ${reason}`);
+      await deferCheckout(this.pool, claim, reason).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import type { Pool } from 'pg';
+import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from '@tidings/checkout';
+import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
+import { ConsumerRuntime, publishNotification, type EventTopology } from '@tidings/messaging';
+import { SimulatedPaymentGateway } from '@tidings/payments';
+import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import type { Settings } from '@tidings/settings';
+import { CheckoutScheduler } from './checkout-scheduler';
+import { CheckoutTrigger } from './checkout-trigger.consumer';
+
+/** Sagas driven at once by one process. */
+const CONCURRENCY = 64;
+const POLL_MS = 250;
+
+/**
+ * The sagas role: the `saga.checkout` consumer group (placed orders and cancellations make
+ * sagas due) and the scheduler that drives due sagas against the simulated payment gateway.
+ */
+@Injectable()
+export class SagasService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('sagas');
+  private readonly member = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private runtime?: ConsumerRuntime;
+  private scheduler?: CheckoutScheduler;
+
+  constructor(
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(DATABASE) private readonly pool: Pool,
+    @Inject(TOPOLOGY) private readonly topology: EventTopology,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const log = (line: string) => this.logger.log(line);
+    const { paymentTimeoutMs, gatewayLatencyMs } = this.settings.checkout;
+    const driver = new CheckoutDriver({
+      store: this.store,
+      handle: createCommandHandler({ store: this.store, ids: uuidV7Ids }),
+      gateway: new SimulatedPaymentGateway(this.pool, { latencyMs: gatewayLatencyMs }),
+      clock: systemClock,
+      policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs },
+    });
+    const scheduler = new CheckoutScheduler(this.pool, driver, {
+      concurrency: CONCURRENCY,
+      // A drive may wait for the gateway up to the payment timeout.
+      leaseMs: paymentTimeoutMs + 30_000,
+      pollMs: POLL_MS,
+      log,
+      onSettled: (orderId, outcome) => {
+        if (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed') {
+          publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data: { orderId, saga: outcome.status } });
+        }
+      },
+    });
+    this.scheduler = scheduler;
+    this.runtime = new ConsumerRuntime({
+      nats: this.nats,
+      pool: this.pool,
+      topology: this.topology,
+      group: new CheckoutTrigger(this.pool, () => scheduler.wake()),
+      member: this.member,
+      leaseTtlMs: this.settings.leaseTtlMs,
+      log,
+    });
+    this.runtime.start();
+    scheduler.start();
+    this.logger.log(`running checkout sagas as ${this.member}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.runtime?.stop();
+    await this.scheduler?.stop();
+  }
+}
+
+@Module({ providers: [SagasService] })
+export class SagasModule {}

@@ -1,0 +1,258 @@
+import { BusinessRuleViolation, type Clock, type EventStore, type HandleCommand, type RecordedEvent } from '@tidings/core';
+import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidings/inventory';
+import { cancelOrder, confirmOrder, evolveOrder, initialOrder, orderStreamId, type Order, type OrderEvent } from '@tidings/orders';
+import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
+import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
+import { nextStep, type Step } from './next-step/next-step';
+import { recordCheckoutStep, StepRefused } from './record-step/record-step';
+
+export type CheckoutPolicy = Readonly<{
+  /** How long an authorization may go unanswered before the saga compensates (CHECKOUT_PAYMENT_TIMEOUT_MS). */
+  paymentTimeoutMs: number;
+  /** Authorization attempts after transient gateway failures, the first included, before compensating. */
+  maxPaymentAttempts: number;
+  /** First retry delay; doubled per attempt, up to 30 s. */
+  retryBaseMs: number;
+}>;
+
+export const DEFAULT_CHECKOUT_POLICY: CheckoutPolicy = { paymentTimeoutMs: 30_000, maxPaymentAttempts: 5, retryBaseMs: 200 };
+
+export type CheckoutDriverDeps = Readonly<{
+  store: EventStore;
+  handle: HandleCommand;
+  gateway: PaymentGateway;
+  clock: Clock;
+  policy: CheckoutPolicy;
+}>;
+
+/** Where a drive left the saga: its status and step, and when to drive it again (none once it needs nobody). */
+export type DriveOutcome = Readonly<{ status: SagaStatus | 'new'; step: string; wakeAt?: Date; paymentAttempts: number; lastError?: string }>;
+
+/** Steps one drive takes at most before it yields (a saga has well under this many). */
+const MAX_STEPS = 200;
+
+/**
+ * Runs a checkout saga as far as it can go now: decides the next step from the saga's stream
+ * (nextStep), carries it out on the other streams and the gateway under ids derived from the
+ * saga — so a step done twice has its effect once — and records its outcome on the saga's
+ * stream. Any instance may drive any saga; the records' expected versions keep them in line.
+ */
+export class CheckoutDriver {
+  constructor(private readonly deps: CheckoutDriverDeps) {}
+
+  async drive(orderId: string): Promise<DriveOutcome> {
+    let saga = await this.saga(orderId);
+    for (let taken = 0; taken < MAX_STEPS; taken++) {
+      const order = await this.order(orderId);
+      const now = this.deps.clock.now();
+      const step = nextStep(saga, { ...(order.status !== 'none' && order.cancellationRequestedBy ? { cancellationRequestedBy: order.cancellationRequestedBy } : {}) }, now);
+      if (step.kind === 'idle') return outcomeOf(saga, 'done');
+      if (step.kind === 'wait') return { ...outcomeOf(saga, 'payment retry'), wakeAt: new Date(step.until) };
+      if (step.kind === 'start' && order.status === 'none') return { ...outcomeOf(saga, 'waiting for the order'), wakeAt: new Date(now.getTime() + 1_000) };
+      saga = await this.take(orderId, saga, step, order);
+    }
+    return { ...outcomeOf(saga, 'yielded'), wakeAt: this.deps.clock.now() };
+  }
+
+  private async history(orderId: string): Promise<readonly RecordedEvent<CheckoutEvent>[]> {
+    return (await this.deps.store.readStream(checkoutStreamId(orderId))) as RecordedEvent<CheckoutEvent>[];
+  }
+
+  private async saga(orderId: string): Promise<CheckoutState> {
+    return (await this.history(orderId)).reduce(evolveCheckout, initialCheckout());
+  }
+
+  private async order(orderId: string): Promise<Order> {
+    return ((await this.deps.store.readStream(orderStreamId(orderId))) as RecordedEvent<OrderEvent>[]).reduce(evolveOrder, initialOrder());
+  }
+
+  private async take(orderId: string, saga: CheckoutState, step: Step, order: Order): Promise<CheckoutState> {
+    const record = (event: CheckoutEvent, discriminator: string = event.type) => this.record(orderId, event, discriminator);
+    switch (step.kind) {
+      case 'start': {
+        if (order.status === 'none') return saga;
+        const { customerId, items, totalCents, currency, paymentToken } = order;
+        return record({ type: 'CheckoutStarted', data: { orderId, customerId, items, totalCents, currency, paymentToken } });
+      }
+      case 'compensate':
+        return record({ type: 'CheckoutCompensationStarted', data: { orderId, reason: step.reason, actor: step.actor } });
+      case 'reserve':
+        return this.reserve(orderId, step, record);
+      case 'authorize':
+        return this.authorize(orderId, started(saga), step, record);
+      case 'time-out':
+        return record({ type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
+      case 'capture': {
+        const { totalCents } = started(saga);
+        const done = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
+        if (!done) return this.saga(orderId);
+        await this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId: step.authorizationId, amountCents: totalCents } });
+        return record({ type: 'CheckoutPaymentCaptured', data: { orderId, authorizationId: step.authorizationId } });
+      }
+      case 'confirm':
+        try {
+          await this.deps.handle(confirmOrder, orderStreamId(orderId), { type: 'ConfirmOrder', data: { orderId }, metadata: this.metadata(orderId, 'confirm') });
+          return record({ type: 'CheckoutOrderConfirmed', data: { orderId } });
+        } catch (error) {
+          // The customer's cancellation reached the order first: it wins, and the saga compensates.
+          if (error instanceof BusinessRuleViolation && error.code === 'order-cancelled') {
+            const actor = order.status !== 'none' ? (order.cancellationRequestedBy ?? 'customer') : 'customer';
+            return record({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor } });
+          }
+          return this.failed(orderId, 'confirm', error, record);
+        }
+      case 'commit':
+        try {
+          await this.deps.handle(commitStock, productStreamId(step.sku), { type: 'CommitStock', data: { sku: step.sku, reservationId: step.reservationId }, metadata: this.metadata(orderId, `commit:${step.sku}`) });
+          return record({ type: 'CheckoutStockCommitted', data: { orderId, sku: step.sku } }, `commit:${step.sku}`);
+        } catch (error) {
+          return this.failed(orderId, `commit ${step.sku}`, error, record);
+        }
+      case 'complete':
+        return record({ type: 'CheckoutCompleted', data: { orderId } });
+      case 'void': {
+        const done = await this.atGateway(orderId, 'void', () => this.deps.gateway.void({ idempotencyKey: `${checkoutStreamId(orderId)}:void`, authorizationId: step.authorizationId }), record);
+        if (!done) return this.saga(orderId);
+        await this.recordPayment(orderId, { type: 'PaymentVoided', data: { orderId, authorizationId: step.authorizationId } });
+        return record({ type: 'CheckoutPaymentVoided', data: { orderId, authorizationId: step.authorizationId } });
+      }
+      case 'refund': {
+        const { totalCents } = started(saga);
+        const done = await this.atGateway(orderId, 'refund', () => this.deps.gateway.refund({ idempotencyKey: `${checkoutStreamId(orderId)}:refund`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
+        if (!done) return this.saga(orderId);
+        await this.recordPayment(orderId, { type: 'PaymentRefunded', data: { orderId, authorizationId: step.authorizationId, amountCents: totalCents } });
+        return record({ type: 'CheckoutPaymentRefunded', data: { orderId, authorizationId: step.authorizationId } });
+      }
+      case 'release':
+        try {
+          await this.deps.handle(releaseStock, productStreamId(step.sku), { type: 'ReleaseStock', data: { sku: step.sku, reservationId: step.reservationId }, metadata: this.metadata(orderId, `release:${step.sku}`) });
+          return record({ type: 'CheckoutItemReleased', data: { orderId, sku: step.sku } }, `release:${step.sku}`);
+        } catch (error) {
+          // A sku that was never registered holds nothing to release.
+          if (error instanceof BusinessRuleViolation && error.code === 'product-not-found') return record({ type: 'CheckoutItemReleased', data: { orderId, sku: step.sku } }, `release:${step.sku}`);
+          return this.failed(orderId, `release ${step.sku}`, error, record);
+        }
+      case 'cancel':
+        try {
+          await this.deps.handle(cancelOrder, orderStreamId(orderId), { type: 'CancelOrder', data: { orderId, reason: step.reason }, metadata: this.metadata(orderId, 'cancel') });
+          return record({ type: 'CheckoutOrderCancelled', data: { orderId, reason: step.reason } });
+        } catch (error) {
+          return this.failed(orderId, 'cancel', error, record);
+        }
+      case 'finish-compensation':
+        return record({ type: 'CheckoutCompensated', data: { orderId, reason: step.reason } });
+      default:
+        return saga;
+    }
+  }
+
+  private async reserve(orderId: string, step: Extract<Step, { kind: 'reserve' }>, record: Recorder): Promise<CheckoutState> {
+    const { sku, quantity } = step.item;
+    try {
+      const result = await this.deps.handle(reserveStock, productStreamId(sku), { type: 'ReserveStock', data: { sku, reservationId: step.reservationId, quantity }, metadata: this.metadata(orderId, `reserve:${sku}`) });
+      const product = result.state;
+      const reservation = product.status === 'registered' ? product.reservations[step.reservationId] : undefined;
+      if (reservation?.status === 'reserved' || reservation?.status === 'committed') {
+        return record({ type: 'CheckoutItemReserved', data: { orderId, sku, reservationId: step.reservationId } }, `reserve:${sku}`);
+      }
+      const available = product.status === 'registered' ? product.onHand - product.reserved : 0;
+      // Rejected, or already closed by a compensation that overtook this reserve.
+      return record({ type: 'CheckoutItemUnavailable', data: { orderId, sku, reservationId: step.reservationId, available } }, `reserve:${sku}`);
+    } catch (error) {
+      if (error instanceof BusinessRuleViolation && error.code === 'product-not-found') {
+        return record({ type: 'CheckoutItemUnavailable', data: { orderId, sku, reservationId: step.reservationId, available: 0 } }, `reserve:${sku}`);
+      }
+      throw error;
+    }
+  }
+
+  private async authorize(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'authorize' }>, record: Recorder): Promise<CheckoutState> {
+    const now = this.deps.clock.now();
+    const deadline = step.deadline ?? new Date(now.getTime() + this.deps.policy.paymentTimeoutMs).toISOString();
+    if (!step.deadline) await record({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt: step.attempt, deadline } }, `attempt:${step.attempt}`);
+    const remainingMs = Math.max(0, Date.parse(deadline) - now.getTime());
+    try {
+      const authorization = await this.deps.gateway.authorize(
+        { idempotencyKey: `${checkoutStreamId(orderId)}:authorize`, token: saga.paymentToken, amountCents: saga.totalCents, currency: saga.currency },
+        AbortSignal.timeout(remainingMs),
+      );
+      if (authorization.outcome === 'declined') {
+        await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } });
+        return await record({ type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
+      }
+      const { authorizationId } = authorization;
+      await this.recordPayment(orderId, { type: 'PaymentAuthorized', data: { orderId, authorizationId, amountCents: saga.totalCents, currency: saga.currency } });
+      try {
+        return await record({ type: 'CheckoutPaymentAuthorized', data: { orderId, authorizationId } });
+      } catch (error) {
+        // Compensation began while the gateway was answering: nothing is left authorized.
+        if (!(error instanceof StepRefused)) throw error;
+        await this.deps.gateway.void({ idempotencyKey: `${checkoutStreamId(orderId)}:void`, authorizationId });
+        await this.recordPayment(orderId, { type: 'PaymentVoided', data: { orderId, authorizationId } });
+        return this.saga(orderId);
+      }
+    } catch (error) {
+      if (error instanceof GatewayAborted) return record({ type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
+      if (!(error instanceof GatewayUnavailable)) throw error;
+      const gaveUp = step.attempt >= this.deps.policy.maxPaymentAttempts;
+      const retryAt = new Date(now.getTime() + Math.min(this.deps.policy.retryBaseMs * 2 ** (step.attempt - 1), 30_000)).toISOString();
+      await this.recordPayment(orderId, { type: 'PaymentAttemptFailed', data: { orderId, operation: 'authorize', attempt: step.attempt, error: error.message } }, `failed:${step.attempt}`);
+      return record({ type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
+    }
+  }
+
+  /**
+   * A capture, void or refund: true once done. A transient failure leaves the step to the next
+   * drive (false, the saga's wake-up backs off); a refusal fails the saga for an operator.
+   */
+  private async atGateway(orderId: string, operation: string, call: () => Promise<unknown>, record: Recorder): Promise<boolean> {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (error instanceof GatewayUnavailable) throw error;
+      if (error instanceof GatewayRefused) {
+        await this.failed(orderId, operation, error, record);
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  private async failed(orderId: string, step: string, error: unknown, record: Recorder): Promise<CheckoutState> {
+    if (!(error instanceof BusinessRuleViolation) && !(error instanceof GatewayRefused)) throw error;
+    return record({ type: 'CheckoutStepFailed', data: { orderId, step, error: error.message } }, `failed:${step}`);
+  }
+
+  private async recordPayment(orderId: string, event: PaymentEvent, discriminator: string = event.type): Promise<void> {
+    await this.deps.handle(recordPayment, paymentStreamId(orderId), { type: 'RecordPayment', data: { event }, metadata: this.metadata(orderId, `payment:${discriminator}`) });
+  }
+
+  private async record(orderId: string, event: CheckoutEvent, discriminator: string): Promise<CheckoutState> {
+    const result = await this.deps.handle(recordCheckoutStep, checkoutStreamId(orderId), { type: 'RecordCheckoutStep', data: event, metadata: this.metadata(orderId, `record:${discriminator}`) });
+    return result.state;
+  }
+
+  /** Ids derived from the saga and the step: a step taken again is recognised downstream. */
+  private metadata(orderId: string, step: string) {
+    const sagaId = checkoutStreamId(orderId);
+    return { commandId: `${sagaId}:${step}`, correlationId: orderId, causationId: sagaId, actor: 'checkout', now: this.deps.clock.now() };
+  }
+}
+
+type Recorder = (event: CheckoutEvent, discriminator?: string) => Promise<CheckoutState>;
+
+function started(saga: CheckoutState): StartedCheckout {
+  if (saga.status === 'new') throw new Error('the checkout has not started');
+  return saga;
+}
+
+function outcomeOf(saga: CheckoutState, step: string): DriveOutcome {
+  if (saga.status === 'new') return { status: 'new', step, paymentAttempts: 0 };
+  return {
+    status: saga.status,
+    step: saga.status === 'failed' ? `failed at ${saga.failure?.step ?? 'unknown'}` : step,
+    paymentAttempts: saga.payment.attempt,
+    ...(saga.failure ? { lastError: saga.failure.error } : {}),
+  };
+}

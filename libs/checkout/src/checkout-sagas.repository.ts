@@ -1,0 +1,121 @@
+import type { Pool, PoolClient } from 'pg';
+import { checkoutStreamId, type SagaStatus } from './checkout';
+import type { DriveOutcome } from './checkout-driver';
+
+type Db = Pool | PoolClient;
+
+export type SagaSummary = Readonly<{
+  sagaId: string;
+  orderId: string;
+  status: SagaStatus | 'new';
+  step: string;
+  attempts: number;
+  lastError: string | null;
+  startedAt: string;
+  updatedAt: string;
+}>;
+
+type SagaRecord = {
+  saga_id: string;
+  order_id: string;
+  status: SagaStatus | 'new';
+  step: string;
+  payment_attempts: number;
+  last_error: string | null;
+  started_at: Date;
+  updated_at: Date;
+};
+
+const summaryOf = (record: SagaRecord): SagaSummary => ({
+  sagaId: record.saga_id,
+  orderId: record.order_id,
+  status: record.status,
+  step: record.step,
+  attempts: record.payment_attempts,
+  lastError: record.last_error,
+  startedAt: record.started_at.toISOString(),
+  updatedAt: record.updated_at.toISOString(),
+});
+
+/** A placed order's saga, due at once; placing it again (redelivery) changes nothing. */
+export async function scheduleCheckouts(db: Db, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await db.query({
+    name: 'tidings_schedule_checkouts',
+    text: `INSERT INTO checkout_sagas (saga_id, order_id, status, step, due_at)
+           SELECT 'checkout-' || id, id, 'new', 'start', now() FROM unnest($1::text[]) AS id
+           ON CONFLICT (saga_id) DO NOTHING`,
+    values: [orderIds],
+  });
+}
+
+/** Asks for the sagas to be driven now (a cancellation, an operator's retry), even while a drive is running. */
+export async function nudgeCheckouts(db: Db, orderIds: readonly string[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await db.query({
+    name: 'tidings_nudge_checkouts',
+    text: `UPDATE checkout_sagas SET due_at = least(coalesce(due_at, now()), now()), nudged_at = clock_timestamp() WHERE saga_id = ANY($1)`,
+    values: [orderIds.map(checkoutStreamId)],
+  });
+}
+
+export type ClaimedCheckout = Readonly<{ orderId: string; claimedAt: Date }>;
+
+/**
+ * Takes up to `limit` due sagas for one drive each: skips those another scheduler holds, and
+ * moves their `due_at` a lease ahead, so a driver killed mid-drive leaves them due again then.
+ */
+export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: number): Promise<ClaimedCheckout[]> {
+  const { rows } = await pool.query<{ order_id: string; claimed_at: Date }>({
+    name: 'tidings_claim_checkouts',
+    text: `UPDATE checkout_sagas SET due_at = now() + make_interval(secs => $2::double precision / 1000)
+           WHERE saga_id IN (
+             SELECT saga_id FROM checkout_sagas WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
+           )
+           RETURNING order_id, clock_timestamp() AS claimed_at`,
+    values: [limit, leaseMs],
+  });
+  return rows.map((row) => ({ orderId: row.order_id, claimedAt: row.claimed_at }));
+}
+
+/** What a drive reached; due again at its wake-up, or at once if nudged while it ran. */
+export async function settleCheckout(pool: Pool, claim: ClaimedCheckout, outcome: DriveOutcome): Promise<void> {
+  await pool.query({
+    name: 'tidings_settle_checkout',
+    text: `UPDATE checkout_sagas SET status = $2, step = $3, payment_attempts = $4, last_error = $5, drive_failures = 0, updated_at = now(),
+             due_at = CASE WHEN nudged_at > $7 THEN now() ELSE $6::timestamptz END
+           WHERE saga_id = $1`,
+    values: [checkoutStreamId(claim.orderId), outcome.status, outcome.step, outcome.paymentAttempts, outcome.lastError ?? null, outcome.wakeAt ?? null, claim.claimedAt],
+  });
+}
+
+/** A drive that threw (a database or gateway outage): due again after a backoff that grows with each failure. */
+export async function deferCheckout(pool: Pool, claim: ClaimedCheckout, error: string): Promise<void> {
+  await pool.query({
+    name: 'tidings_defer_checkout',
+    text: `UPDATE checkout_sagas SET drive_failures = drive_failures + 1, last_error = $2, updated_at = now(),
+             due_at = now() + make_interval(secs => least(30, 0.2 * power(2, drive_failures)))
+           WHERE saga_id = $1`,
+    values: [checkoutStreamId(claim.orderId), error],
+  });
+}
+
+export async function listCheckouts(db: Db, options: Readonly<{ status?: string; limit: number; after?: string }>): Promise<{ items: SagaSummary[]; last?: string }> {
+  const { rows } = await db.query<SagaRecord>(
+    `SELECT * FROM checkout_sagas WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR saga_id > $2) ORDER BY saga_id LIMIT $3`,
+    [options.status ?? null, options.after ?? null, options.limit],
+  );
+  const items = rows.map(summaryOf);
+  return { items, ...(rows.length === options.limit ? { last: rows[rows.length - 1].saga_id } : {}) };
+}
+
+export async function findCheckout(db: Db, sagaId: string): Promise<SagaSummary | undefined> {
+  const { rows } = await db.query<SagaRecord>('SELECT * FROM checkout_sagas WHERE saga_id = $1', [sagaId]);
+  return rows[0] ? summaryOf(rows[0]) : undefined;
+}
+
+/** Sagas per status, for the metrics. */
+export async function countCheckoutsByStatus(db: Db): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ status: string; count: string }>('SELECT status, count(*) FROM checkout_sagas GROUP BY status');
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+}

@@ -1,0 +1,160 @@
+import type { Message } from '@tidings/core';
+
+/** One workflow stream per order, `checkout-<orderId>`: what the saga did, step by step. */
+export const checkoutStreamId = (orderId: string): string => `checkout-${orderId}`;
+export const orderIdOfCheckout = (streamId: string): string => streamId.slice('checkout-'.length);
+
+export type CheckoutItem = Readonly<{ sku: string; quantity: number; unitPriceCents: number }>;
+
+type Checkout<Type extends string, Data = object> = Message<Type, Readonly<{ orderId: string } & Data>>;
+
+export type CheckoutStarted = Checkout<
+  'CheckoutStarted',
+  { customerId: string; items: readonly CheckoutItem[]; totalCents: number; currency: string; paymentToken: string }
+>;
+export type CheckoutItemReserved = Checkout<'CheckoutItemReserved', { sku: string; reservationId: string }>;
+export type CheckoutItemUnavailable = Checkout<'CheckoutItemUnavailable', { sku: string; reservationId: string; available: number }>;
+/** An authorization attempt began; it times out at `deadline` (ISO) if the gateway has not answered. */
+export type CheckoutPaymentAttempted = Checkout<'CheckoutPaymentAttempted', { attempt: number; deadline: string }>;
+export type CheckoutPaymentAuthorized = Checkout<'CheckoutPaymentAuthorized', { authorizationId: string }>;
+export type CheckoutPaymentDeclined = Checkout<'CheckoutPaymentDeclined', { reason: string }>;
+/** A transient gateway failure: tried again at `retryAt` (ISO), or, when `gaveUp`, compensated. */
+export type CheckoutPaymentFailed = Checkout<'CheckoutPaymentFailed', { attempt: number; error: string; retryAt?: string; gaveUp: boolean }>;
+export type CheckoutPaymentTimedOut = Checkout<'CheckoutPaymentTimedOut', { attempt: number }>;
+export type CheckoutPaymentCaptured = Checkout<'CheckoutPaymentCaptured', { authorizationId: string }>;
+export type CheckoutOrderConfirmed = Checkout<'CheckoutOrderConfirmed'>;
+export type CheckoutStockCommitted = Checkout<'CheckoutStockCommitted', { sku: string }>;
+export type CheckoutCompleted = Checkout<'CheckoutCompleted'>;
+export type CheckoutCompensationStarted = Checkout<'CheckoutCompensationStarted', { reason: string; actor: string }>;
+export type CheckoutPaymentVoided = Checkout<'CheckoutPaymentVoided', { authorizationId: string }>;
+export type CheckoutPaymentRefunded = Checkout<'CheckoutPaymentRefunded', { authorizationId: string }>;
+export type CheckoutItemReleased = Checkout<'CheckoutItemReleased', { sku: string }>;
+export type CheckoutOrderCancelled = Checkout<'CheckoutOrderCancelled', { reason: string }>;
+export type CheckoutCompensated = Checkout<'CheckoutCompensated', { reason: string }>;
+/** A step failed in a way retrying will not fix by itself: the saga waits for an operator. */
+export type CheckoutStepFailed = Checkout<'CheckoutStepFailed', { step: string; error: string }>;
+export type CheckoutRetried = Checkout<'CheckoutRetried', { actor: string; reason: string }>;
+
+export type CheckoutEvent =
+  | CheckoutStarted
+  | CheckoutItemReserved
+  | CheckoutItemUnavailable
+  | CheckoutPaymentAttempted
+  | CheckoutPaymentAuthorized
+  | CheckoutPaymentDeclined
+  | CheckoutPaymentFailed
+  | CheckoutPaymentTimedOut
+  | CheckoutPaymentCaptured
+  | CheckoutOrderConfirmed
+  | CheckoutStockCommitted
+  | CheckoutCompleted
+  | CheckoutCompensationStarted
+  | CheckoutPaymentVoided
+  | CheckoutPaymentRefunded
+  | CheckoutItemReleased
+  | CheckoutOrderCancelled
+  | CheckoutCompensated
+  | CheckoutStepFailed
+  | CheckoutRetried;
+
+export const SAGA_STATUSES = ['running', 'compensating', 'completed', 'compensated', 'failed'] as const;
+export type SagaStatus = (typeof SAGA_STATUSES)[number];
+
+export type PaymentProgress = Readonly<{
+  status: 'none' | 'attempting' | 'authorized' | 'captured' | 'declined' | 'timed-out' | 'unavailable' | 'voided' | 'refunded';
+  attempt: number;
+  authorizationId?: string;
+  /** While attempting: when the attempt times out. */
+  deadline?: string;
+  /** After a transient failure: when to try again. */
+  retryAt?: string;
+}>;
+
+export type CheckoutState =
+  | Readonly<{ status: 'new' }>
+  | Readonly<{
+      status: SagaStatus;
+      orderId: string;
+      customerId: string;
+      items: readonly CheckoutItem[];
+      totalCents: number;
+      currency: string;
+      paymentToken: string;
+      /** sku → reservation id, for items whose stock is held. */
+      reserved: Readonly<Record<string, string>>;
+      payment: PaymentProgress;
+      confirmed: boolean;
+      committed: readonly string[];
+      released: readonly string[];
+      cancelled: boolean;
+      compensation?: Readonly<{ reason: string; actor: string }>;
+      /** While failed: the step that failed and the mode to resume in. */
+      failure?: Readonly<{ step: string; error: string; resume: 'running' | 'compensating' }>;
+    }>;
+
+export type StartedCheckout = Exclude<CheckoutState, { status: 'new' }>;
+
+export const initialCheckout = (): CheckoutState => ({ status: 'new' });
+
+/** Deterministic per order and sku: a redelivered reserve, release or commit names the same reservation. */
+export const reservationIdOf = (orderId: string, sku: string): string => `${orderId}:${sku}`;
+
+const compensating = (state: StartedCheckout, reason: string, actor = 'checkout'): StartedCheckout => ({ ...state, status: 'compensating', compensation: { reason, actor } });
+
+export function evolveCheckout(state: CheckoutState, event: CheckoutEvent): CheckoutState {
+  if (event.type === 'CheckoutStarted') {
+    const { orderId, customerId, items, totalCents, currency, paymentToken } = event.data;
+    return { status: 'running', orderId, customerId, items, totalCents, currency, paymentToken, reserved: {}, payment: { status: 'none', attempt: 0 }, confirmed: false, committed: [], released: [], cancelled: false };
+  }
+  if (state.status === 'new') return state;
+  const payment = (progress: Partial<PaymentProgress> & Pick<PaymentProgress, 'status'>): StartedCheckout => ({ ...state, payment: { attempt: state.payment.attempt, authorizationId: state.payment.authorizationId, ...progress } });
+  switch (event.type) {
+    case 'CheckoutItemReserved':
+      return { ...state, reserved: { ...state.reserved, [event.data.sku]: event.data.reservationId } };
+    case 'CheckoutItemUnavailable':
+      return compensating(state, `insufficient stock of ${event.data.sku} (${event.data.available} available)`);
+    case 'CheckoutPaymentAttempted':
+      return payment({ status: 'attempting', attempt: event.data.attempt, deadline: event.data.deadline });
+    case 'CheckoutPaymentAuthorized':
+      return payment({ status: 'authorized', authorizationId: event.data.authorizationId });
+    case 'CheckoutPaymentDeclined':
+      return compensating(payment({ status: 'declined' }), `payment declined: ${event.data.reason}`);
+    case 'CheckoutPaymentFailed':
+      return event.data.gaveUp
+        ? compensating(payment({ status: 'unavailable' }), `payment unavailable after ${event.data.attempt} attempts: ${event.data.error}`)
+        : payment({ status: 'none', ...(event.data.retryAt ? { retryAt: event.data.retryAt } : {}) });
+    case 'CheckoutPaymentTimedOut':
+      return compensating(payment({ status: 'timed-out' }), `payment timed out (attempt ${event.data.attempt})`);
+    case 'CheckoutPaymentCaptured':
+      return payment({ status: 'captured' });
+    case 'CheckoutOrderConfirmed':
+      return { ...state, confirmed: true };
+    case 'CheckoutStockCommitted':
+      return { ...state, committed: [...state.committed, event.data.sku] };
+    case 'CheckoutCompleted':
+      return { ...state, status: 'completed' };
+    case 'CheckoutCompensationStarted':
+      return compensating(state, event.data.reason, event.data.actor);
+    case 'CheckoutPaymentVoided':
+      return payment({ status: 'voided' });
+    case 'CheckoutPaymentRefunded':
+      return payment({ status: 'refunded' });
+    case 'CheckoutItemReleased':
+      return { ...state, released: [...state.released, event.data.sku] };
+    case 'CheckoutOrderCancelled':
+      return { ...state, cancelled: true };
+    case 'CheckoutCompensated':
+      return { ...state, status: 'compensated' };
+    case 'CheckoutStepFailed':
+      return { ...state, status: 'failed', failure: { step: event.data.step, error: event.data.error, resume: state.status === 'compensating' ? 'compensating' : 'running' } };
+    case 'CheckoutRetried': {
+      const { failure, payment, ...rest } = state;
+      const { retryAt: _skipped, ...paymentNow } = payment;
+      return { ...rest, status: failure?.resume ?? state.status, payment: paymentNow };
+    }
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { reservationIdOf, type CheckoutItem, type CheckoutState, type StartedCheckout } from '../checkout';
+
+/** What the saga does next: a forward step, a compensation, waiting, or nothing more. */
+export type Step =
+  | Readonly<{ kind: 'start' }>
+  | Readonly<{ kind: 'compensate'; reason: string; actor: string }>
+  | Readonly<{ kind: 'reserve'; item: CheckoutItem; reservationId: string }>
+  | Readonly<{ kind: 'authorize'; attempt: number; deadline?: string }>
+  | Readonly<{ kind: 'time-out'; attempt: number }>
+  | Readonly<{ kind: 'wait'; until: string }>
+  | Readonly<{ kind: 'capture'; authorizationId: string }>
+  | Readonly<{ kind: 'confirm' }>
+  | Readonly<{ kind: 'commit'; sku: string; reservationId: string }>
+  | Readonly<{ kind: 'complete' }>
+  | Readonly<{ kind: 'void'; authorizationId: string }>
+  | Readonly<{ kind: 'refund'; authorizationId: string }>
+  | Readonly<{ kind: 'release'; sku: string; reservationId: string }>
+  | Readonly<{ kind: 'cancel'; reason: string }>
+  | Readonly<{ kind: 'finish-compensation'; reason: string }>
+  /** Terminal, or failed and waiting for an operator. */
+  | Readonly<{ kind: 'idle' }>;
+
+/** What the saga knows of its order besides its own stream: whether its customer asked to cancel. */
+export type OrderSignals = Readonly<{ cancellationRequestedBy?: string }>;
+
+/**
+ * The orchestration, as a pure function of the saga's state: reserve every item → authorize →
+ * capture → confirm the order → commit the stock → complete. Once compensating, in reverse:
+ * void or refund the payment → release what was reserved (newest first) → cancel the order.
+ * A customer's cancellation turns a running saga into compensation until the order is confirmed.
+ */
+export function nextStep(state: CheckoutState, order: OrderSignals, now: Date): Step {
+  if (state.status === 'new') return { kind: 'start' };
+  if (state.status === 'running') return forward(state, order, now);
+  if (state.status === 'compensating') return backward(state);
+  return { kind: 'idle' };
+}
+
+function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
+  if (order.cancellationRequestedBy && !state.confirmed) return { kind: 'compensate', reason: 'cancelled by the customer', actor: order.cancellationRequestedBy };
+  const unreserved = state.items.find((item) => !state.reserved[item.sku]);
+  if (unreserved) return { kind: 'reserve', item: unreserved, reservationId: reservationIdOf(state.orderId, unreserved.sku) };
+  const { payment } = state;
+  if (payment.status === 'attempting') {
+    if (payment.deadline && now.getTime() >= Date.parse(payment.deadline)) return { kind: 'time-out', attempt: payment.attempt };
+    // An attempt that a crash interrupted goes on under the same idempotency key, until its deadline.
+    return { kind: 'authorize', attempt: payment.attempt, ...(payment.deadline ? { deadline: payment.deadline } : {}) };
+  }
+  if (payment.status === 'none') {
+    if (payment.retryAt && now.getTime() < Date.parse(payment.retryAt)) return { kind: 'wait', until: payment.retryAt };
+    return { kind: 'authorize', attempt: payment.attempt + 1 };
+  }
+  if (payment.status === 'authorized' && payment.authorizationId) return { kind: 'capture', authorizationId: payment.authorizationId };
+  if (!state.confirmed) return { kind: 'confirm' };
+  const uncommitted = state.items.find((item) => !state.committed.includes(item.sku));
+  if (uncommitted) return { kind: 'commit', sku: uncommitted.sku, reservationId: reservationIdOf(state.orderId, uncommitted.sku) };
+  return { kind: 'complete' };
+}
+
+function backward(state: StartedCheckout): Step {
+  const { payment } = state;
+  if (payment.status === 'authorized' && payment.authorizationId) return { kind: 'void', authorizationId: payment.authorizationId };
+  if (payment.status === 'captured' && payment.authorizationId) return { kind: 'refund', authorizationId: payment.authorizationId };
+  // Every item the saga may have reserved, even one whose reserve it never heard back from: its release closes the reservation.
+  const unreleased = [...state.items].reverse().find((item) => !state.released.includes(item.sku) && !state.committed.includes(item.sku));
+  if (unreleased) return { kind: 'release', sku: unreleased.sku, reservationId: reservationIdOf(state.orderId, unreleased.sku) };
+  const reason = state.compensation?.reason ?? 'compensated';
+  if (!state.cancelled) return { kind: 'cancel', reason };
+  return { kind: 'finish-compensation', reason };
+}

@@ -1,0 +1,71 @@
+import { evolveCheckout, initialCheckout, type CheckoutEvent } from '../checkout';
+import { compensationStarted, itemReleased, itemReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
+import { nextStep, type OrderSignals } from './next-step';
+
+const NOW = new Date('2026-01-01T00:00:10.000Z');
+const after = (history: readonly CheckoutEvent[], order: OrderSignals = {}, now = NOW) => nextStep(history.reduce(evolveCheckout, initialCheckout()), order, now);
+const forward = [started(), itemReserved('A'), itemReserved('B')];
+
+describe('the checkout orchestration (nextStep)', () => {
+  it('starts, then reserves every item in order', () => {
+    expect(after([])).toEqual({ kind: 'start' });
+    expect(after([started()])).toEqual({ kind: 'reserve', item: { sku: 'A', quantity: 2, unitPriceCents: 500 }, reservationId: 'o-1:A' });
+    expect(after([started(), itemReserved('A')])).toMatchObject({ kind: 'reserve', reservationId: 'o-1:B' });
+  });
+
+  it('authorizes once everything is reserved, then captures, confirms, commits each item and completes', () => {
+    expect(after(forward)).toEqual({ kind: 'authorize', attempt: 1 });
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized()])).toEqual({ kind: 'capture', authorizationId: 'auth_1' });
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured()])).toEqual({ kind: 'confirm' });
+    const confirmed = [...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured(), orderConfirmed()];
+    expect(after(confirmed)).toEqual({ kind: 'commit', sku: 'A', reservationId: 'o-1:A' });
+    const committed = (sku: string): CheckoutEvent => ({ type: 'CheckoutStockCommitted', data: { orderId: 'o-1', sku } });
+    expect(after([...confirmed, committed('A'), committed('B')])).toEqual({ kind: 'complete' });
+    expect(after([...confirmed, committed('A'), committed('B'), { type: 'CheckoutCompleted', data: { orderId: 'o-1' } }])).toEqual({ kind: 'idle' });
+  });
+
+  it('goes on with an attempt a crash interrupted, under its deadline, and times it out once the deadline passed', () => {
+    expect(after([...forward, paymentAttempted(1)])).toEqual({ kind: 'authorize', attempt: 1, deadline: '2026-01-01T00:00:30.000Z' });
+    expect(after([...forward, paymentAttempted(1)], {}, new Date('2026-01-01T00:00:30.000Z'))).toEqual({ kind: 'time-out', attempt: 1 });
+  });
+
+  it('waits after a transient failure until its retry time, then tries the next attempt', () => {
+    const failed: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId: 'o-1', attempt: 1, error: 'unavailable', retryAt: '2026-01-01T00:00:11.000Z', gaveUp: false } };
+    expect(after([...forward, paymentAttempted(1), failed])).toEqual({ kind: 'wait', until: '2026-01-01T00:00:11.000Z' });
+    expect(after([...forward, paymentAttempted(1), failed], {}, new Date('2026-01-01T00:00:11.000Z'))).toEqual({ kind: 'authorize', attempt: 2 });
+  });
+
+  it('compensates in reverse: void the authorization, release the items newest first, cancel the order, finish', () => {
+    const compensating = [...forward, paymentAttempted(1), paymentAuthorized(), compensationStarted('cancelled by an operator', 'ops')];
+    expect(after(compensating)).toEqual({ kind: 'void', authorizationId: 'auth_1' });
+    const voided: CheckoutEvent = { type: 'CheckoutPaymentVoided', data: { orderId: 'o-1', authorizationId: 'auth_1' } };
+    expect(after([...compensating, voided])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
+    expect(after([...compensating, voided, itemReleased('B')])).toEqual({ kind: 'release', sku: 'A', reservationId: 'o-1:A' });
+    const released = [...compensating, voided, itemReleased('B'), itemReleased('A')];
+    expect(after(released)).toEqual({ kind: 'cancel', reason: 'cancelled by an operator' });
+    const cancelled: CheckoutEvent = { type: 'CheckoutOrderCancelled', data: { orderId: 'o-1', reason: 'cancelled by an operator' } };
+    expect(after([...released, cancelled])).toEqual({ kind: 'finish-compensation', reason: 'cancelled by an operator' });
+  });
+
+  it('refunds a captured payment when compensating', () => {
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured(), compensationStarted()])).toEqual({ kind: 'refund', authorizationId: 'auth_1' });
+  });
+
+  it('releases every item, reserved or not, when stock ran out: a late reserve is closed by its release', () => {
+    const unavailable: CheckoutEvent = { type: 'CheckoutItemUnavailable', data: { orderId: 'o-1', sku: 'B', reservationId: 'o-1:B', available: 0 } };
+    expect(after([started(), itemReserved('A'), unavailable])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
+    expect(after([started(), compensationStarted()])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
+  });
+
+  it('turns a customer’s cancellation into compensation until the order is confirmed, and not after', () => {
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized()], { cancellationRequestedBy: 'alice' })).toEqual({ kind: 'compensate', reason: 'cancelled by the customer', actor: 'alice' });
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'commit' });
+  });
+
+  it('stays idle when a step failed, until an operator retries', () => {
+    const failed: CheckoutEvent = { type: 'CheckoutStepFailed', data: { orderId: 'o-1', step: 'capture', error: 'refused' } };
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed])).toEqual({ kind: 'idle' });
+    const retried: CheckoutEvent = { type: 'CheckoutRetried', data: { orderId: 'o-1', actor: 'ops', reason: 'gateway fixed' } };
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed, retried])).toEqual({ kind: 'capture', authorizationId: 'auth_1' });
+  });
+});

@@ -1,0 +1,45 @@
+import type { CheckoutEvent } from '../checkout';
+import { deciderSpec, testCommandMetadata } from '@tidings/testing';
+import { compensationStarted, itemReleased, itemReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
+import { recordCheckoutStep, StepRefused, type RecordCheckoutStep } from './record-step';
+
+const record = (event: CheckoutEvent): RecordCheckoutStep => ({ type: 'RecordCheckoutStep', data: event, metadata: testCommandMetadata() });
+
+describe('RecordCheckoutStep', () => {
+  const spec = deciderSpec(recordCheckoutStep);
+
+  it('records a step that fits', () => {
+    spec.given([started()]).when(record(itemReserved('A'))).then([itemReserved('A')]);
+  });
+
+  it('records a step twice as once', () => {
+    spec.given([started(), itemReserved('A')]).when(record(itemReserved('A'))).then([]);
+    spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1)]).when(record(paymentAttempted(1))).then([]);
+    spec.given([started(), compensationStarted(), itemReleased('B')]).when(record(itemReleased('B'))).then([]);
+    spec.given([started()]).when(record(started())).then([]);
+  });
+
+  it('refuses a forward step that arrives after compensation began', () => {
+    spec.given([started(), compensationStarted()]).when(record(itemReserved('A'))).thenThrows(StepRefused, /compensating/);
+    spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), compensationStarted()]).when(record(paymentAuthorized())).thenThrows(StepRefused, /compensating/);
+  });
+
+  it('compensating twice equals compensating once', () => {
+    spec.given([started(), compensationStarted()]).when(record(compensationStarted('again', 'ops'))).then([]);
+  });
+
+  it('refuses compensation once the order is confirmed', () => {
+    spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), paymentAuthorized(), paymentCaptured(), orderConfirmed()]).when(record(compensationStarted('too late', 'ops'))).thenThrows(StepRefused, /confirmed/);
+  });
+
+  it('refuses a compensation step while running forward', () => {
+    spec.given([started(), itemReserved('A')]).when(record(itemReleased('A'))).thenThrows(StepRefused, /running/);
+  });
+
+  it('retries only what failed or waits', () => {
+    const retried: CheckoutEvent = { type: 'CheckoutRetried', data: { orderId: 'o-1', actor: 'ops', reason: 'again' } };
+    spec.given([started()]).when(record(retried)).thenThrows(StepRefused, /no step to retry/);
+    const failed: CheckoutEvent = { type: 'CheckoutStepFailed', data: { orderId: 'o-1', step: 'capture', error: 'refused' } };
+    spec.given([started(), failed]).when(record(retried)).then([retried]);
+  });
+});

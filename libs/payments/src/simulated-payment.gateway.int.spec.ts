@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { GatewayAborted, GatewayRefused, GatewayUnavailable } from './payment-gateway';
+import { SimulatedPaymentGateway } from './simulated-payment.gateway';
+
+describe('SimulatedPaymentGateway, on PostgreSQL', () => {
+  let database: TestDatabase;
+  let pool: Pool;
+  let gateway: SimulatedPaymentGateway;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = new Pool({ connectionString: database.url, max: 12 });
+    gateway = new SimulatedPaymentGateway(pool);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  const key = () => `key-${randomUUID()}`;
+  const authorize = (token: string, idempotencyKey = key(), amountCents = 2500) =>
+    gateway.authorize({ idempotencyKey, token, amountCents, currency: 'USD' });
+  const authorizedId = async (amountCents = 2500): Promise<string> => {
+    const authorization = await authorize('tok_visa', key(), amountCents);
+    if (authorization.outcome !== 'authorized') throw new Error('tok_visa was declined');
+    return authorization.authorizationId;
+  };
+  const entry = async (authorizationId: string) => (await SimulatedPaymentGateway.ledger(pool)).get(authorizationId);
+  const authorizationCount = async () => (await SimulatedPaymentGateway.ledger(pool)).size;
+
+  describe('authorize', () => {
+    it('authorizes tok_visa and books the authorization', async () => {
+      const authorization = await authorize('tok_visa', key(), 4200);
+
+      expect(authorization).toEqual({ outcome: 'authorized', authorizationId: expect.stringMatching(/^auth_[0-9a-f-]{36}$/) });
+      if (authorization.outcome !== 'authorized') return;
+      expect(await entry(authorization.authorizationId)).toEqual({ amountCents: 4200, capturedCents: 0, refundedCents: 0, status: 'authorized' });
+    });
+
+    it('declines tok_chargeDeclined as card_declined, and answers a retry the same', async () => {
+      const idempotencyKey = key();
+      const before = await authorizationCount();
+
+      await expect(authorize('tok_chargeDeclined', idempotencyKey)).resolves.toEqual({ outcome: 'declined', reason: 'card_declined' });
+      await expect(authorize('tok_chargeDeclined', idempotencyKey)).resolves.toEqual({ outcome: 'declined', reason: 'card_declined' });
+      expect(await authorizationCount()).toBe(before);
+    });
+
+    it('declines any other token as invalid_token', async () => {
+      await expect(authorize('tok_unknown')).resolves.toEqual({ outcome: 'declined', reason: 'invalid_token' });
+    });
+
+    it('replays an authorization under the same key: one authorization, the same id', async () => {
+      const idempotencyKey = key();
+      const before = await authorizationCount();
+
+      const first = await authorize('tok_visa', idempotencyKey);
+      const again = await authorize('tok_visa', idempotencyKey);
+
+      expect(again).toEqual(first);
+      expect(await authorizationCount()).toBe(before + 1);
+    });
+
+    it('refuses a key reused for another request', async () => {
+      const idempotencyKey = key();
+      await authorize('tok_visa', idempotencyKey, 2500);
+
+      await expect(authorize('tok_visa', idempotencyKey, 9900)).rejects.toThrow(GatewayRefused);
+      await expect(authorize('tok_chargeDeclined', idempotencyKey, 2500)).rejects.toThrow(GatewayRefused);
+    });
+
+    it('is unavailable for the first two attempts of tok_unavailable_2, then authorizes, counting the failures', async () => {
+      const idempotencyKey = key();
+
+      await expect(authorize('tok_unavailable_2', idempotencyKey)).rejects.toThrow(GatewayUnavailable);
+      await expect(authorize('tok_unavailable_2', idempotencyKey)).rejects.toThrow(GatewayUnavailable);
+      const authorization = await authorize('tok_unavailable_2', idempotencyKey);
+
+      expect(authorization.outcome).toBe('authorized');
+      await expect(authorize('tok_unavailable_2', idempotencyKey)).resolves.toEqual(authorization);
+      const { rows } = await pool.query('SELECT failures, outcome FROM payment_simulator_operations WHERE idempotency_key = $1', [idempotencyKey]);
+      expect(rows).toEqual([{ failures: 2, outcome: 'authorized' }]);
+    });
+
+    it('never answers tok_timeout until the caller aborts', async () => {
+      const controller = new AbortController();
+      const call = gateway.authorize({ idempotencyKey: key(), token: 'tok_timeout', amountCents: 2500, currency: 'USD' }, controller.signal);
+      const settled = jest.fn();
+      call.then(settled, settled);
+
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(settled).not.toHaveBeenCalled();
+      controller.abort();
+      await expect(call).rejects.toThrow(GatewayAborted);
+    });
+
+    it('gives up during its latency when the caller aborts, having done nothing', async () => {
+      const slow = new SimulatedPaymentGateway(pool, { latencyMs: 10_000 });
+      const idempotencyKey = key();
+      const started = Date.now();
+
+      await expect(slow.authorize({ idempotencyKey, token: 'tok_visa', amountCents: 2500, currency: 'USD' }, AbortSignal.timeout(50))).rejects.toThrow(GatewayAborted);
+
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const { rowCount } = await pool.query('SELECT 1 FROM payment_simulator_operations WHERE idempotency_key = $1', [idempotencyKey]);
+      expect(rowCount).toBe(0);
+    });
+
+    it('books one authorization when ten calls under one key race', async () => {
+      const idempotencyKey = key();
+      const before = await authorizationCount();
+
+      const answers = await Promise.all(Array.from({ length: 10 }, () => authorize('tok_visa', idempotencyKey)));
+
+      expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+      expect(await authorizationCount()).toBe(before + 1);
+    });
+  });
+
+  describe('capture', () => {
+    it('captures an authorization, and answers a retry under the same key the same', async () => {
+      const authorizationId = await authorizedId(2500);
+      const idempotencyKey = key();
+
+      const capture = await gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 });
+
+      await expect(gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 })).resolves.toEqual(capture);
+      expect(await entry(authorizationId)).toEqual({ amountCents: 2500, capturedCents: 2500, refundedCents: 0, status: 'captured' });
+    });
+
+    it('refuses a second capture under another key', async () => {
+      const authorizationId = await authorizedId();
+      await gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2500 });
+
+      await expect(gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2500 })).rejects.toThrow(GatewayRefused);
+    });
+
+    it('captures once when ten captures under different keys race', async () => {
+      const authorizationId = await authorizedId();
+
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2500 })));
+
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((result) => result.status === 'rejected' && result.reason instanceof GatewayRefused)).toHaveLength(9);
+      expect(await entry(authorizationId)).toMatchObject({ capturedCents: 2500, status: 'captured' });
+    });
+
+    it('refuses a capture larger than the authorization, and an unknown authorization', async () => {
+      const authorizationId = await authorizedId(2500);
+
+      await expect(gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2501 })).rejects.toThrow(GatewayRefused);
+      await expect(gateway.capture({ idempotencyKey: key(), authorizationId: 'auth_unknown', amountCents: 1 })).rejects.toThrow(GatewayRefused);
+      expect(await entry(authorizationId)).toMatchObject({ status: 'authorized' });
+    });
+
+    it('refuses a capture of a voided authorization, and keeps refusing under that key', async () => {
+      const authorizationId = await authorizedId();
+      await gateway.void({ idempotencyKey: key(), authorizationId });
+      const idempotencyKey = key();
+
+      await expect(gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 })).rejects.toThrow(GatewayRefused);
+      await expect(gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 })).rejects.toThrow(GatewayRefused);
+      expect(await entry(authorizationId)).toMatchObject({ capturedCents: 0, status: 'voided' });
+    });
+  });
+
+  describe('void', () => {
+    it('voids an authorization; voiding it again is a no-op', async () => {
+      const authorizationId = await authorizedId();
+
+      await gateway.void({ idempotencyKey: key(), authorizationId });
+      await gateway.void({ idempotencyKey: key(), authorizationId });
+
+      expect(await entry(authorizationId)).toMatchObject({ status: 'voided' });
+    });
+
+    it('refuses to void a captured authorization', async () => {
+      const authorizationId = await authorizedId();
+      await gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2500 });
+
+      await expect(gateway.void({ idempotencyKey: key(), authorizationId })).rejects.toThrow(GatewayRefused);
+      expect(await entry(authorizationId)).toMatchObject({ status: 'captured' });
+    });
+  });
+
+  describe('refund', () => {
+    it('refunds a capture; refunding it again is a no-op with the same refund id', async () => {
+      const authorizationId = await authorizedId();
+      await gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2500 });
+
+      const refund = await gateway.refund({ idempotencyKey: key(), authorizationId, amountCents: 2500 });
+
+      await expect(gateway.refund({ idempotencyKey: key(), authorizationId, amountCents: 2500 })).resolves.toEqual(refund);
+      expect(await entry(authorizationId)).toEqual({ amountCents: 2500, capturedCents: 2500, refundedCents: 2500, status: 'refunded' });
+    });
+
+    it('refuses to refund what was never captured', async () => {
+      const authorizationId = await authorizedId();
+
+      await expect(gateway.refund({ idempotencyKey: key(), authorizationId, amountCents: 2500 })).rejects.toThrow(GatewayRefused);
+      expect(await entry(authorizationId)).toMatchObject({ refundedCents: 0, status: 'authorized' });
+    });
+  });
+});
