@@ -6,7 +6,8 @@ import type { Settings } from '@tidings/settings';
 import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
 import { problems, type ProblemError } from '../http/problem';
 import { sendProblem } from '../http/problem.filter';
-import { grantChannel } from './channels';
+import { Orders } from '../orders/orders.service';
+import { channelParts, grantChannel } from './channels';
 
 type ClientMessage = Readonly<{ type: 'subscribe' | 'unsubscribe'; channel: string }>;
 /** Subscriptions one connection may hold. */
@@ -19,6 +20,7 @@ const MAX_CHANNELS = 100;
  */
 export function serveLiveGateway(app: NestFastifyApplication, settings: Settings): (notification: Notification) => void {
   const fastify = app.getHttpAdapter().getInstance();
+  const orders = app.get(Orders);
   // Channel heard on NATS → the sockets listening, each with the name it subscribed under (`feed` for `feed:<user>`).
   const listeners = new Map<string, Map<WebSocket, string>>();
   const deliver = (notification: Notification) => {
@@ -39,7 +41,7 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       const caller = (request as FastifyRequest & { principal: Principal }).principal;
       const mine = new Map<string, string>();
       const answer = (channel: string | null, type: string, data: unknown = null) => socket.send(JSON.stringify({ channel, type, data }));
-      socket.on('message', (raw) => {
+      socket.on('message', async (raw) => {
         const message = parseClientMessage(String(raw));
         if (!message) return answer(null, 'error', { status: 400, detail: 'send {"type":"subscribe"|"unsubscribe","channel":"…"}' });
         if (message.type === 'unsubscribe') {
@@ -48,7 +50,9 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
           mine.delete(message.channel);
           return answer(message.channel, 'unsubscribed');
         }
-        const grant = grantChannel(message.channel, caller);
+        const [kind, id] = channelParts(message.channel);
+        const owner = kind === 'order' && id ? await orders.ownerOf(id).catch(() => undefined) : undefined;
+        const grant = grantChannel(message.channel, caller, owner);
         if ('refused' in grant) return answer(message.channel, 'error', { status: grant.refused, detail: grant.detail });
         if (mine.size >= MAX_CHANNELS && !mine.has(message.channel)) return answer(message.channel, 'error', { status: 429, detail: `at most ${MAX_CHANNELS} channels per connection` });
         mine.set(message.channel, grant.channel);

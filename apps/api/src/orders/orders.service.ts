@@ -107,9 +107,16 @@ export class Orders {
     );
   }
 
-  private async ownOrder(orderId: string, caller: Principal): Promise<void> {
+  /** The customer who placed the order, from its stream (undefined if it was never placed). */
+  async ownerOf(orderId: string): Promise<string | undefined> {
+    if (!ORDER_ID.safeParse(orderId).success) return undefined;
     const order = ((await this.store.readStream(orderStreamId(orderId))) as RecordedEvent<OrderEvent>[]).reduce(evolveOrder, initialOrder());
-    if (order.status === 'none' || !mayRead(caller, order.customerId)) throw problems.notFound(`no order ${orderId}`);
+    return order.status === 'none' ? undefined : order.customerId;
+  }
+
+  private async ownOrder(orderId: string, caller: Principal): Promise<void> {
+    const owner = await this.ownerOf(orderId);
+    if (owner === undefined || !mayRead(caller, owner)) throw problems.notFound(`no order ${orderId}`);
   }
 }
 

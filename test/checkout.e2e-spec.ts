@@ -1,0 +1,199 @@
+import WebSocket from 'ws';
+import { eventually } from '@tidings/testing';
+import { useTidingsApi } from './api-harness';
+
+type Order = {
+  orderId: string;
+  customerId: string;
+  status: 'placed' | 'confirmed' | 'cancelled';
+  subtotalCents: number;
+  taxCents: number;
+  totalCents: number;
+  cancellationReason?: string;
+  payment: { status: string };
+};
+type Saga = { sagaId: string; status: string; attempts: number; history: { at: string; type: string; data: Record<string, unknown> }[] };
+
+describe('checkout: orders, payments and the saga that keeps them consistent', () => {
+  // The harness runs the sagas role with a payment timeout of 1.5 s.
+  const api = useTidingsApi();
+  let admin: string;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    [admin, alice, bob] = await api.tokens([
+      { userId: 'ops', roles: ['admin'] },
+      { userId: 'alice', roles: ['customer'] },
+      { userId: 'bob', roles: ['customer'] },
+    ]);
+  });
+
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const response = await fetch(`${api.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+  };
+  const stock = async (sku: string, quantity: number, priceCents = 1_000) => {
+    expect((await call('POST', '/products', admin, { sku, name: `Product ${sku}`, priceCents })).status).toBe(201);
+    expect((await call('POST', `/products/${sku}/stock`, admin, { quantity })).status).toBe(200);
+  };
+  const place = async (token: string, sku: string, paymentToken: string, quantity = 1, shippingCountry = 'FR') => {
+    const placed = await call('POST', '/orders', token, { items: [{ sku, quantity }], paymentToken, shippingCountry });
+    expect(placed).toEqual({ status: 202, body: { orderId: expect.any(String), status: 'placed', position: expect.stringMatching(/^\d+$/) } });
+    return placed.body.orderId as string;
+  };
+  /** The order once its saga has ended it (confirmed or cancelled), as the read model shows it. */
+  const settled = (orderId: string, token = admin, timeoutMs = 20_000) =>
+    eventually(
+      async () => {
+        const { status, body } = await call('GET', `/orders/${orderId}`, token);
+        expect(status).toBe(200);
+        expect(['confirmed', 'cancelled']).toContain(body.status);
+        return body as unknown as Order;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
+  const saga = async (orderId: string) => (await call('GET', `/admin/sagas/checkout-${orderId}`, admin)).body as unknown as Saga;
+  /** The product once every saga touching it has let go of its reservations. */
+  const productWhenSettled = (sku: string) =>
+    eventually(
+      async () => {
+        const { body } = await call('GET', `/products/${sku}`, admin);
+        expect(body.reserved).toBe(0);
+        return body as { onHand: number; reserved: number; available: number };
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+
+  it('sells 10 units to exactly 10 of 50 concurrent orders: the rest are cancelled and nothing stays reserved', async () => {
+    await stock('lamp', 10, 4_500);
+    const customers = await api.tokens(Array.from({ length: 50 }, (_, i) => ({ userId: `buyer-${i}`, roles: ['customer' as const] })));
+    const orderIds = await Promise.all(customers.map((token) => place(token, 'lamp', 'tok_visa')));
+    const orders = await Promise.all(orderIds.map((orderId) => settled(orderId, admin, 60_000)));
+
+    const confirmed = orders.filter((order) => order.status === 'confirmed');
+    const cancelled = orders.filter((order) => order.status === 'cancelled');
+    expect(confirmed).toHaveLength(10);
+    expect(cancelled).toHaveLength(40);
+    expect(confirmed.every((order) => order.payment.status === 'captured')).toBe(true);
+    expect(cancelled.every((order) => order.cancellationReason?.startsWith('insufficient stock of lamp') && ['none', 'voided'].includes(order.payment.status))).toBe(true);
+    expect(await productWhenSettled('lamp')).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
+    const sagas = await Promise.all(orderIds.map(saga));
+    expect(sagas.map((each) => each.status).sort()).toEqual([...Array(10).fill('completed'), ...Array(40).fill('compensated')].sort());
+  });
+
+  it('cancels a declined payment and releases its stock', async () => {
+    await stock('mug', 3);
+    const orderId = await place(alice, 'mug', 'tok_chargeDeclined', 2);
+    const order = await settled(orderId, alice);
+    expect(order).toMatchObject({ status: 'cancelled', cancellationReason: 'payment declined: card_declined', payment: { status: 'declined' } });
+    expect(await productWhenSettled('mug')).toMatchObject({ onHand: 3, available: 3 });
+    expect((await saga(orderId)).history.map((entry) => entry.type)).toEqual([
+      'CheckoutStarted',
+      'CheckoutItemReserved',
+      'CheckoutPaymentAttempted',
+      'CheckoutPaymentDeclined',
+      'CheckoutItemReleased',
+      'CheckoutOrderCancelled',
+      'CheckoutCompensated',
+    ]);
+  });
+
+  it('cancels a payment the gateway never answers once its deadline (in PostgreSQL) fires, and releases the stock', async () => {
+    await stock('kettle', 2);
+    const orderId = await place(alice, 'kettle', 'tok_timeout');
+    expect(await settled(orderId, alice)).toMatchObject({ status: 'cancelled', cancellationReason: 'payment timed out (attempt 1)' });
+    expect(await productWhenSettled('kettle')).toMatchObject({ onHand: 2, available: 2 });
+  });
+
+  it('retries a gateway that is unavailable twice, then confirms, with the stock sold and the payment captured once', async () => {
+    await stock('chair', 5, 2_000);
+    expect((await call('PUT', '/admin/config/tax-rates/DE', admin, { rate: 0.19 })).status).toBe(200);
+    const orderId = await place(alice, 'chair', 'tok_unavailable_2', 2, 'DE');
+    const order = await settled(orderId, alice);
+    expect(order).toMatchObject({ status: 'confirmed', subtotalCents: 4_000, taxCents: 760, totalCents: 4_760, payment: { status: 'captured' } });
+    expect(await productWhenSettled('chair')).toMatchObject({ onHand: 3, available: 3 });
+    const history = (await saga(orderId)).history.map((entry) => entry.type);
+    expect(history.filter((type) => type === 'CheckoutPaymentFailed')).toHaveLength(2);
+    expect(history.filter((type) => type === 'CheckoutPaymentCaptured')).toHaveLength(1);
+    expect(history.at(-1)).toBe('CheckoutCompleted');
+  });
+
+  it('lets the owner cancel a placed order (the saga compensates) but not a confirmed one; other customers get 404', async () => {
+    await stock('desk', 4);
+    const confirmedId = await place(alice, 'desk', 'tok_visa');
+    expect((await settled(confirmedId, alice)).status).toBe('confirmed');
+    expect((await call('POST', `/orders/${confirmedId}/cancel`, alice)).status).toBe(409);
+    expect((await call('POST', `/orders/${confirmedId}/cancel`, bob)).status).toBe(404);
+    expect((await call('GET', `/orders/${confirmedId}`, bob)).status).toBe(404);
+    expect((await call('POST', `/admin/sagas/checkout-${confirmedId}/compensate`, admin, { reason: 'too late' })).status).toBe(409);
+
+    // A payment that times out leaves 1.5 s to cancel while the saga is running.
+    const cancellableId = await place(alice, 'desk', 'tok_timeout');
+    expect((await call('POST', `/orders/${cancellableId}/cancel`, alice)).status).toBe(202);
+    const cancelled = await settled(cancellableId, alice);
+    expect(cancelled.status).toBe('cancelled');
+    expect(['cancelled by the customer', 'payment timed out (attempt 1)']).toContain(cancelled.cancellationReason);
+    expect(await productWhenSettled('desk')).toMatchObject({ onHand: 3, available: 3 });
+  });
+
+  it('records an operator’s compensation with actor and reason in the saga’s history', async () => {
+    await stock('rug', 2);
+    const orderId = await place(alice, 'rug', 'tok_timeout');
+    // The saga exists once the saga.checkout group has heard of the order.
+    await eventually(async () => expect((await call('GET', `/admin/sagas/checkout-${orderId}`, admin)).status).toBe(200), { timeoutMs: 10_000, intervalMs: 20 });
+    const compensated = await call('POST', `/admin/sagas/checkout-${orderId}/compensate`, admin, { reason: 'fraud check' });
+    expect(compensated.status).toBe(202);
+    const order = await settled(orderId, alice);
+    expect(order.status).toBe('cancelled');
+    const history = (await saga(orderId)).history;
+    expect(history).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'CheckoutCompensationStarted', data: expect.objectContaining({ reason: 'fraud check', actor: 'ops' }) })]));
+    expect((await call('GET', '/admin/sagas', alice)).status).toBe(403);
+    expect((await call('GET', '/admin/sagas?status=compensated', admin)).body.items).toEqual(expect.arrayContaining([expect.objectContaining({ sagaId: `checkout-${orderId}` })]));
+  });
+
+  it('refuses bad orders without appending anything: unknown sku 422, invalid items 400', async () => {
+    const before = await api.eventCount();
+    expect((await call('POST', '/orders', alice, { items: [{ sku: 'no-such-sku', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' })).status).toBe(422);
+    expect((await call('POST', '/orders', alice, { items: [], paymentToken: 'tok_visa', shippingCountry: 'FR' })).status).toBe(400);
+    expect((await call('POST', '/orders', alice, { items: [{ sku: 'lamp', quantity: 1001 }], paymentToken: 'tok_visa', shippingCountry: 'FR' })).status).toBe(400);
+    expect((await call('POST', '/orders', alice, { items: [{ sku: 'lamp', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'France' })).status).toBe(400);
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  it('pushes the order’s outcome to its owner on the WebSocket channel order:<id>, and to nobody else', async () => {
+    await stock('vase', 1);
+    const orderId = await place(alice, 'vase', 'tok_timeout');
+    const open = async (token: string) => {
+      const socket = new WebSocket(`${api.baseUrl.replace('http', 'ws')}/ws?token=${token}`);
+      const received: { channel: string; type: string; data: Record<string, unknown> }[] = [];
+      socket.on('message', (raw) => received.push(JSON.parse(String(raw))));
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      socket.send(JSON.stringify({ type: 'subscribe', channel: `order:${orderId}` }));
+      return { socket, received };
+    };
+    const owner = await open(alice);
+    const stranger = await open(bob);
+    try {
+      const outcome = await eventually(
+        () => {
+          const status = owner.received.find((message) => message.type === 'status');
+          expect(status).toBeDefined();
+          return status;
+        },
+        { timeoutMs: 20_000, intervalMs: 50 },
+      );
+      expect(owner.received[0]).toEqual({ channel: `order:${orderId}`, type: 'subscribed', data: null });
+      expect(outcome).toEqual({ channel: `order:${orderId}`, type: 'status', data: { orderId, saga: 'compensated' } });
+      expect(stranger.received).toEqual([{ channel: `order:${orderId}`, type: 'error', data: { status: 404, detail: `no order ${orderId}` } }]);
+    } finally {
+      owner.socket.close();
+      stranger.socket.close();
+    }
+  });
+});
