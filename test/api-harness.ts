@@ -19,6 +19,8 @@ export type TidingsApi = Readonly<{
   /** Tokens signed by the API's own `issueToken`, as built. */
   tokens(requests: readonly TokenRequest[]): Promise<string[]>;
   process: TidingsProcess;
+  /** The environment it runs with: more processes of the same deployment start with it. */
+  env: Readonly<Record<string, string>>;
 }>;
 
 const freePort = () =>
@@ -33,9 +35,9 @@ const freePort = () =>
 /**
  * For an e2e file: the built `tidings start` with the api, relay, projector and sagas roles on a
  * database and namespace of its own, ready (`/health/ready` answers 200) before the tests;
- * `settings` adds to (or overrides) its environment.
+ * `settings` adds to (or overrides) its environment; `roles` picks the roles it runs.
  */
-export function useTidingsApi(settings: Readonly<Record<string, string>> = {}): TidingsApi {
+export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, roles = 'api,relay,projector,sagas'): TidingsApi {
   const secret = `api-e2e-${randomBytes(24).toString('hex')}`;
   let api: TidingsApi | undefined;
   let pool: Pool | undefined;
@@ -46,9 +48,9 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}): 
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '1500', ...settings };
-    const process = startTidings(env, 'api,relay,projector,sagas');
+    const process = startTidings(env, roles);
     const eventPool = pool;
-    api = { baseUrl, secret, database, process, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };
+    api = { baseUrl, secret, database, process, env, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };
     await eventually(
       async () => {
         if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);

@@ -12,6 +12,7 @@ import { workloads } from './bench/workloads';
 import { addDlqCommand } from './dlq.command';
 import { print } from './output';
 import { addProjectionsCommand } from './projections.command';
+import { addSagasCommand } from './sagas.command';
 import { TidingsModule } from './tidings.module';
 
 const program = new Command()
@@ -81,6 +82,7 @@ program
 
 addProjectionsCommand(program);
 addDlqCommand(program);
+addSagasCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`tidings: ${reason(error)}\n`);

@@ -83,6 +83,15 @@ describe('handleCommand over the PostgreSQL store', () => {
       expect((await given.store.readStream(id)).map((event) => event.streamVersion)).toEqual([0, 1, 2]);
     });
 
+    it('does not refuse on what it cached when the store since allows it', async () => {
+      const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+      const id = streamId();
+      await cached(counter, id, increment(1_000));
+      await other(counter, id, increment(-500));
+      // The cache says 1000, at the limit; the store says 500.
+      await expect(cached(counter, id, increment(1))).resolves.toMatchObject({ state: { count: 501 }, version: 2 });
+    });
+
     it('recognises a command another process applied since, and appends nothing', async () => {
       const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
       const id = streamId();

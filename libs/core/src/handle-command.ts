@@ -63,20 +63,27 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
     options: CommandOptions,
   ): Promise<CommandResult<State, E>> {
     const attempts = options.expectedVersion === undefined ? maxAttempts : 1;
+    // Only an append proves a cached stream current: a refusal or a no-op decided on it is decided again on what the store holds.
+    let verified = false;
     for (let attempt = 1; ; attempt++) {
       const known = folded.take(decider, streamId);
-      // A cached stream is trusted on the first attempt (its append checks it is still current); otherwise, or when the caller expects another version, what is newer is read.
-      const trusted = attempt === 1 && known.cached && (options.expectedVersion === undefined || options.expectedVersion === known.version);
+      const trusted = !verified && attempt === 1 && known.cached && (options.expectedVersion === undefined || options.expectedVersion === known.version);
       const newer = trusted ? [] : ((await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[]);
       const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
       folded.keep(decider, streamId, { state, version, causedBy });
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
         throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
       }
+      const decision = decideOn(decider, command, state, causedBy);
+      if (trusted && ('error' in decision || ('events' in decision && decision.events.length === 0))) {
+        verified = true;
+        attempt--;
+        continue;
+      }
+      if ('error' in decision) throw decision.error;
       // A command id seen before (a retry under the same Idempotency-Key, a redelivered saga step): already applied.
-      const earlier = causedBy.get(command.metadata.commandId);
-      if (earlier !== undefined) return { events: [], state, version, position: earlier };
-      const decided = decidedEvents(decider.decide(command, state));
+      if ('earlier' in decision) return { events: [], state, version, position: decision.earlier };
+      const decided = decision.events;
       if (decided.length === 0) return { events: [], state, version };
 
       const events = decided.map((event) => toAppend(event, command, ids));
@@ -95,6 +102,19 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
 };
 
 export type HandleCommand = ReturnType<typeof createCommandHandler>;
+
+type Decision<E> = Readonly<{ events: readonly E[] }> | Readonly<{ earlier: bigint }> | Readonly<{ error: unknown }>;
+
+/** The decider's answer on this state: events to append, an earlier position if the command was applied, or its refusal. */
+function decideOn<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, command: C, state: State, causedBy: ReadonlyMap<string, bigint>): Decision<E> {
+  const earlier = causedBy.get(command.metadata.commandId);
+  if (earlier !== undefined) return { earlier };
+  try {
+    return { events: decidedEvents(decider.decide(command, state)) };
+  } catch (error) {
+    return { error };
+  }
+}
 
 const toAppend = <E extends Message>(event: E, command: Command, ids: IdGenerator): EventToAppend<E> => ({
   ...event,

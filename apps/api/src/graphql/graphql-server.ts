@@ -1,15 +1,17 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, validate } from 'graphql';
-import mercurius, { type IResolvers, type MercuriusContext } from 'mercurius';
+import { GraphQLError, validate, type GraphQLResolveInfo } from 'graphql';
+import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
 import type { Notification } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 import { ProjectionAdmin } from '../admin/projections.controller';
+import { SagaAdmin } from '../admin/sagas.controller';
 import { admit, authenticationOf, type Access, type Authenticated } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
 import { problemOf } from '../http/problem';
+import { Orders } from '../orders/orders.service';
 import { limitRules } from './graphql-limits';
 import { schema } from './schema';
 
@@ -27,6 +29,34 @@ const callerFor = (context: Context, access: Exclude<Access, 'public'>): Princip
 
 const positionOf = (position: bigint | undefined) => position?.toString() ?? null;
 
+/** What a lookup answers for a missing (or someone else's) resource: null, as a nullable field says, rather than a 404. */
+async function orNull<T>(lookup: Promise<T>): Promise<T | null> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (problemOf(error)?.problem.status === 404) return null;
+    throw error;
+  }
+}
+
+/**
+ * A subscription refused as it starts keeps its problem's type and status too, as extensions
+ * (the error formatter below sees only the results of queries and mutations).
+ */
+const withProblems =
+  <Args extends unknown[], Result>(subscribe: (...args: Args) => Promise<Result>) =>
+  async (...args: Args): Promise<Result> => {
+    try {
+      return await subscribe(...args);
+    } catch (error) {
+      const problem = problemOf(error)?.problem;
+      throw problem ? new GraphQLError(problem.detail, { extensions: { type: problem.type, status: problem.status } }) : error;
+    }
+  };
+
+/** The order's status once its checkout saga has settled (the sagas process's `status` notification on `order:<id>`). */
+const settledStatus = (saga: unknown) => (saga === 'completed' ? 'confirmed' : saga === 'compensated' ? 'cancelled' : 'failed');
+
 /**
  * `/graphql` (and GraphiQL at `/graphiql` outside production) on the API's Fastify instance, with
  * subscriptions over graphql-ws on the same path. Returns where the API's notifications go to
@@ -35,22 +65,42 @@ const positionOf = (position: bigint | undefined) => position?.toString() ?? nul
 export async function serveGraphql(app: NestFastifyApplication, settings: Settings): Promise<(notification: Notification) => void> {
   const catalog = app.get(Catalog);
   const projections = app.get(ProjectionAdmin);
+  const orders = app.get(Orders);
+  const sagas = app.get(SagaAdmin);
   const commands = app.get(Commands);
+
+  // Only the saga's `status` notifications of an order's channel are status changes.
+  const settlements = withFilter(
+    (_root, args: { orderId: string }, context: Context) => context.pubsub.subscribe(`order:${args.orderId}`),
+    (notification: Notification) => notification.type === 'status',
+  );
 
   const resolvers: IResolvers = {
     Query: {
-      product: async (_root, args: { sku: string; minPosition?: string | null }, context: Context) => {
+      product: (_root, args: { sku: string; minPosition?: string | null }, context: Context) => {
         callerFor(context, 'authenticated');
-        try {
-          return await catalog.product(args.sku, args.minPosition ?? undefined);
-        } catch (error) {
-          if (problemOf(error)?.problem.status === 404) return null;
-          throw error;
-        }
+        return orNull(catalog.product(args.sku, args.minPosition ?? undefined));
       },
       products: (_root, args: { limit?: number; cursor?: string | null; minPosition?: string | null }, context: Context) => {
         callerFor(context, 'authenticated');
         return catalog.products(withoutNulls({ limit: args.limit, cursor: args.cursor, minPosition: args.minPosition }));
+      },
+      order: (_root, args: { orderId: string; minPosition?: string | null }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        return orNull(orders.order(args.orderId, caller, args.minPosition ?? undefined));
+      },
+      orders: (_root, args: Record<string, unknown>, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        return orders.orders(withoutNulls(args), caller);
+      },
+      sagas: (_root, args: Record<string, unknown>, context: Context) => {
+        callerFor(context, 'admin');
+        return sagas.list(withoutNulls(args));
+      },
+      saga: async (_root, args: { sagaId: string }, context: Context) => {
+        callerFor(context, 'admin');
+        const saga = await orNull(sagas.show(args.sagaId));
+        return saga && { ...saga, history: saga.history.map((entry) => ({ ...entry, data: JSON.stringify(entry.data) })) };
       },
       projections: (_root, _args, context: Context) => {
         callerFor(context, 'admin');
@@ -68,6 +118,24 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const receipt = await catalog.receive(args.sku, { quantity: args.quantity }, args.expectedVersion ?? undefined, commands.metadata(requestOf(context), caller));
         return { sku: receipt.sku, onHand: receipt.onHand, available: receipt.available, position: positionOf(receipt.position) };
       },
+      placeOrder: async (_root, args: Record<string, unknown>, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        const placed = await orders.place(args, caller, commands.metadata(requestOf(context), caller));
+        return { ...placed, position: positionOf(placed.position) };
+      },
+      cancelOrder: async (_root, args: { orderId: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        const cancelling = await orders.cancel(args.orderId, caller, commands.metadata(requestOf(context), caller));
+        return { ...cancelling, position: positionOf(cancelling.position) };
+      },
+      retrySaga: (_root, args: { sagaId: string; reason?: string | null }, context: Context) => {
+        const caller = callerFor(context, 'admin');
+        return sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), caller);
+      },
+      compensateSaga: (_root, args: { sagaId: string; reason: string }, context: Context) => {
+        const caller = callerFor(context, 'admin');
+        return sagas.compensate(args.sagaId, { reason: args.reason }, caller);
+      },
       rebuildProjection: (_root, args: { name: string }, context: Context) => {
         callerFor(context, 'admin');
         return projections.rebuild(args.name);
@@ -75,11 +143,19 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     },
     Subscription: {
       projectionStatus: {
-        subscribe: (_root, args: { name: string }, context: Context) => {
+        subscribe: withProblems(async (_root: unknown, args: { name: string }, context: Context) => {
           callerFor(context, 'admin');
           return context.pubsub.subscribe(`projection:${args.name}`);
-        },
+        }),
         resolve: (notification: Notification, args: { name: string }) => ({ ...(notification.data as object), type: notification.type, projection: args.name }),
+      },
+      orderStatusChanged: {
+        // The owner or an admin, as on the WebSocket: reading the order answers others a 404.
+        subscribe: withProblems(async (root: unknown, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
+          await orders.order(args.orderId, callerFor(context, 'authenticated'), undefined);
+          return settlements(root, args, context, info);
+        }),
+        resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: settledStatus((notification.data as { saga?: unknown } | null)?.saga) }),
       },
     },
   };

@@ -1,4 +1,4 @@
-/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, projections and their rebuilds. */
+/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, projections and their rebuilds. */
 export const schema = /* GraphQL */ `
   type Product {
     sku: String!
@@ -14,6 +14,97 @@ export const schema = /* GraphQL */ `
   type ProductPage {
     items: [Product!]!
     nextCursor: String
+  }
+
+  type OrderItem {
+    sku: String!
+    quantity: Int!
+    unitPriceCents: Int!
+  }
+
+  type OrderPayment {
+    "none, authorized, captured, declined, voided or refunded"
+    status: String!
+  }
+
+  "An order as GET /orders/:id answers it. Sums are Float: they may pass Int's 2^31."
+  type Order {
+    orderId: String!
+    customerId: String!
+    "placed, confirmed or cancelled"
+    status: String!
+    items: [OrderItem!]!
+    subtotalCents: Float!
+    taxCents: Float!
+    totalCents: Float!
+    currency: String!
+    cancellationReason: String
+    payment: OrderPayment!
+    version: Int!
+    updatedAt: String!
+  }
+
+  type OrderPage {
+    items: [Order!]!
+    nextCursor: String
+  }
+
+  input OrderItemInput {
+    sku: String!
+    quantity: Int!
+  }
+
+  type PlacedOrder {
+    orderId: String!
+    status: String!
+    position: String
+  }
+
+  "An order's checkout saga settled: confirmed (completed), cancelled (compensated) or failed."
+  type OrderStatusChange {
+    orderId: String!
+    status: String!
+  }
+
+  type SagaSummary {
+    sagaId: String!
+    orderId: String!
+    status: String!
+    step: String!
+    attempts: Int!
+    lastError: String
+    startedAt: String!
+    updatedAt: String!
+  }
+
+  type SagaPage {
+    items: [SagaSummary!]!
+    nextCursor: String
+  }
+
+  type SagaHistoryEntry {
+    at: String!
+    type: String!
+    "The event's data, as JSON."
+    data: String!
+  }
+
+  type Saga {
+    sagaId: String!
+    orderId: String!
+    status: String!
+    step: String!
+    attempts: Int!
+    lastError: String
+    startedAt: String!
+    updatedAt: String!
+    history: [SagaHistoryEntry!]!
+  }
+
+  "What an operator's retry or compensation started: retrying or compensating."
+  type SagaAction {
+    sagaId: String!
+    status: String!
   }
 
   type Projection {
@@ -60,17 +151,35 @@ export const schema = /* GraphQL */ `
     "Waits (up to 5 s) until the read model shows minPosition, like ?minPosition= on REST."
     product(sku: String!, minPosition: String): Product
     products(limit: Int = 20, cursor: String, minPosition: String): ProductPage!
+    "The caller's order (any, for admins); null if there is none."
+    order(orderId: String!, minPosition: String): Order
+    "The caller's orders; admins see all, or one customer's."
+    orders(status: String, customerId: String, limit: Int = 20, cursor: String, minPosition: String): OrderPage!
+    "Admins: checkout sagas, by status (running, compensating, completed, compensated, failed)."
+    sagas(status: String, limit: Int = 20, cursor: String): SagaPage!
+    "Admins: a checkout saga (checkout-<orderId>) with its history; null if there is none."
+    saga(sagaId: String!): Saga
     projections: [Projection!]!
   }
 
   type Mutation {
     registerProduct(sku: String!, name: String!, priceCents: Int!, currency: String = "USD"): RegisteredProduct!
     receiveStock(sku: String!, quantity: Int!, expectedVersion: Int): StockReceipt!
+    "Starts the checkout saga; the outcome comes later (order, orderStatusChanged)."
+    placeOrder(items: [OrderItemInput!]!, paymentToken: String!, shippingCountry: String!): PlacedOrder!
+    "While the order is placed: the saga compensates."
+    cancelOrder(orderId: String!): PlacedOrder!
+    "Admins: retries a saga's failed step now (recorded with the caller and reason)."
+    retrySaga(sagaId: String!, reason: String): SagaAction!
+    "Admins: compensates a saga whose order is not confirmed (recorded with the caller and reason)."
+    compensateSaga(sagaId: String!, reason: String!): SagaAction!
     rebuildProjection(name: String!): RebuildStarted!
   }
 
   type Subscription {
     "Admins: the rebuilds of a projection, as they progress (the WebSocket channel projection:<name>)."
     projectionStatus(name: String!): ProjectionStatus!
+    "The order's owner and admins: its checkout's outcome (the WebSocket channel order:<orderId>)."
+    orderStatusChanged(orderId: String!): OrderStatusChange!
   }
 `;
