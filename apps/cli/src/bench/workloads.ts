@@ -2,6 +2,7 @@ import type { Settings } from '@tidings/settings';
 import { APPEND, APPEND_BATCH, benchAppend } from './append.bench';
 import type { BenchResult } from './bench-result';
 import { benchHttp } from './http.bench';
+import { benchLag } from './lag.bench';
 import { benchProject } from './project.bench';
 import { benchRebuild } from './rebuild.bench';
 import { benchRelay } from './relay.bench';
@@ -13,4 +14,5 @@ export const workloads: Record<string, (settings: Settings) => Promise<BenchResu
   project: async (settings) => [await benchProject(settings)],
   rebuild: async (settings) => [await benchRebuild(settings)],
   http: async (settings) => [await benchHttp(settings)],
+  lag: benchLag,
 };

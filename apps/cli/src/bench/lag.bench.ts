@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Pool } from 'pg';
+import { migrate } from '@tidings/read-models';
+import type { Settings } from '@tidings/settings';
+import { startProgress } from '../progress';
+import { startBenchApi } from './bench-api';
+import { percentile, type BenchResult } from './bench-result';
+
+/** QUALITY.md `lag`: orders placed over HTTP at a fixed 200/s for 20 s. */
+const RATE = 200;
+const SECONDS = 20;
+const WARM_UP_SECONDS = 3;
+const PRODUCTS = 20;
+/** How often the read model is looked at: the resolution of the figures. */
+const LOOK_EVERY_MS = 2;
+const SETTLE_TIMEOUT_MS = 60_000;
+
+type Timing = { sentAt: number; visibleAt?: number; confirmedAt?: number };
+
+/**
+ * Places orders (tok_visa, one or two items) open-loop at a fixed rate against `tidings start`
+ * with every role in one process, as `npm start` runs it, and watches the orders read model in
+ * PostgreSQL every 2 ms: command → order visible (p50/p99), and placed → confirmed, the whole
+ * checkout saga (p50/p99). Times run from the moment each request is sent.
+ */
+export async function benchLag(settings: Settings): Promise<BenchResult[]> {
+  await migrate(settings.databaseUrl);
+  const api = await startBenchApi(settings, 'api,relay,projector,sagas');
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 2 });
+  try {
+    const admin = await api.token('bench-lag-admin', ['admin']);
+    const customer = await api.token('bench-lag', ['customer']);
+    // Whatever the database already holds is relayed and projected first: the figures are for a pipeline at head.
+    await caughtUp(api.baseUrl, admin);
+    const run = randomBytes(3).toString('hex');
+    const skus = Array.from({ length: PRODUCTS }, (_, index) => `bench-lag-${run}-${index}`);
+    for (const sku of skus) {
+      await send(api.baseUrl, admin, 'POST', '/products', { sku, name: sku, priceCents: 1_000 });
+      await send(api.baseUrl, admin, 'POST', `/products/${sku}/stock`, { quantity: 1_000_000 });
+    }
+    const place = () => {
+      const items = [skus[Math.floor(Math.random() * PRODUCTS)], skus[Math.floor(Math.random() * PRODUCTS)]];
+      return send(api.baseUrl, customer, 'POST', '/orders', { items: [...new Set(items)].map((sku) => ({ sku, quantity: 1 })), paymentToken: 'tok_visa', shippingCountry: 'NL' });
+    };
+    await measure(pool, place, WARM_UP_SECONDS, 'lag warm-up');
+    const timings = await measure(pool, place, SECONDS, 'lag');
+    const visible = timings.map((timing) => (timing.visibleAt as number) - timing.sentAt);
+    const confirmed = timings.map((timing) => (timing.confirmedAt as number) - timing.sentAt);
+    const ms = (value: number) => Math.round(value * 10) / 10;
+    return [
+      { workload: 'lag', metric: 'p50_ms', value: ms(percentile(visible, 50)) },
+      { workload: 'lag', metric: 'p99_ms', value: ms(percentile(visible, 99)) },
+      { workload: 'lag', metric: 'checkout_p50_ms', value: ms(percentile(confirmed, 50)) },
+      { workload: 'lag', metric: 'checkout_p99_ms', value: ms(percentile(confirmed, 99)) },
+    ];
+  } finally {
+    await pool.end();
+    await api.stop();
+  }
+}
+
+/** Waits (with progress) until every projection has applied everything the store held when this was called. */
+async function caughtUp(baseUrl: string, admin: string): Promise<void> {
+  const lags = async () => {
+    const response = await fetch(`${baseUrl}/admin/projections`, { headers: { authorization: `Bearer ${admin}` } });
+    return ((await response.json()) as { lag: string }[]).map((projection) => BigInt(projection.lag));
+  };
+  const behind = (await lags()).reduce((most, lag) => (lag > most ? lag : most), 0n);
+  if (behind === 0n) return;
+  const progress = startProgress('catching up with the store', Number(behind), 'events');
+  let left = behind;
+  const deadline = performance.now() + 30 * 60_000;
+  while (left > 0n) {
+    if (performance.now() > deadline) throw new Error(`the projections are still ${left} events behind after 30 minutes`);
+    await delay(500);
+    const now = (await lags()).reduce((most, lag) => (lag > most ? lag : most), 0n);
+    if (now < left) progress.advance(Number(left - now));
+    left = now;
+  }
+  progress.stop();
+}
+
+async function send(baseUrl: string, token: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${baseUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** Places orders at the rate while the read model is watched, until every one is confirmed. */
+async function measure(pool: Pool, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
+  const orders = new Map<string, Timing>();
+  const placing = { done: false };
+  const watching = watch(pool, orders, placing);
+  try {
+    await placeAtRate(place, seconds, label, orders);
+  } finally {
+    placing.done = true;
+  }
+  return watching;
+}
+
+/** Sends one order every 1/RATE s on a fixed schedule (a late response never delays the next request). */
+async function placeAtRate(place: () => Promise<Record<string, unknown>>, seconds: number, label: string, placed: Map<string, Timing>): Promise<void> {
+  const total = RATE * seconds;
+  const progress = startProgress(label, total, 'orders');
+  const started = performance.now();
+  const requests: Promise<void>[] = [];
+  for (let index = 0; index < total; index++) {
+    const due = started + (index * 1_000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await delay(wait);
+    const sentAt = performance.now();
+    requests.push(
+      place().then((answer) => {
+        placed.set(answer.orderId as string, { sentAt });
+        progress.advance();
+      }),
+    );
+  }
+  await Promise.all(requests);
+  progress.stop();
+}
+
+/** Looks at the orders read model until every order placed is visible and confirmed; throws if one is cancelled or too slow. */
+async function watch(pool: Pool, orders: Map<string, Timing>, placing: { done: boolean }): Promise<Timing[]> {
+  let deadline = Infinity;
+  const pending = () => [...orders].filter(([, timing]) => timing.confirmedAt === undefined).map(([orderId]) => orderId);
+  for (;;) {
+    const waiting = pending();
+    if (placing.done && waiting.length === 0) break;
+    if (placing.done && deadline === Infinity) deadline = performance.now() + SETTLE_TIMEOUT_MS;
+    if (performance.now() > deadline) throw new Error(`${waiting.length} orders were not confirmed within ${SETTLE_TIMEOUT_MS / 1000} s`);
+    const { rows } = await pool.query<{ order_id: string; status: string }>({ name: 'bench_lag_watch', text: 'SELECT order_id, status FROM orders WHERE order_id = ANY($1)', values: [waiting] });
+    const now = performance.now();
+    for (const row of rows) {
+      const timing = orders.get(row.order_id) as Timing;
+      timing.visibleAt ??= now;
+      if (row.status === 'cancelled') throw new Error(`order ${row.order_id} was cancelled: the lag bench expects every checkout to succeed`);
+      if (row.status === 'confirmed') timing.confirmedAt = now;
+    }
+    await delay(LOOK_EVERY_MS);
+  }
+  return [...orders.values()];
+}
