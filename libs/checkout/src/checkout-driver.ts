@@ -42,8 +42,10 @@ export class CheckoutDriver {
 
   async drive(orderId: string): Promise<DriveOutcome> {
     let saga = await this.saga(orderId);
+    // Read once per drive: a cancellation requested during it nudges the saga into another drive.
+    let order = await this.order(orderId);
     for (let taken = 0; taken < MAX_STEPS; taken++) {
-      const order = await this.order(orderId);
+      if (order.status === 'none') order = await this.order(orderId);
       const now = this.deps.clock.now();
       const step = nextStep(saga, { ...(order.status !== 'none' && order.cancellationRequestedBy ? { cancellationRequestedBy: order.cancellationRequestedBy } : {}) }, now);
       if (step.kind === 'idle') return outcomeOf(saga, 'done');

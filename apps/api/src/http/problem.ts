@@ -48,6 +48,7 @@ const RULE_STATUS: Readonly<Record<string, 404 | 409>> = {
   'order-already-confirmed': 409,
   'checkout-confirmed': 409,
   'nothing-to-retry': 409,
+  'checkout-not-started': 409,
 };
 
 const FASTIFY_STATUS_SLUGS: Readonly<Record<number, string>> = {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { BusinessRuleViolation, type CommandMetadata, type EventStore, type RecordedEvent } from '@tidings/core';
-import { evolveProduct, initialProduct, productStreamId, type InventoryEvent } from '@tidings/inventory';
+import { evolveProduct, findProduct, initialProduct, productStreamId, type InventoryEvent } from '@tidings/inventory';
 import {
   evolveOrder,
   findOrder,
@@ -50,7 +50,8 @@ export class Orders {
   ) {}
 
   /**
-   * Prices come from the catalog's event streams (never a lagging read model), the tax rate from
+   * Prices come from the catalog (the read model, or the product's stream when the read model
+   * has not seen it yet; a price never changes once registered), the tax rate from
    * the config bucket. Under an Idempotency-Key the order id is the key's command id, so a
    * retry names the same order. The checkout saga starts from the OrderPlaced event.
    */
@@ -100,6 +101,9 @@ export class Orders {
     if (new Set(skus).size !== skus.length) throw problems.invalid('each sku appears once in an order', [{ path: 'body.items', message: 'duplicate sku' }]);
     return Promise.all(
       items.map(async ({ sku, quantity }) => {
+        // Prices never change once registered: the read model has them, the stream has them first.
+        const listed = await findProduct(this.readModels.pool, sku);
+        if (listed) return { sku, quantity, unitPriceCents: listed.priceCents, currency: listed.currency };
         const product = ((await this.store.readStream(productStreamId(sku))) as RecordedEvent<InventoryEvent>[]).reduce(evolveProduct, initialProduct());
         if (product.status !== 'registered') throw new BusinessRuleViolation('unknown-sku', `product ${sku} is not in the catalog`);
         return { sku, quantity, unitPriceCents: product.priceCents, currency: product.currency };

@@ -31,14 +31,15 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
   try {
     const admin = await api.token('bench-lag-admin', ['admin']);
     const customer = await api.token('bench-lag', ['customer']);
-    // Whatever the database already holds is relayed and projected first: the figures are for a pipeline at head.
-    await caughtUp(api.baseUrl, admin);
     const run = randomBytes(3).toString('hex');
     const skus = Array.from({ length: PRODUCTS }, (_, index) => `bench-lag-${run}-${index}`);
+    let head = '0';
     for (const sku of skus) {
       await send(api.baseUrl, admin, 'POST', '/products', { sku, name: sku, priceCents: 1_000 });
-      await send(api.baseUrl, admin, 'POST', `/products/${sku}/stock`, { quantity: 1_000_000 });
+      head = (await send(api.baseUrl, admin, 'POST', `/products/${sku}/stock`, { quantity: 1_000_000 })).position as string;
     }
+    // Whatever the database already holds is relayed and projected first: the figures are for a pipeline at head.
+    await caughtUp(api.baseUrl, admin, head);
     const place = () => {
       const items = [skus[Math.floor(Math.random() * PRODUCTS)], skus[Math.floor(Math.random() * PRODUCTS)]];
       return send(api.baseUrl, customer, 'POST', '/orders', { items: [...new Set(items)].map((sku) => ({ sku, quantity: 1 })), paymentToken: 'tok_visa', shippingCountry: 'NL' });
@@ -60,25 +61,21 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
   }
 }
 
-/** Waits (with progress) until every projection has applied everything the store held when this was called. */
-async function caughtUp(baseUrl: string, admin: string): Promise<void> {
-  const lags = async () => {
-    const response = await fetch(`${baseUrl}/admin/projections`, { headers: { authorization: `Bearer ${admin}` } });
-    return ((await response.json()) as { lag: string }[]).map((projection) => BigInt(projection.lag));
-  };
-  const behind = (await lags()).reduce((most, lag) => (lag > most ? lag : most), 0n);
-  if (behind === 0n) return;
-  const progress = startProgress('catching up with the store', Number(behind), 'events');
-  let left = behind;
-  const deadline = performance.now() + 30 * 60_000;
-  while (left > 0n) {
-    if (performance.now() > deadline) throw new Error(`the projections are still ${left} events behind after 30 minutes`);
-    await delay(500);
-    const now = (await lags()).reduce((most, lag) => (lag > most ? lag : most), 0n);
-    if (now < left) progress.advance(Number(left - now));
-    left = now;
+/**
+ * Waits until the products and orders read models show `position` (read-your-writes: they
+ * answer `?minPosition=` within 5 s, else 503), saying how long it has waited.
+ */
+async function caughtUp(baseUrl: string, admin: string, position: string): Promise<void> {
+  const started = performance.now();
+  for (const path of [`/products?limit=1&minPosition=${position}`, `/orders?limit=1&minPosition=${position}`]) {
+    for (;;) {
+      const response = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${admin}` } });
+      if (response.ok) break;
+      if (response.status !== 503) throw new Error(`GET ${path} answered ${response.status}`);
+      if (performance.now() - started > 30 * 60_000) throw new Error('the read models did not catch up with the store within 30 minutes');
+      process.stderr.write(`catching up with the store: ${path.split('?')[0]} not at ${position} yet after ${Math.round((performance.now() - started) / 1000)} s\n`);
+    }
   }
-  progress.stop();
 }
 
 async function send(baseUrl: string, token: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
