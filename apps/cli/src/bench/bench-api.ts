@@ -25,46 +25,60 @@ const freePort = () =>
   });
 
 /**
- * `tidings start` in a process of its own with the given roles, on the bench's database and
- * namespace and a free port, ready (`/health/ready` answers 200) when this resolves. Load
- * generated in the bench's process then competes with the server only for the machine's cores.
+ * `tidings start` in processes of their own, one per entry of `processes` (the first with the
+ * api role), on the bench's database and namespace and a free port, ready (`/health/ready`
+ * answers 200) when this resolves. Load generated in the bench's process then competes with
+ * the servers only for the machine's cores.
  */
-export async function startBenchApi(settings: Settings, roles: string): Promise<BenchApi> {
+export async function startBenchApi(settings: Settings, processes: readonly string[]): Promise<BenchApi> {
   const port = await freePort();
   const jwtSecret = settings.jwtSecret;
-  const child = spawn(process.execPath, [join(__dirname, '..', 'main.js'), 'start'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: settings.databaseUrl,
-      NATS_URL: settings.natsUrl,
-      TIDINGS_NAMESPACE: settings.namespace,
-      TIDINGS_ROLES: roles,
-      PORT: String(port),
-      JWT_SECRET: jwtSecret,
-      TIDINGS_RATE_LIMIT_USER: UNLIMITED,
-      TIDINGS_RATE_LIMIT_IP: UNLIMITED,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let errors = '';
-  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + String(chunk)).slice(-4_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const env = {
+    ...process.env,
+    DATABASE_URL: settings.databaseUrl,
+    NATS_URL: settings.natsUrl,
+    TIDINGS_NAMESPACE: settings.namespace,
+    PORT: String(port),
+    JWT_SECRET: jwtSecret,
+    TIDINGS_RATE_LIMIT_USER: UNLIMITED,
+    TIDINGS_RATE_LIMIT_IP: UNLIMITED,
+    LOG_LEVEL: 'warn',
+  };
+  const children = processes.map((roles) => startRoles(env, roles));
   const baseUrl = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.race([exited, delay(10_000).then(() => child.kill('SIGKILL'))]);
+    await Promise.all(children.map((child) => child.stop()));
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode} before it was ready: ${errors}`);
+    const exited = children.find((child) => child.exitCode() !== null);
+    if (exited) {
+      await stop();
+      throw new Error(`tidings (${exited.roles}) exited with ${exited.exitCode()} before the API was ready: ${exited.errors()}`);
+    }
     const ready = await fetch(`${baseUrl}/health/ready`).then((response) => response.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the API was not ready within 30 s: ${errors}`);
+      throw new Error(`the API was not ready within 30 s: ${children[0].errors()}`);
     }
     await delay(100);
   }
   return { baseUrl, stop, token: (userId, roles) => issueToken(jwtSecret, { userId, roles: [...roles] }, 3_600) };
+}
+
+function startRoles(env: NodeJS.ProcessEnv, roles: string) {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'main.js'), 'start'], { env: { ...env, TIDINGS_ROLES: roles }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + String(chunk)).slice(-4_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    roles,
+    errors: () => errors,
+    exitCode: () => child.exitCode,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, delay(10_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
 }

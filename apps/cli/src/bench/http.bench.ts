@@ -22,7 +22,7 @@ const PRODUCTS = 1_000;
  */
 export async function benchHttp(settings: Settings): Promise<BenchResult> {
   await migrate(settings.databaseUrl);
-  const api = await startBenchApi(settings, 'api');
+  const api = await startBenchApi(settings, ['api']);
   const run = randomBytes(3).toString('hex');
   try {
     const admin = await api.token('bench-http', ['admin']);

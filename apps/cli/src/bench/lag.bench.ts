@@ -20,13 +20,14 @@ type Timing = { sentAt: number; visibleAt?: number; confirmedAt?: number };
 
 /**
  * Places orders (tok_visa, one or two items) open-loop at a fixed rate against `tidings start`
- * with every role in one process, as `npm start` runs it, and watches the orders read model in
+ * with every role in one process, as `npm start` runs it (or the processes that
+ * TIDINGS_BENCH_PROCESSES lists, space-separated, e.g. "api,relay,projector sagas"), and watches the orders read model in
  * PostgreSQL every 2 ms: command → order visible (p50/p99), and placed → confirmed, the whole
  * checkout saga (p50/p99). Times run from the moment each request is sent.
  */
 export async function benchLag(settings: Settings): Promise<BenchResult[]> {
   await migrate(settings.databaseUrl);
-  const api = await startBenchApi(settings, 'api,relay,projector,sagas');
+  const api = await startBenchApi(settings, (process.env.TIDINGS_BENCH_PROCESSES ?? 'api,relay,projector,sagas').split(' '));
   const pool = new Pool({ connectionString: settings.databaseUrl, max: 2 });
   try {
     const admin = await api.token('bench-lag-admin', ['admin']);
