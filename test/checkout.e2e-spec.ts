@@ -159,6 +159,9 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     const history = (await saga(orderId)).history;
     expect(history).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'CheckoutCompensationStarted', data: expect.objectContaining({ reason: 'fraud check', actor: 'ops' }) })]));
     expect((await call('GET', '/admin/sagas', alice)).status).toBe(403);
+    const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text();
+    expect(Number(/^tidings_sagas\{status="compensated"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^tidings_sagas\{status="failed"\} 0$/m);
     expect((await call('GET', '/admin/sagas?status=compensated&limit=100', admin)).body.items).toEqual(expect.arrayContaining([expect.objectContaining({ sagaId: `checkout-${orderId}` })]));
   });
 

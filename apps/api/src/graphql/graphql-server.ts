@@ -10,7 +10,8 @@ import { admit, authenticationOf, type Access, type Authenticated } from '../aut
 import type { Principal } from '../auth/tokens';
 import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
-import { problemOf } from '../http/problem';
+import { problemOf, problems } from '../http/problem';
+import { grantChannel } from '../live/channels';
 import { Orders } from '../orders/orders.service';
 import { limitRules } from './graphql-limits';
 import { schema } from './schema';
@@ -150,9 +151,10 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         resolve: (notification: Notification, args: { name: string }) => ({ ...(notification.data as object), type: notification.type, projection: args.name }),
       },
       orderStatusChanged: {
-        // The owner or an admin, as on the WebSocket: reading the order answers others a 404.
+        // The owner or an admin, as on the WebSocket (the owner from the order's stream, so an order just placed can be watched); others get a 404.
         subscribe: withProblems(async (root: unknown, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
-          await orders.order(args.orderId, callerFor(context, 'authenticated'), undefined);
+          const grant = grantChannel(`order:${args.orderId}`, callerFor(context, 'authenticated'), await orders.ownerOf(args.orderId));
+          if ('refused' in grant) throw problems.notFound(grant.detail);
           return settlements(root, args, context, info);
         }),
         resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: settledStatus((notification.data as { saga?: unknown } | null)?.saga) }),

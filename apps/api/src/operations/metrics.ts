@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { countCheckoutsByStatus, SAGA_STATUSES } from '@tidings/checkout';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { groupConsumerPrefix, lastPublishedPosition, type EventTopology } from '@tidings/messaging';
@@ -62,6 +63,16 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         for (const status of await statuses()) this.set({ group: `projection.${status.name}` }, status.deadLetters);
+      },
+    });
+    new Gauge({
+      name: 'tidings_sagas',
+      help: 'Checkout sagas by status',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const counts = await countCheckoutsByStatus(pool);
+        for (const status of ['new', ...SAGA_STATUSES]) this.set({ status }, counts[status] ?? 0);
       },
     });
     new Gauge({
