@@ -8,6 +8,7 @@ import { DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { projectionCatalog } from './projection-catalog';
+import { ViewsCompaction } from './views-compaction';
 
 /** Runs every projection of the catalog as a consumer group, on the partitions this process leases. */
 @Injectable()
@@ -35,6 +36,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
           group: new ProjectionConsumer(this.pool, projection, { log }),
           member: this.member,
           leaseTtlMs: this.settings.leaseTtlMs,
+          ...(projection.batching ? { batchSize: projection.batching.maxEvents, lingerMs: projection.batching.lingerMs } : {}),
           log,
         }),
     );
@@ -47,5 +49,5 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
   }
 }
 
-@Module({ providers: [ProjectorService] })
+@Module({ providers: [ProjectorService, ViewsCompaction] })
 export class ProjectorModule {}

@@ -19,6 +19,8 @@ export type ConsumerRuntimeOptions = Readonly<{
   leaseTtlMs: number;
   /** Most messages per batch; a partition has up to two batches unacknowledged (one applied, one arriving). */
   batchSize?: number;
+  /** How long a batch may wait after its first delivery for more, up to `batchSize` (default 0: take what has come). */
+  lingerMs?: number;
   /** How long JetStream waits for an ack before redelivering to the same member. */
   ackWaitMs?: number;
   log?: (line: string) => void;
@@ -125,7 +127,7 @@ export class ConsumerRuntime {
             deliveries = await Deliveries.start(await this.consumeAfterCheckpoint(lease.partition), this.maxAckPending, stop);
             delivered = 0;
           }
-          const received = await deliveries.take(this.batchSize);
+          const received = await deliveries.take(this.batchSize, this.options.lingerMs);
           if (received.length === 0) continue;
           if (received.some((message) => message.info.deliverySequence !== ++delivered)) {
             // A delivery never reached us: applying what came after it would move the checkpoint past it.

@@ -30,10 +30,26 @@ export class Deliveries {
     return deliveries;
   }
 
-  /** Up to `max` delivered messages, oldest first; waits for one. Empty only once stopped. */
-  async take(max: number): Promise<JsMsg[]> {
+  /**
+   * Up to `max` delivered messages, oldest first; waits for one, then up to `lingerMs` more for
+   * the batch to fill (a bigger batch is worth a short wait to a projection that writes each key
+   * once per batch). Empty only once stopped.
+   */
+  async take(max: number, lingerMs = 0): Promise<JsMsg[]> {
     while (this.received.length === 0 && this.ended === undefined && !this.stop.aborted) {
       await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (lingerMs > 0 && this.received.length < max) {
+      const deadline = performance.now() + lingerMs;
+      while (this.received.length < max && this.ended === undefined && !this.stop.aborted && performance.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, deadline - performance.now());
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
     }
     if (this.received.length === 0 && this.ended !== undefined && !this.stop.aborted) throw this.ended;
     return this.received.splice(0, max);

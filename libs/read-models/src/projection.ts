@@ -15,6 +15,11 @@ export interface Projection {
   readonly categories: readonly string[];
   /** `block` (default) stops a partition at a poison event; `park` dead-letters it and goes on. */
   readonly policy?: 'block' | 'park';
+  /**
+   * How a partition's deliveries are gathered into batches: up to `maxEvents`, waiting at most
+   * `lingerMs` after the first for more (default: 500, whatever has arrived, no wait).
+   */
+  readonly batching?: Readonly<{ maxEvents: number; lingerMs: number }>;
   /** For each view, the DDL creating the versioned table behind it. */
   readonly tables: Readonly<Record<string, (table: string) => string>>;
   apply(db: PoolClient, events: readonly RecordedEvent[], tables: ProjectionTables): Promise<void>;

@@ -21,6 +21,8 @@ export type Settings = Readonly<{
   allowedOrigins: readonly string[];
   /** Checkout saga: how long an authorization may go unanswered (CHECKOUT_PAYMENT_TIMEOUT_MS); the simulated gateway's latency (PAYMENT_SIMULATOR_LATENCY_MS). */
   checkout: Readonly<{ paymentTimeoutMs: number; gatewayLatencyMs: number }>;
+  /** Views: how long minute buckets are kept before the compaction job folds them into hours (TIDINGS_VIEWS_MINUTE_RETENTION, e.g. `7d`). */
+  views: Readonly<{ minuteRetentionMs: number }>;
 }>;
 
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
@@ -63,6 +65,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       paymentTimeoutMs: integer('CHECKOUT_PAYMENT_TIMEOUT_MS', env.CHECKOUT_PAYMENT_TIMEOUT_MS ?? '30000', 100, 3_600_000),
       gatewayLatencyMs: integer('PAYMENT_SIMULATOR_LATENCY_MS', env.PAYMENT_SIMULATOR_LATENCY_MS ?? '0', 0, 60_000),
     },
+    views: { minuteRetentionMs: duration('TIDINGS_VIEWS_MINUTE_RETENTION', env.TIDINGS_VIEWS_MINUTE_RETENTION ?? '7d', 60_000) },
   };
 }
 
@@ -99,6 +102,16 @@ const integer = (name: string, value: string, min: number, max: number): number 
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new SettingsError(`${name} must be an integer ${min}-${max}, not "${value}"`);
   return parsed;
+};
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `12h`, `7d`: whole units, at least `min` ms. */
+const duration = (name: string, value: string, min: number): number => {
+  const match = /^(\d{1,6})([smhd])$/.exec(value.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2]] : NaN;
+  if (!(ms >= min)) throw new SettingsError(`${name} must be a duration such as 90s, 30m, 12h or 7d, of at least ${min / 1000} s, not "${value}"`);
+  return ms;
 };
 
 const roles = (value: string): Role[] => {

@@ -16,7 +16,13 @@ describe('loadSettings', () => {
       rateLimits: { perUser: 6_000, perIp: 6_000 },
       allowedOrigins: [],
       checkout: { paymentTimeoutMs: 30_000, gatewayLatencyMs: 0 },
+      views: { minuteRetentionMs: 7 * 86_400_000 },
     });
+  });
+
+  it('reads the minute retention of views as a duration', () => {
+    expect(loadSettings({ TIDINGS_VIEWS_MINUTE_RETENTION: '36h' }).views.minuteRetentionMs).toBe(36 * 3_600_000);
+    expect(loadSettings({ TIDINGS_VIEWS_MINUTE_RETENTION: '90s' }).views.minuteRetentionMs).toBe(90_000);
   });
 
   it('refuses to run in production without a JWT secret of its own', () => {
@@ -45,6 +51,8 @@ describe('loadSettings', () => {
     [{ TIDINGS_PARTITIONS: '0' }, /TIDINGS_PARTITIONS must be an integer 1-256/],
     [{ TIDINGS_ROLES: 'relay,mailer' }, /TIDINGS_ROLES must list some of/],
     [{ TIDINGS_LEASE_TTL_MS: 'soon' }, /TIDINGS_LEASE_TTL_MS must be/],
+    [{ TIDINGS_VIEWS_MINUTE_RETENTION: '7 days' }, /TIDINGS_VIEWS_MINUTE_RETENTION must be a duration/],
+    [{ TIDINGS_VIEWS_MINUTE_RETENTION: '30s' }, /of at least 60 s/],
   ])('refuses %p with a reason', (env, reason) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
     expect(() => loadSettings(env)).toThrow(reason);

@@ -61,6 +61,11 @@ export class AccessGuard implements CanActivate {
 }
 
 /** The caller, on routes that require one. */
+/** The caller of a public route: undefined when anonymous. */
+export const CallerIfAny = createParamDecorator(
+  (_: unknown, context: ExecutionContext): Principal | undefined => context.switchToHttp().getRequest<AuthenticatedRequest>().principal,
+);
+
 export const Caller = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
   const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
   if (!principal) throw problems.unauthorized('this request needs a bearer token');

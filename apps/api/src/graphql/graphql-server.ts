@@ -13,6 +13,7 @@ import { Commands } from '../http/command-context';
 import { problemOf, problems } from '../http/problem';
 import { grantChannel } from '../live/channels';
 import { Orders } from '../orders/orders.service';
+import { Views } from '../views/views.service';
 import { limitRules } from './graphql-limits';
 import { schema } from './schema';
 
@@ -27,6 +28,9 @@ const requestOf = (context: Context) => context.reply.request as FastifyRequest 
  */
 const callerFor = (context: Context, access: Exclude<Access, 'public'>): Principal =>
   admit(context.principal || context.authFailure ? context : requestOf(context), access) as Principal;
+
+/** The caller of a public field: undefined when anonymous (an invalid token is still refused). */
+const anyCaller = (context: Context): Principal | undefined => admit(context.principal || context.authFailure ? context : requestOf(context), 'public');
 
 const positionOf = (position: bigint | undefined) => position?.toString() ?? null;
 
@@ -69,6 +73,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   const orders = app.get(Orders);
   const sagas = app.get(SagaAdmin);
   const commands = app.get(Commands);
+  const views = app.get(Views);
 
   // Only the saga's `status` notifications of an order's channel are status changes.
   const settlements = withFilter(
@@ -107,6 +112,14 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         callerFor(context, 'admin');
         return projections.list();
       },
+      videoViews: (_root, { videoId, ...query }: Record<string, unknown>, context: Context) => {
+        callerFor(context, 'authenticated');
+        return views.videoViews(String(videoId), withoutNulls(query));
+      },
+      trendingVideos: (_root, args: Record<string, unknown>, context: Context) => {
+        callerFor(context, 'authenticated');
+        return views.trending(withoutNulls(args));
+      },
     },
     Mutation: {
       registerProduct: async (_root, args: Record<string, unknown>, context: Context) => {
@@ -140,6 +153,11 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       rebuildProjection: (_root, args: { name: string }, context: Context) => {
         callerFor(context, 'admin');
         return projections.rebuild(args.name);
+      },
+      recordView: async (_root, { videoId, ...view }: Record<string, unknown>, context: Context) => {
+        const caller = anyCaller(context);
+        const recorded = await views.recordMany({ views: [withoutNulls({ videoId, ...view })] }, caller, commands.metadata(requestOf(context), caller));
+        return { accepted: recorded.accepted, position: positionOf(recorded.position) };
       },
     },
     Subscription: {

@@ -1,4 +1,4 @@
-/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, projections and their rebuilds. */
+/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, projections and their rebuilds. */
 export const schema = /* GraphQL */ `
   type Product {
     sku: String!
@@ -147,6 +147,31 @@ export const schema = /* GraphQL */ `
     reason: String
   }
 
+  "A video's views in UTC-aligned buckets (empty ones included) and their total."
+  type VideoViews {
+    videoId: String!
+    from: String!
+    to: String!
+    granularity: String!
+    total: Float!
+    buckets: [ViewBucket!]!
+  }
+
+  type ViewBucket {
+    start: String!
+    count: Float!
+  }
+
+  type TrendingVideo {
+    videoId: String!
+    views: Float!
+  }
+
+  type ViewsRecorded {
+    accepted: Int!
+    position: String
+  }
+
   type Query {
     "Waits (up to 5 s) until the read model shows minPosition, like ?minPosition= on REST."
     product(sku: String!, minPosition: String): Product
@@ -160,6 +185,10 @@ export const schema = /* GraphQL */ `
     "Admins: a checkout saga (checkout-<orderId>) with its history; null if there is none."
     saga(sagaId: String!): Saga
     projections: [Projection!]!
+    "Views of a video from (default: a day before to) to (default: now), by minute, hour (default) or day; at most 10,000 buckets."
+    videoViews(videoId: String!, from: String, to: String, granularity: String, minPosition: String): VideoViews!
+    "The most viewed videos in the window (1h, 24h or 7d)."
+    trendingVideos(window: String = "24h", limit: Int = 10, minPosition: String): [TrendingVideo!]!
   }
 
   type Mutation {
@@ -174,6 +203,8 @@ export const schema = /* GraphQL */ `
     "Admins: compensates a saga whose order is not confirmed (recorded with the caller and reason)."
     compensateSaga(sagaId: String!, reason: String!): SagaAction!
     rebuildProjection(name: String!): RebuildStarted!
+    "Anyone: one view of a video (the signed-in caller's, or viewerId's for that viewer or an admin), now or at the time given."
+    recordView(videoId: String!, viewerId: String, at: String): ViewsRecorded!
   }
 
   type Subscription {

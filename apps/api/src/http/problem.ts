@@ -39,8 +39,10 @@ export const problems = {
   unavailable: (detail: string) => problemError(503, 'dependency-unavailable', 'Service unavailable', detail, {}, { 'retry-after': '1' }),
 };
 
-/** Business rules whose answer is not 422: a missing aggregate is 404, an existing one 409. */
-const RULE_STATUS: Readonly<Record<string, 404 | 409>> = {
+/** Business rules whose answer is not 422: a missing aggregate is 404, an existing one 409, input no rule can accept 400. */
+const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409>> = {
+  'invalid-views': 400,
+  'invalid-view-range': 400,
   'product-not-found': 404,
   'product-already-registered': 409,
   'order-not-found': 404,
@@ -64,6 +66,7 @@ export function problemOf(error: unknown): ProblemError | undefined {
   if (error instanceof ProblemError) return error;
   if (error instanceof BusinessRuleViolation) {
     const status = RULE_STATUS[error.code];
+    if (status === 400) return problemError(400, error.code, 'Bad request', error.message);
     if (status === 404) return problemError(404, error.code, 'Not found', error.message);
     if (status === 409) return problemError(409, error.code, 'Conflict', error.message);
     return problems.unprocessable(error.code, error.message);

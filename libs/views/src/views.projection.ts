@@ -1,0 +1,62 @@
+import type { RecordedEvent } from '@tidings/core';
+import { quoteIdentifier, type Projection } from '@tidings/read-models';
+import { bucketStart, type VideoViewed } from './views';
+
+/** (video, minute) → views of a batch: the batch's counts, one per key. */
+export function countsByMinute(events: readonly RecordedEvent[]): Map<string, { videoId: string; minute: Date; count: number }> {
+  const counts = new Map<string, { videoId: string; minute: Date; count: number }>();
+  for (const event of events) {
+    if (event.type !== 'VideoViewed') continue;
+    const { videoId, at } = (event as RecordedEvent<VideoViewed>).data;
+    const minute = bucketStart(new Date(at), 'minute');
+    const key = `${videoId}\u0000${minute.getTime()}`;
+    const counted = counts.get(key);
+    if (counted) counted.count++;
+    else counts.set(key, { videoId, minute, count: 1 });
+  }
+  return counts;
+}
+
+/**
+ * View counts per (video, minute). A batch is counted in memory first and each key written
+ * once, adding to what is there, in the transaction that moves the checkpoint: a batch is
+ * counted exactly once, whatever is redelivered. Views arrive by the thousand per second, so
+ * batches are let grow (up to 50,000 views, or a second after the first is delivered): a key
+ * is written once per batch, not once per view. Minutes older than the retention are moved
+ * into `video_views_hour` by the compaction job (views-compaction.repository.ts).
+ */
+export const viewsProjection: Projection = {
+  name: 'views',
+  categories: ['video'],
+  batching: { maxEvents: 50_000, lingerMs: 1_000 },
+  tables: {
+    video_views_minute: (table) => `
+      CREATE TABLE ${table} (
+        video_id text        NOT NULL,
+        minute   timestamptz NOT NULL,
+        count    bigint      NOT NULL,
+        PRIMARY KEY (video_id, minute)
+      );
+      CREATE INDEX ON ${table} (minute) INCLUDE (video_id, count)`,
+    video_views_hour: (table) => `
+      CREATE TABLE ${table} (
+        video_id text        NOT NULL,
+        hour     timestamptz NOT NULL,
+        count    bigint      NOT NULL,
+        PRIMARY KEY (video_id, hour)
+      );
+      CREATE INDEX ON ${table} (hour) INCLUDE (video_id, count)`,
+  },
+
+  async apply(db, events, tables) {
+    const counts = [...countsByMinute(events).values()];
+    if (counts.length === 0) return;
+    await db.query({
+      name: `tidings_count_${tables.video_views_minute}`,
+      text: `INSERT INTO ${quoteIdentifier(tables.video_views_minute)} AS counted (video_id, minute, count)
+             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
+             ON CONFLICT (video_id, minute) DO UPDATE SET count = counted.count + excluded.count`,
+      values: [counts.map((count) => count.videoId), counts.map((count) => count.minute.toISOString()), counts.map((count) => count.count)],
+    });
+  },
+};
