@@ -6,6 +6,7 @@ import { benchLag } from './lag.bench';
 import { benchProject } from './project.bench';
 import { benchRebuild } from './rebuild.bench';
 import { benchRelay } from './relay.bench';
+import { benchViews } from './views.bench';
 
 export const workloads: Record<string, (settings: Settings) => Promise<BenchResult[]>> = {
   append: async (settings) => [await benchAppend(settings, APPEND)],
@@ -15,4 +16,5 @@ export const workloads: Record<string, (settings: Settings) => Promise<BenchResu
   rebuild: async (settings) => [await benchRebuild(settings)],
   http: async (settings) => [await benchHttp(settings)],
   lag: benchLag,
+  views: benchViews,
 };
