@@ -1,0 +1,346 @@
+import type { PoolClient } from 'pg';
+import type { RecordedEvent } from '@tidings/core';
+import { quoteIdentifier, type Projection, type ProjectionTables } from '@tidings/read-models';
+import type { FollowEvent } from './follows';
+import type { PostEvent } from './posts';
+
+export type FeedProjectionOptions = Readonly<{
+  /** Authors (and sharers) with at least this many followers are not fanned out on write (TIDINGS_CELEBRITY_FOLLOWERS). */
+  celebrityFollowers: number;
+}>;
+
+/** How many of the followee's latest posts, and as many of their shares, a follow brings into the follower's feed. */
+export const FOLLOW_BACKFILL = 100;
+
+// Advisory lock class of the feed; the object id is the hash of the author's, sharer's or followee's id.
+const FEED_LOCK_CLASS = 1952804360;
+
+const FOLLOW_EVENTS = new Set<string>(['UserFollowed', 'UserUnfollowed'] satisfies FollowEvent['type'][]);
+const POST_EVENTS = new Set<string>(['PostPublished', 'PostLiked', 'PostUnliked', 'PostCommented', 'PostShared'] satisfies PostEvent['type'][]);
+
+const isFollowEvent = (event: RecordedEvent): event is RecordedEvent<FollowEvent> => FOLLOW_EVENTS.has(event.type);
+const isPostEvent = (event: RecordedEvent): event is RecordedEvent<PostEvent> => POST_EVENTS.has(event.type);
+
+/**
+ * The newsfeed (ARCHITECTURE §6), fanned out on write for ordinary authors and pulled at read
+ * time for celebrities. Whether a post or a share was fanned out is decided once, when it is
+ * applied, from the author's follower count, and kept on its row (`fanned_out`): readers pull
+ * exactly the rows that were not. So a user's feed is always "every post and share of the users
+ * they follow", whatever the counts did since and in whatever order partitions applied the
+ * `user-*` and `post-*` streams:
+ * - a post or share applied after a follow is fanned out to that follower (it reads `follows`);
+ * - one applied before it is brought in by the follow's backfill (it reads `posts` and `shares`);
+ * - an unfollow removes the followee's posts and shares from the follower's feed.
+ * The fan-out and the backfill of one author must not run concurrently on two partitions (each
+ * would miss the other's uncommitted row), so both lock the author first.
+ * A follow backfills only the latest FOLLOW_BACKFILL fanned-out posts and shares; older ones
+ * stay out of the new follower's feed.
+ */
+export const feedProjection = ({ celebrityFollowers }: FeedProjectionOptions): Projection => ({
+  name: 'feed',
+  categories: ['user', 'post'],
+  // Ids are compared byte-wise ("C"): keyset cursors must sort the same way in every database.
+  tables: {
+    follows: (table) => `
+      CREATE TABLE ${table} (
+        follower_id text COLLATE "C" NOT NULL,
+        followee_id text COLLATE "C" NOT NULL,
+        followed_at timestamptz      NOT NULL,
+        PRIMARY KEY (follower_id, followee_id)
+      );
+      CREATE INDEX ON ${table} (followee_id, follower_id)`,
+    follower_counts: (table) => `
+      CREATE TABLE ${table} (
+        user_id   text COLLATE "C" PRIMARY KEY,
+        followers int              NOT NULL
+      )`,
+    posts: (table) => `
+      CREATE TABLE ${table} (
+        post_id    text COLLATE "C" PRIMARY KEY,
+        author_id  text COLLATE "C" NOT NULL,
+        text       text             NOT NULL,
+        created_at timestamptz      NOT NULL,
+        likes      int              NOT NULL DEFAULT 0,
+        comments   int              NOT NULL DEFAULT 0,
+        shares     int              NOT NULL DEFAULT 0,
+        fanned_out boolean          NOT NULL,
+        position   bigint           NOT NULL
+      );
+      CREATE INDEX ON ${table} (author_id, created_at DESC, post_id DESC);
+      CREATE INDEX ON ${table} (author_id, created_at DESC, post_id DESC) WHERE NOT fanned_out`,
+    post_likes: (table) => `
+      CREATE TABLE ${table} (
+        post_id text COLLATE "C" NOT NULL,
+        user_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (post_id, user_id)
+      )`,
+    comments: (table) => `
+      CREATE TABLE ${table} (
+        comment_id text COLLATE "C" PRIMARY KEY,
+        post_id    text COLLATE "C" NOT NULL,
+        author_id  text COLLATE "C" NOT NULL,
+        text       text             NOT NULL,
+        created_at timestamptz      NOT NULL
+      );
+      CREATE INDEX ON ${table} (post_id, created_at, comment_id)`,
+    shares: (table) => `
+      CREATE TABLE ${table} (
+        post_id    text COLLATE "C" NOT NULL,
+        sharer_id  text COLLATE "C" NOT NULL,
+        shared_at  timestamptz      NOT NULL,
+        fanned_out boolean          NOT NULL,
+        PRIMARY KEY (post_id, sharer_id)
+      );
+      CREATE INDEX ON ${table} (sharer_id, shared_at DESC, post_id DESC)`,
+    feed_items: (table) => `
+      CREATE TABLE ${table} (
+        user_id    text COLLATE "C" NOT NULL,
+        created_at timestamptz      NOT NULL,
+        post_id    text COLLATE "C" NOT NULL,
+        shared_by  text COLLATE "C" NOT NULL DEFAULT '',
+        PRIMARY KEY (user_id, post_id, shared_by)
+      );
+      CREATE INDEX ON ${table} (user_id, created_at DESC, post_id DESC, shared_by DESC)`,
+  },
+
+  async apply(db, events, tables) {
+    const follows = events.filter(isFollowEvent);
+    const posts = events.filter(isPostEvent);
+    await lockAuthors(db, [
+      ...follows.map((event) => event.data.followeeId),
+      ...posts.flatMap((event) => (event.type === 'PostPublished' ? [event.data.authorId] : event.type === 'PostShared' ? [event.data.sharerId] : [])),
+    ]);
+    // Follows first, then posts: one of the orders the partitions could have applied them in, and the feed is the same in all.
+    await applyFollows(db, follows, tables);
+    await applyPosts(db, posts, tables, celebrityFollowers);
+  },
+});
+
+/** Locks the users whose posts a batch moves (authors, sharers, followees), sorted so that two partitions cannot deadlock. */
+async function lockAuthors(db: PoolClient, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await db.query({
+    name: 'tidings_feed_lock',
+    text: `SELECT pg_advisory_xact_lock($1, key) FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest($2::text[]) AS id ORDER BY 1) AS keys`,
+    values: [FEED_LOCK_CLASS, [...new Set(userIds)]],
+  });
+}
+
+/** Where a follower stands with a followee after a batch. */
+type FollowChange = { followerId: string; followeeId: string; follows: boolean; unfollowed: boolean; followedAt?: Date };
+
+async function applyFollows(db: PoolClient, events: readonly RecordedEvent<FollowEvent>[], tables: ProjectionTables): Promise<void> {
+  if (events.length === 0) return;
+  const t = quotedTables(tables);
+  const changes = new Map<string, FollowChange>();
+  for (const event of events) {
+    const { followerId, followeeId } = event.data;
+    const key = JSON.stringify([followerId, followeeId]);
+    const before = changes.get(key);
+    const follows = event.type === 'UserFollowed';
+    changes.set(key, {
+      followerId,
+      followeeId,
+      follows,
+      unfollowed: (before?.unfollowed ?? false) || !follows,
+      followedAt: follows ? event.recordedAt : before?.followedAt,
+    });
+  }
+  // A pair unfollowed in the batch loses its items even when followed again after: the refollow's backfill brings back what it would have.
+  const removed = [...changes.values()].filter((change) => change.unfollowed);
+  const added = [...changes.values()].filter((change) => change.follows);
+  const delta = new Map<string, number>();
+  const count = (userId: string, by: number) => delta.set(userId, (delta.get(userId) ?? 0) + by);
+
+  if (removed.length) {
+    const pairs = [removed.map((change) => change.followerId), removed.map((change) => change.followeeId)];
+    const { rows } = await db.query<{ followee_id: string }>({
+      name: `tidings_feed_unfollow_${tables.follows}`,
+      text: `DELETE FROM ${t.follows} f USING unnest($1::text[], $2::text[]) AS r (follower_id, followee_id)
+        WHERE f.follower_id = r.follower_id AND f.followee_id = r.followee_id RETURNING f.followee_id`,
+      values: pairs,
+    });
+    for (const row of rows) count(row.followee_id, -1);
+    await db.query({
+      name: `tidings_feed_unfollow_items_${tables.feed_items}`,
+      text: `DELETE FROM ${t.feed_items} i USING unnest($1::text[], $2::text[]) AS r (follower_id, followee_id)
+        WHERE i.user_id = r.follower_id
+          AND (i.shared_by = r.followee_id
+            OR (i.shared_by = '' AND EXISTS (SELECT FROM ${t.posts} p WHERE p.post_id = i.post_id AND p.author_id = r.followee_id)))`,
+      values: pairs,
+    });
+  }
+
+  if (added.length) {
+    const pairs = [added.map((change) => change.followerId), added.map((change) => change.followeeId)];
+    const { rows } = await db.query<{ followee_id: string }>({
+      name: `tidings_feed_follow_${tables.follows}`,
+      text: `INSERT INTO ${t.follows} (follower_id, followee_id, followed_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING followee_id`,
+      values: [...pairs, added.map((change) => change.followedAt!.toISOString())],
+    });
+    for (const row of rows) count(row.followee_id, 1);
+    await db.query({
+      name: `tidings_feed_backfill_${tables.feed_items}`,
+      text: `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
+        SELECT r.follower_id, b.created_at, b.post_id, b.shared_by
+        FROM unnest($1::text[], $2::text[]) AS r (follower_id, followee_id)
+        CROSS JOIN LATERAL (
+          (SELECT created_at, post_id, ''::text AS shared_by FROM ${t.posts}
+            WHERE author_id = r.followee_id AND fanned_out ORDER BY created_at DESC, post_id DESC LIMIT $3)
+          UNION ALL
+          (SELECT shared_at, post_id, sharer_id FROM ${t.shares}
+            WHERE sharer_id = r.followee_id AND fanned_out ORDER BY shared_at DESC, post_id DESC LIMIT $3)
+        ) AS b
+        ON CONFLICT DO NOTHING`,
+      values: [...pairs, FOLLOW_BACKFILL],
+    });
+  }
+
+  const counted = [...delta].filter(([, by]) => by !== 0).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (counted.length) {
+    await db.query({
+      name: `tidings_feed_count_${tables.follower_counts}`,
+      text: `INSERT INTO ${t.follower_counts} AS c (user_id, followers) SELECT * FROM unnest($1::text[], $2::int[])
+        ON CONFLICT (user_id) DO UPDATE SET followers = c.followers + excluded.followers`,
+      values: [counted.map(([userId]) => userId), counted.map(([, by]) => by)],
+    });
+  }
+}
+
+type Counts = { likes: number; comments: number; shares: number };
+
+async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEvent>[], tables: ProjectionTables, celebrityFollowers: number): Promise<void> {
+  if (events.length === 0) return;
+  const t = quotedTables(tables);
+  const published: RecordedEvent<Extract<PostEvent, { type: 'PostPublished' }>>[] = [];
+  /** Whether each (post, user) likes the post after the batch. */
+  const likes = new Map<string, { postId: string; userId: string; liked: boolean }>();
+  const comments: Extract<PostEvent, { type: 'PostCommented' }>['data'][] = [];
+  const shares: Extract<PostEvent, { type: 'PostShared' }>['data'][] = [];
+  for (const event of events) {
+    switch (event.type) {
+      case 'PostPublished':
+        published.push(event);
+        break;
+      case 'PostLiked':
+      case 'PostUnliked': {
+        const { postId, userId } = event.data;
+        likes.set(JSON.stringify([postId, userId]), { postId, userId, liked: event.type === 'PostLiked' });
+        break;
+      }
+      case 'PostCommented':
+        comments.push(event.data);
+        break;
+      case 'PostShared':
+        shares.push(event.data);
+        break;
+      default: {
+        const unhandled: never = event;
+        return unhandled;
+      }
+    }
+  }
+
+  if (published.length) {
+    // The author's count decides, once, whether the post is fanned out or pulled by readers.
+    await db.query({
+      name: `tidings_feed_publish_${tables.posts}`,
+      text: `WITH published AS (
+          INSERT INTO ${t.posts} (post_id, author_id, text, created_at, fanned_out, position)
+          SELECT p.post_id, p.author_id, p.text, p.created_at, coalesce(c.followers, 0) < $6, p.position
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[]) AS p (post_id, author_id, text, created_at, position)
+          LEFT JOIN ${t.follower_counts} c ON c.user_id = p.author_id
+          ON CONFLICT DO NOTHING
+          RETURNING post_id, author_id, created_at, fanned_out)
+        INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
+        SELECT f.follower_id, p.created_at, p.post_id, '' FROM published p JOIN ${t.follows} f ON f.followee_id = p.author_id
+        WHERE p.fanned_out
+        ON CONFLICT DO NOTHING`,
+      values: [
+        published.map((event) => event.data.postId),
+        published.map((event) => event.data.authorId),
+        published.map((event) => event.data.text),
+        published.map((event) => event.data.publishedAt),
+        published.map((event) => event.position.toString()),
+        celebrityFollowers,
+      ],
+    });
+  }
+
+  const counts = new Map<string, Counts>();
+  const count = (postId: string, change: Partial<Counts>) => {
+    const before = counts.get(postId) ?? { likes: 0, comments: 0, shares: 0 };
+    counts.set(postId, { likes: before.likes + (change.likes ?? 0), comments: before.comments + (change.comments ?? 0), shares: before.shares + (change.shares ?? 0) });
+  };
+
+  const liked = [...likes.values()].filter((like) => like.liked);
+  if (liked.length) {
+    const { rows } = await db.query<{ post_id: string }>({
+      name: `tidings_feed_like_${tables.post_likes}`,
+      text: `INSERT INTO ${t.post_likes} (post_id, user_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING RETURNING post_id`,
+      values: [liked.map((like) => like.postId), liked.map((like) => like.userId)],
+    });
+    for (const row of rows) count(row.post_id, { likes: 1 });
+  }
+  const unliked = [...likes.values()].filter((like) => !like.liked);
+  if (unliked.length) {
+    const { rows } = await db.query<{ post_id: string }>({
+      name: `tidings_feed_unlike_${tables.post_likes}`,
+      text: `DELETE FROM ${t.post_likes} l USING unnest($1::text[], $2::text[]) AS r (post_id, user_id)
+        WHERE l.post_id = r.post_id AND l.user_id = r.user_id RETURNING l.post_id`,
+      values: [unliked.map((like) => like.postId), unliked.map((like) => like.userId)],
+    });
+    for (const row of rows) count(row.post_id, { likes: -1 });
+  }
+
+  if (comments.length) {
+    const { rows } = await db.query<{ post_id: string }>({
+      name: `tidings_feed_comment_${tables.comments}`,
+      text: `INSERT INTO ${t.comments} (comment_id, post_id, author_id, text, created_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) ON CONFLICT DO NOTHING RETURNING post_id`,
+      values: [
+        comments.map((comment) => comment.commentId),
+        comments.map((comment) => comment.postId),
+        comments.map((comment) => comment.authorId),
+        comments.map((comment) => comment.text),
+        comments.map((comment) => comment.commentedAt),
+      ],
+    });
+    for (const row of rows) count(row.post_id, { comments: 1 });
+  }
+
+  if (shares.length) {
+    // As for posts: the sharer's count decides whether the share is fanned out to the sharer's followers or pulled.
+    const { rows } = await db.query<{ post_id: string }>({
+      name: `tidings_feed_share_${tables.shares}`,
+      text: `WITH shared AS (
+          INSERT INTO ${t.shares} (post_id, sharer_id, shared_at, fanned_out)
+          SELECT s.post_id, s.sharer_id, s.shared_at, coalesce(c.followers, 0) < $4
+          FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS s (post_id, sharer_id, shared_at)
+          LEFT JOIN ${t.follower_counts} c ON c.user_id = s.sharer_id
+          ON CONFLICT DO NOTHING
+          RETURNING post_id, sharer_id, shared_at, fanned_out),
+        fanned AS (
+          INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
+          SELECT f.follower_id, s.shared_at, s.post_id, s.sharer_id FROM shared s JOIN ${t.follows} f ON f.followee_id = s.sharer_id
+          WHERE s.fanned_out
+          ON CONFLICT DO NOTHING)
+        SELECT post_id FROM shared`,
+      values: [shares.map((share) => share.postId), shares.map((share) => share.sharerId), shares.map((share) => share.sharedAt), celebrityFollowers],
+    });
+    for (const row of rows) count(row.post_id, { shares: 1 });
+  }
+
+  const counted = [...counts].filter(([, change]) => change.likes || change.comments || change.shares);
+  if (counted.length) {
+    await db.query({
+      name: `tidings_feed_counts_${tables.posts}`,
+      text: `UPDATE ${t.posts} p SET likes = p.likes + d.likes, comments = p.comments + d.comments, shares = p.shares + d.shares
+        FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS d (post_id, likes, comments, shares) WHERE p.post_id = d.post_id`,
+      values: [counted.map(([postId]) => postId), counted.map(([, c]) => c.likes), counted.map(([, c]) => c.comments), counted.map(([, c]) => c.shares)],
+    });
+  }
+}
+
+const quotedTables = (tables: ProjectionTables): Record<string, string> => Object.fromEntries(Object.entries(tables).map(([view, table]) => [view, quoteIdentifier(table)]));
