@@ -7,10 +7,11 @@ import { compactViewMinutes } from '@tidings/views';
 
 /** Often enough that minute buckets never outlive their retention by more than this. */
 const EVERY_MS = 10 * 60_000;
+const FIRST_RUN_AFTER_MS = 60_000;
 
 /**
  * The scheduled job of the views read model (ARCHITECTURE §6): folds minute buckets older than
- * TIDINGS_VIEWS_MINUTE_RETENTION into hours, at start and every 10 minutes, in every projector
+ * TIDINGS_VIEWS_MINUTE_RETENTION into hours, a minute after start and every 10 minutes after that, in every projector
  * process (runs at once are safe: each minute row moves once).
  */
 @Injectable()
@@ -28,8 +29,11 @@ export class ViewsCompaction implements OnApplicationBootstrap, BeforeApplicatio
     const run = () => {
       this.running ??= this.compact().finally(() => (this.running = undefined));
     };
-    run();
-    this.timer = setInterval(run, EVERY_MS);
+    // First after a minute: the projector creates the read model's tables as it starts.
+    this.timer = setTimeout(() => {
+      run();
+      this.timer = setInterval(run, EVERY_MS);
+    }, FIRST_RUN_AFTER_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

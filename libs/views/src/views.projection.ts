@@ -21,14 +21,14 @@ export function countsByMinute(events: readonly RecordedEvent[]): Map<string, { 
  * View counts per (video, minute). A batch is counted in memory first and each key written
  * once, adding to what is there, in the transaction that moves the checkpoint: a batch is
  * counted exactly once, whatever is redelivered. Views arrive by the thousand per second, so
- * batches are let grow (up to 50,000 views, or a second after the first is delivered): a key
+ * batches are let grow (up to 50,000 views, or 2 s after the first is delivered): a key
  * is written once per batch, not once per view. Minutes older than the retention are moved
  * into `video_views_hour` by the compaction job (views-compaction.repository.ts).
  */
 export const viewsProjection: Projection = {
   name: 'views',
   categories: ['video'],
-  batching: { maxEvents: 50_000, lingerMs: 1_000 },
+  batching: { maxEvents: 50_000, lingerMs: 2_000 },
   tables: {
     video_views_minute: (table) => `
       CREATE TABLE ${table} (

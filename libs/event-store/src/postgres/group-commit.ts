@@ -36,7 +36,7 @@ const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
  * once.
  */
 export class GroupCommit {
-  private readonly queue: Pending[] = [];
+  private queue: Pending[] = [];
   private inFlight = 0;
   private flushScheduled = false;
 
@@ -76,23 +76,26 @@ export class GroupCommit {
     }
   }
 
-  /** Takes requests in arrival order; one that repeats an event id of the batch waits for the next. */
+  /**
+   * Takes requests in arrival order; one that repeats an event id of the batch waits for the
+   * next. One pass over the queue: it can hold thousands of requests under load.
+   */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
+    const waiting: Pending[] = [];
     const ids = new Set<string>();
     let events = 0;
-    for (let i = 0; i < this.queue.length && events < this.options.maxBatchEvents; ) {
-      const request = this.queue[i];
+    for (const request of this.queue) {
       const fits = batch.length === 0 || events + request.events.length <= this.options.maxBatchEvents;
       if (fits && !request.events.some((event) => ids.has(event.eventId))) {
         batch.push(request);
         events += request.events.length;
         for (const event of request.events) ids.add(event.eventId);
-        this.queue.splice(i, 1);
       } else {
-        i++;
+        waiting.push(request);
       }
     }
+    this.queue = waiting;
     return batch;
   }
 
