@@ -14,12 +14,14 @@ import { HealthController } from './operations/health.controller';
 import { Metrics, MetricsController } from './operations/metrics';
 import { OrdersController } from './orders/orders.controller';
 import { Orders } from './orders/orders.service';
+import { SocialController } from './social/social.controller';
+import { Social } from './social/social.service';
 import { ViewsController } from './views/views.controller';
 import { Views } from './views/views.service';
 
 /** The public face (API.md): REST controllers over the command path and the read models. */
 @Module({
-  controllers: [ProductsController, OrdersController, ViewsController, TaxRatesController, ProjectionsController, SagasController, DeadLettersController, HealthController, MetricsController],
-  providers: [Commands, ReadModels, Metrics, Catalog, Orders, Views, TaxRates, ProjectionAdmin, SagaAdmin, { provide: APP_GUARD, useClass: AccessGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
+  controllers: [ProductsController, OrdersController, ViewsController, SocialController, TaxRatesController, ProjectionsController, SagasController, DeadLettersController, HealthController, MetricsController],
+  providers: [Commands, ReadModels, Metrics, Catalog, Orders, Views, Social, TaxRates, ProjectionAdmin, SagaAdmin, { provide: APP_GUARD, useClass: AccessGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
 })
 export class ApiModule {}

@@ -27,9 +27,9 @@ export function addDlqCommand(program: Command): void {
     .description('apply a dead letter and the ones parked behind it, once, and remove them')
     .argument('<id>', 'dead letter id')
     .action((id: string) =>
-      withOperatorConnections(async ({ pool }) => {
+      withOperatorConnections(async ({ settings, pool }) => {
         const applied = await replayDeadLetter(pool, id, (group) => {
-          const projection = projectionCatalog.find((candidate) => consumerGroupOf(candidate) === group);
+          const projection = projectionCatalog(settings).find((candidate) => consumerGroupOf(candidate) === group);
           if (!projection) throw new Error(`no projection consumes as ${group} in this build`);
           return projection;
         });

@@ -25,8 +25,9 @@ export class UnknownProjection extends Error {
   override readonly name = 'UnknownProjection';
 }
 
-export function projectionNamed(name: string): Projection {
-  const projection = projectionCatalog.find((candidate) => candidate.name === name);
-  if (!projection) throw new UnknownProjection(`no projection "${name}"; known: ${projectionCatalog.map((known) => known.name).join(', ')}`);
+export function projectionNamed(settings: Settings, name: string): Projection {
+  const catalog = projectionCatalog(settings);
+  const projection = catalog.find((candidate) => candidate.name === name);
+  if (!projection) throw new UnknownProjection(`no projection "${name}"; known: ${catalog.map((known) => known.name).join(', ')}`);
   return projection;
 }

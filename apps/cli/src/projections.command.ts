@@ -14,8 +14,8 @@ export function addProjectionsCommand(program: Command): void {
     .description('every projection: version, status, position, head, lag, dead letters')
     .option('--json', 'one JSON object per projection')
     .action((options: { json?: boolean }) =>
-      withOperatorConnections(async ({ pool, store }) => {
-        const statuses = await projectionStatuses(pool, store, projectionCatalog);
+      withOperatorConnections(async ({ settings, pool, store }) => {
+        const statuses = await projectionStatuses(pool, store, projectionCatalog(settings));
         if (options.json) return statuses.forEach((status) => printJson(summary(status)));
         table(statuses.map(summary));
       }),
@@ -27,8 +27,8 @@ export function addProjectionsCommand(program: Command): void {
     .argument('[name]', 'projection name')
     .option('--json', 'one JSON object per projection')
     .action((name: string | undefined, options: { json?: boolean }) =>
-      withOperatorConnections(async ({ pool, store }) => {
-        const statuses = await projectionStatuses(pool, store, name ? [projectionNamed(name)] : projectionCatalog);
+      withOperatorConnections(async ({ settings, pool, store }) => {
+        const statuses = await projectionStatuses(pool, store, name ? [projectionNamed(settings, name)] : projectionCatalog(settings));
         for (const status of statuses) {
           if (options.json) {
             printJson({ ...summary(status), partitions: status.partitions });
@@ -54,7 +54,7 @@ export function addProjectionsCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action((name: string, options: { json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool, store }) => {
-        const projection = projectionNamed(name);
+        const projection = projectionNamed(settings, name);
         const head = await store.headPosition();
         const progress = startProgress(`rebuild ${name}`, Math.max(Number(head), 1));
         let shown = 0n;
@@ -79,8 +79,8 @@ export function addProjectionsCommand(program: Command): void {
     .description('let blocked partitions of a projection try their failing event again')
     .argument('<name>', 'projection name')
     .action((name: string) =>
-      withOperatorConnections(async ({ pool }) => {
-        const projection = projectionNamed(name);
+      withOperatorConnections(async ({ settings, pool }) => {
+        const projection = projectionNamed(settings, name);
         const resumed = await resumeProjection(pool, projection);
         print(resumed ? `${consumerGroupOf(projection)}: ${resumed} partition(s) resumed` : `${name}: no partition is blocked`);
       }),

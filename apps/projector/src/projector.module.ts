@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { ConsumerRuntime, type EventTopology } from '@tidings/messaging';
+import { ConsumerRuntime, publishNotification, type EventTopology } from '@tidings/messaging';
 import { DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -26,8 +26,9 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
 
   async onApplicationBootstrap(): Promise<void> {
     const log = (line: string) => this.logger.log(line);
-    for (const projection of projectionCatalog) await ensureProjection(this.pool, projection);
-    this.runtimes = projectionCatalog.map(
+    const catalog = projectionCatalog(this.settings, { notify: (notification) => publishNotification(this.nats, this.topology, notification) });
+    for (const projection of catalog) await ensureProjection(this.pool, projection);
+    this.runtimes = catalog.map(
       (projection) =>
         new ConsumerRuntime({
           nats: this.nats,
@@ -41,7 +42,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
         }),
     );
     for (const runtime of this.runtimes) runtime.start();
-    this.logger.log(`running ${projectionCatalog.map((projection) => projection.name).join(', ')} as ${this.member}`);
+    this.logger.log(`running ${catalog.map((projection) => projection.name).join(', ')} as ${this.member}`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -59,8 +59,9 @@ export class ProjectionConsumer implements ConsumerGroup {
     return readCheckpoint(this.pool, this.name, partition);
   }
 
-  private applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {
-    return inTransaction(this.pool, async (db) => {
+  private async applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {
+    const committed: (() => void)[] = [];
+    const outcome = await inTransaction(this.pool, async (db) => {
       const checkpoint = await openBatch(db, lease, [...new Set(events.map((event) => event.streamId))]);
       if (checkpoint.blocked) return 'blocked';
       const fresh = freshEvents(events, checkpoint.position);
@@ -70,13 +71,22 @@ export class ProjectionConsumer implements ConsumerGroup {
       // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
       const version = checkpoint.readModelVersion ?? (await currentVersion(db, this.projection.name));
       if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
-      if (live.length) await this.projection.apply(db, live, tablesOf(this.projection, version));
+      if (live.length) await this.projection.apply(db, live, tablesOf(this.projection, version), (work) => committed.push(work));
       for (const event of fresh.filter((candidate) => waiting.has(candidate.streamId))) {
         await parkEvent(db, this.name, lease.partition, event, `waits behind an earlier dead letter of ${event.streamId}`, 0);
       }
       await saveCheckpoint(db, this.name, lease.partition, fresh[fresh.length - 1].position, version);
       return 'applied';
     });
+    for (const work of committed) {
+      try {
+        work();
+      } catch (error) {
+        // The batch is applied: what it left for after the commit cannot undo that, nor be retried.
+        this.log(`${this.name}: after-commit work failed: ${(error as Error).message}`);
+      }
+    }
+    return outcome;
   }
 
   /** Throws to have the runtime back off and redeliver, until the event has failed `maxAttempts` times. */

@@ -5,6 +5,13 @@ import type { RecordedEvent } from '@tidings/core';
 export type ProjectionTables = Readonly<Record<string, string>>;
 
 /**
+ * Hands over work to run once the batch's transaction has committed (live notifications: hints
+ * of what the read model now shows). Never run when the transaction rolls back, nor by rebuilds
+ * and dead-letter replays; lost if the process dies in between.
+ */
+export type AfterCommit = (work: () => void) => void;
+
+/**
  * A read model (ARCHITECTURE §5, STYLE 6): the categories it reads, the tables it keeps, and
  * how a batch of events changes them. `apply` runs inside the transaction that also moves the
  * checkpoint, so it must only write through `db`. Readers query the views named by `tables`'
@@ -22,7 +29,7 @@ export interface Projection {
   readonly batching?: Readonly<{ maxEvents: number; lingerMs: number }>;
   /** For each view, the DDL creating the versioned table behind it. */
   readonly tables: Readonly<Record<string, (table: string) => string>>;
-  apply(db: PoolClient, events: readonly RecordedEvent[], tables: ProjectionTables): Promise<void>;
+  apply(db: PoolClient, events: readonly RecordedEvent[], tables: ProjectionTables, afterCommit?: AfterCommit): Promise<void>;
 }
 
 export const consumerGroupOf = (projection: Pick<Projection, 'name'>): string => `projection.${projection.name}`;

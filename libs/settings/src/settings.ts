@@ -23,6 +23,8 @@ export type Settings = Readonly<{
   checkout: Readonly<{ paymentTimeoutMs: number; gatewayLatencyMs: number }>;
   /** Views: how long minute buckets are kept before the compaction job folds them into hours (TIDINGS_VIEWS_MINUTE_RETENTION, e.g. `7d`). */
   views: Readonly<{ minuteRetentionMs: number }>;
+  /** Newsfeed: authors (and sharers) with at least this many followers are pulled at read time instead of fanned out on write (TIDINGS_CELEBRITY_FOLLOWERS). */
+  social: Readonly<{ celebrityFollowers: number }>;
 }>;
 
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
@@ -66,6 +68,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       gatewayLatencyMs: integer('PAYMENT_SIMULATOR_LATENCY_MS', env.PAYMENT_SIMULATOR_LATENCY_MS ?? '0', 0, 60_000),
     },
     views: { minuteRetentionMs: duration('TIDINGS_VIEWS_MINUTE_RETENTION', env.TIDINGS_VIEWS_MINUTE_RETENTION ?? '7d', 60_000) },
+    social: { celebrityFollowers: integer('TIDINGS_CELEBRITY_FOLLOWERS', env.TIDINGS_CELEBRITY_FOLLOWERS ?? '10000', 0, 1_000_000_000) },
   };
 }
 

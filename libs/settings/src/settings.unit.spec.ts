@@ -17,12 +17,17 @@ describe('loadSettings', () => {
       allowedOrigins: [],
       checkout: { paymentTimeoutMs: 30_000, gatewayLatencyMs: 0 },
       views: { minuteRetentionMs: 7 * 86_400_000 },
+      social: { celebrityFollowers: 10_000 },
     });
   });
 
   it('reads the minute retention of views as a duration', () => {
     expect(loadSettings({ TIDINGS_VIEWS_MINUTE_RETENTION: '36h' }).views.minuteRetentionMs).toBe(36 * 3_600_000);
     expect(loadSettings({ TIDINGS_VIEWS_MINUTE_RETENTION: '90s' }).views.minuteRetentionMs).toBe(90_000);
+  });
+
+  it('reads the celebrity threshold of the newsfeed', () => {
+    expect(loadSettings({ TIDINGS_CELEBRITY_FOLLOWERS: '3' }).social.celebrityFollowers).toBe(3);
   });
 
   it('refuses to run in production without a JWT secret of its own', () => {
@@ -53,6 +58,8 @@ describe('loadSettings', () => {
     [{ TIDINGS_LEASE_TTL_MS: 'soon' }, /TIDINGS_LEASE_TTL_MS must be/],
     [{ TIDINGS_VIEWS_MINUTE_RETENTION: '7 days' }, /TIDINGS_VIEWS_MINUTE_RETENTION must be a duration/],
     [{ TIDINGS_VIEWS_MINUTE_RETENTION: '30s' }, /of at least 60 s/],
+    [{ TIDINGS_CELEBRITY_FOLLOWERS: '-1' }, /TIDINGS_CELEBRITY_FOLLOWERS must be an integer 0-1000000000/],
+    [{ TIDINGS_CELEBRITY_FOLLOWERS: 'many' }, /TIDINGS_CELEBRITY_FOLLOWERS must be an integer/],
   ])('refuses %p with a reason', (env, reason) => {
     expect(() => loadSettings(env)).toThrow(SettingsError);
     expect(() => loadSettings(env)).toThrow(reason);

@@ -3,7 +3,7 @@ import { decidedEvents, type Command, type Decider, type Message, type RecordedE
 import { ensureProjection, inTransaction, quoteIdentifier, tablesOf } from '@tidings/read-models';
 import { createTestDatabase, testCommandMetadata, type TestDatabase } from '@tidings/testing';
 import { commentOnPost } from './comment-on-post/comment-on-post';
-import { feedProjection } from './feed.projection';
+import { feedProjection, type FeedItemAdded } from './feed.projection';
 import { follow } from './follow/follow';
 import { userStreamId, type FollowEvent, type Follows } from './follows';
 import { likePost } from './like-post/like-post';
@@ -314,6 +314,36 @@ describe('feed projection on PostgreSQL', () => {
       ]);
       expect(await feedIds('f1')).toEqual(['near-1 shared by star']);
       expect(await feedIds('f4')).toEqual(['near-1 shared by near', 'near-1']);
+    });
+
+    it('tells, after the commit, each item it fanned out: posts and shares, not a celebrity\'s post nor a backfill', async () => {
+      const told: FeedItemAdded[] = [];
+      const projection = feedProjection({ celebrityFollowers: 3, onFeedItems: (items) => told.push(...items) });
+      const applyTelling = async (...events: RecordedEvent[]) => {
+        const afterCommit: (() => void)[] = [];
+        await inTransaction(pool, (db) => projection.apply(db, events, tables, (work) => afterCommit.push(work)));
+        return afterCommit;
+      };
+      await apply(...['f1', 'f2', 'f3'].map((follower) => user(follower)(userFollowed(follower, 'star'))), user('f4')(userFollowed('f4', 'near')));
+      const post = stream(postStreamId('near-1'));
+      const afterCommit = await applyTelling(
+        post(postPublished({ postId: 'near-1', authorId: 'near', text: 'Hello', publishedAt: at(1) })),
+        stream(postStreamId('star-1'))(postPublished({ postId: 'star-1', authorId: 'star', publishedAt: at(2) })),
+        post(postShared('near', { postId: 'near-1', sharedAt: at(3) })),
+        post(postShared('star', { postId: 'near-1', sharedAt: at(4) })),
+      );
+      expect(told).toEqual([]);
+      for (const work of afterCommit) work();
+      expect(told).toEqual([
+        { userId: 'f4', postId: 'near-1', authorId: 'near', text: 'Hello', createdAt: at(1) },
+        { userId: 'f4', postId: 'near-1', authorId: 'near', text: 'Hello', createdAt: at(3), sharedBy: 'near' },
+      ]);
+
+      // A follow's backfill brings old posts, not news; and without after-commit work (a rebuild) nothing is told.
+      expect(await applyTelling(user('f5')(userFollowed('f5', 'near')))).toEqual([]);
+      await inTransaction(pool, (db) => projection.apply(db, [stream(postStreamId('near-2'))(postPublished({ postId: 'near-2', authorId: 'near', publishedAt: at(5) }))], tables));
+      expect(told).toHaveLength(2);
+      expect(await feedRowsOf('near-2')).toEqual(['f4', 'f5']);
     });
 
     it('keeps the rows fanned out before an author crossed the threshold, and shows no post twice', async () => {

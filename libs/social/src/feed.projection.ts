@@ -1,12 +1,20 @@
 import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
-import { quoteIdentifier, type Projection, type ProjectionTables } from '@tidings/read-models';
+import { quoteIdentifier, type AfterCommit, type Projection, type ProjectionTables } from '@tidings/read-models';
 import type { FollowEvent } from './follows';
 import type { PostEvent } from './posts';
+
+/** A post or share fanned out into a follower's feed (`sharedBy` for a share; `createdAt` is then when it was shared). */
+export type FeedItemAdded = Readonly<{ userId: string; postId: string; authorId: string; text: string; createdAt: string; sharedBy?: string }>;
 
 export type FeedProjectionOptions = Readonly<{
   /** Authors (and sharers) with at least this many followers are not fanned out on write (TIDINGS_CELEBRITY_FOLLOWERS). */
   celebrityFollowers: number;
+  /**
+   * Told, once a batch has committed, of the items it fanned out (live updates). Backfills of a
+   * follow and posts pulled at read time are not told: they are not new in anyone's feed.
+   */
+  onFeedItems?: (items: readonly FeedItemAdded[]) => void;
 }>;
 
 /** How many of the followee's latest posts, and as many of their shares, a follow brings into the follower's feed. */
@@ -32,11 +40,12 @@ const isPostEvent = (event: RecordedEvent): event is RecordedEvent<PostEvent> =>
  * - one applied before it is brought in by the follow's backfill (it reads `posts` and `shares`);
  * - an unfollow removes the followee's posts and shares from the follower's feed.
  * The fan-out and the backfill of one author must not run concurrently on two partitions (each
- * would miss the other's uncommitted row), so both lock the author first.
+ * would miss the other's uncommitted row), so both lock the author first: a follow exclusively,
+ * a post or share shared, so that one author's posts on two partitions fan out side by side.
  * A follow backfills only the latest FOLLOW_BACKFILL fanned-out posts and shares; older ones
  * stay out of the new follower's feed.
  */
-export const feedProjection = ({ celebrityFollowers }: FeedProjectionOptions): Projection => ({
+export const feedProjection = ({ celebrityFollowers, onFeedItems }: FeedProjectionOptions): Projection => ({
   name: 'feed',
   categories: ['user', 'post'],
   // Ids are compared byte-wise ("C"): keyset cursors must sort the same way in every database.
@@ -103,26 +112,35 @@ export const feedProjection = ({ celebrityFollowers }: FeedProjectionOptions): P
       CREATE INDEX ON ${table} (user_id, created_at DESC, post_id DESC, shared_by DESC)`,
   },
 
-  async apply(db, events, tables) {
+  async apply(db, events, tables, afterCommit?: AfterCommit) {
     const follows = events.filter(isFollowEvent);
     const posts = events.filter(isPostEvent);
-    await lockAuthors(db, [
-      ...follows.map((event) => event.data.followeeId),
-      ...posts.flatMap((event) => (event.type === 'PostPublished' ? [event.data.authorId] : event.type === 'PostShared' ? [event.data.sharerId] : [])),
-    ]);
+    await lockAuthors(db, {
+      followees: follows.map((event) => event.data.followeeId),
+      authors: posts.flatMap((event) => (event.type === 'PostPublished' ? [event.data.authorId] : event.type === 'PostShared' ? [event.data.sharerId] : [])),
+    });
     // Follows first, then posts: one of the orders the partitions could have applied them in, and the feed is the same in all.
     await applyFollows(db, follows, tables);
-    await applyPosts(db, posts, tables, celebrityFollowers);
+    // Fanned-out rows are read back only for someone to tell: a rebuild has no one.
+    const added = onFeedItems && afterCommit ? ([] as FeedItemAdded[]) : undefined;
+    await applyPosts(db, posts, tables, celebrityFollowers, added);
+    if (added?.length) afterCommit!(() => onFeedItems!(added));
   },
 });
 
-/** Locks the users whose posts a batch moves (authors, sharers, followees), sorted so that two partitions cannot deadlock. */
-async function lockAuthors(db: PoolClient, userIds: readonly string[]): Promise<void> {
-  if (userIds.length === 0) return;
+/**
+ * Locks the users whose posts a batch moves, sorted so that two partitions cannot deadlock:
+ * followees exclusively (a follow's backfill reads their posts and shares, an unfollow removes
+ * them), authors and sharers shared (fan-outs of one author's posts do not read each other's
+ * rows, so they go on side by side).
+ */
+async function lockAuthors(db: PoolClient, { followees, authors }: { followees: readonly string[]; authors: readonly string[] }): Promise<void> {
+  if (followees.length + authors.length === 0) return;
   await db.query({
     name: 'tidings_feed_lock',
-    text: `SELECT pg_advisory_xact_lock($1, key) FROM (SELECT DISTINCT hashtext(id) AS key FROM unnest($2::text[]) AS id ORDER BY 1) AS keys`,
-    values: [FEED_LOCK_CLASS, [...new Set(userIds)]],
+    text: `SELECT CASE WHEN exclusive THEN pg_advisory_xact_lock($1, key) ELSE pg_advisory_xact_lock_shared($1, key) END
+      FROM (SELECT hashtext(id) AS key, bool_or(exclusive) AS exclusive FROM unnest($2::text[], $3::boolean[]) AS u (id, exclusive) GROUP BY 1 ORDER BY 1) AS keys`,
+    values: [FEED_LOCK_CLASS, [...followees, ...authors], [...followees.map(() => true), ...authors.map(() => false)]],
   });
 }
 
@@ -210,7 +228,14 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
 
 type Counts = { likes: number; comments: number; shares: number };
 
-async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEvent>[], tables: ProjectionTables, celebrityFollowers: number): Promise<void> {
+/** Applies posts, likes, comments and shares; with `added`, collects the feed items fanned out. */
+async function applyPosts(
+  db: PoolClient,
+  events: readonly RecordedEvent<PostEvent>[],
+  tables: ProjectionTables,
+  celebrityFollowers: number,
+  added?: FeedItemAdded[],
+): Promise<void> {
   if (events.length === 0) return;
   const t = quotedTables(tables);
   const published: RecordedEvent<Extract<PostEvent, { type: 'PostPublished' }>>[] = [];
@@ -244,8 +269,13 @@ async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEve
 
   if (published.length) {
     // The author's count decides, once, whether the post is fanned out or pulled by readers.
-    await db.query({
-      name: `tidings_feed_publish_${tables.posts}`,
+    const fanOut = `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
+        SELECT f.follower_id, p.created_at, p.post_id, '' FROM published p JOIN ${t.follows} f ON f.followee_id = p.author_id
+        WHERE p.fanned_out
+        ON CONFLICT DO NOTHING`;
+    // Told, the followers come back as one array per post: far fewer rows to send than one per follower.
+    const { rows } = await db.query<{ post_id: string; user_ids: string[] }>({
+      name: `tidings_feed_publish_${tables.posts}${added ? '_told' : ''}`,
       text: `WITH published AS (
           INSERT INTO ${t.posts} (post_id, author_id, text, created_at, fanned_out, position)
           SELECT p.post_id, p.author_id, p.text, p.created_at, coalesce(c.followers, 0) < $6, p.position
@@ -253,10 +283,7 @@ async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEve
           LEFT JOIN ${t.follower_counts} c ON c.user_id = p.author_id
           ON CONFLICT DO NOTHING
           RETURNING post_id, author_id, created_at, fanned_out)
-        INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
-        SELECT f.follower_id, p.created_at, p.post_id, '' FROM published p JOIN ${t.follows} f ON f.followee_id = p.author_id
-        WHERE p.fanned_out
-        ON CONFLICT DO NOTHING`,
+        ${added ? `, fanned AS (${fanOut} RETURNING user_id, post_id) SELECT post_id, array_agg(user_id) AS user_ids FROM fanned GROUP BY post_id` : fanOut}`,
       values: [
         published.map((event) => event.data.postId),
         published.map((event) => event.data.authorId),
@@ -266,6 +293,13 @@ async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEve
         celebrityFollowers,
       ],
     });
+    if (added) {
+      const posts = new Map(published.map(({ data }) => [data.postId, data]));
+      for (const row of rows) {
+        const { postId, authorId, text, publishedAt } = posts.get(row.post_id)!;
+        for (const userId of row.user_ids) added.push({ userId, postId, authorId, text, createdAt: publishedAt });
+      }
+    }
   }
 
   const counts = new Map<string, Counts>();
@@ -312,8 +346,9 @@ async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEve
 
   if (shares.length) {
     // As for posts: the sharer's count decides whether the share is fanned out to the sharer's followers or pulled.
-    const { rows } = await db.query<{ post_id: string }>({
-      name: `tidings_feed_share_${tables.shares}`,
+    // Each share is one row without a user; with `added`, each item it fanned out follows as a row with one.
+    const { rows } = await db.query<{ post_id: string; user_id: string | null; shared_by: string; created_at: Date; author_id: string; text: string }>({
+      name: `tidings_feed_share_${tables.shares}${added ? '_told' : ''}`,
       text: `WITH shared AS (
           INSERT INTO ${t.shares} (post_id, sharer_id, shared_at, fanned_out)
           SELECT s.post_id, s.sharer_id, s.shared_at, coalesce(c.followers, 0) < $4
@@ -325,11 +360,20 @@ async function applyPosts(db: PoolClient, events: readonly RecordedEvent<PostEve
           INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
           SELECT f.follower_id, s.shared_at, s.post_id, s.sharer_id FROM shared s JOIN ${t.follows} f ON f.followee_id = s.sharer_id
           WHERE s.fanned_out
-          ON CONFLICT DO NOTHING)
-        SELECT post_id FROM shared`,
+          ON CONFLICT DO NOTHING${added ? ' RETURNING user_id, post_id, shared_by, created_at' : ''})
+        ${
+          added
+            ? `SELECT post_id, NULL::text AS user_id, NULL::text AS shared_by, NULL::timestamptz AS created_at, NULL::text AS author_id, NULL::text AS text FROM shared
+        UNION ALL
+        SELECT f.post_id, f.user_id, f.shared_by, f.created_at, p.author_id, p.text FROM fanned f JOIN ${t.posts} p USING (post_id)`
+            : 'SELECT post_id, NULL AS user_id FROM shared'
+        }`,
       values: [shares.map((share) => share.postId), shares.map((share) => share.sharerId), shares.map((share) => share.sharedAt), celebrityFollowers],
     });
-    for (const row of rows) count(row.post_id, { shares: 1 });
+    for (const row of rows) {
+      if (row.user_id === null) count(row.post_id, { shares: 1 });
+      else added?.push({ userId: row.user_id, postId: row.post_id, authorId: row.author_id, text: row.text, createdAt: row.created_at.toISOString(), sharedBy: row.shared_by });
+    }
   }
 
   const counted = [...counts].filter(([, change]) => change.likes || change.comments || change.shares);

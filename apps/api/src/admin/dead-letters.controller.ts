@@ -3,8 +3,9 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { projectionCatalog } from '@tidings/apps-projector';
-import { DATABASE } from '@tidings/platform';
-import { consumerGroupOf, DeadLetterNotFound, DeadLetterOutOfOrder, dropDeadLetter, listDeadLetters, replayDeadLetter } from '@tidings/read-models';
+import { DATABASE, SETTINGS } from '@tidings/platform';
+import { consumerGroupOf, DeadLetterNotFound, DeadLetterOutOfOrder, dropDeadLetter, listDeadLetters, replayDeadLetter, type Projection } from '@tidings/read-models';
+import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { parseInput } from '../http/parse-input';
 import { problems } from '../http/problem';
@@ -17,7 +18,14 @@ const listQuery = z.strictObject({ group: z.string().max(200).optional() });
 @ApiBearerAuth()
 @Allow('admin')
 export class DeadLettersController {
-  constructor(@Inject(DATABASE) private readonly pool: Pool) {}
+  private readonly catalog: readonly Projection[];
+
+  constructor(
+    @Inject(DATABASE) private readonly pool: Pool,
+    @Inject(SETTINGS) settings: Settings,
+  ) {
+    this.catalog = projectionCatalog(settings);
+  }
 
   @Get()
   async list(@Query() query: unknown) {
@@ -39,7 +47,11 @@ export class DeadLettersController {
   @HttpCode(202)
   async replay(@Param('id') id: string) {
     try {
-      const applied = await replayDeadLetter(this.pool, id, projectionOfGroup);
+      const applied = await replayDeadLetter(this.pool, id, (group) => {
+        const projection = this.catalog.find((candidate) => consumerGroupOf(candidate) === group);
+        if (!projection) throw new Error(`no projection consumes as ${group}`);
+        return projection;
+      });
       return { applied };
     } catch (error) {
       throw answered(error);
@@ -56,12 +68,6 @@ export class DeadLettersController {
     }
   }
 }
-
-const projectionOfGroup = (group: string) => {
-  const projection = projectionCatalog.find((candidate) => consumerGroupOf(candidate) === group);
-  if (!projection) throw new Error(`no projection consumes as ${group}`);
-  return projection;
-};
 
 const answered = (error: unknown): unknown => {
   if (error instanceof DeadLetterNotFound) return problems.notFound(error.message);

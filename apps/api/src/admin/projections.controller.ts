@@ -7,7 +7,7 @@ import { projectionCatalog } from '@tidings/apps-projector';
 import type { NatsConnection } from 'nats';
 import { publishNotification, type EventTopology } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
-import { projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type ProjectionStatus } from '@tidings/read-models';
+import { projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type Projection, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { problems } from '../http/problem';
@@ -23,6 +23,7 @@ export class ProjectionAdmin {
   private readonly rebuilding = new Map<string, string>();
   /** The previous answer's positions: events per second is the progress since then. */
   private readonly samples = new Map<string, Sample>();
+  private readonly catalog: readonly Projection[];
 
   constructor(
     @Inject(DATABASE) private readonly pool: Pool,
@@ -30,16 +31,18 @@ export class ProjectionAdmin {
     @Inject(SETTINGS) private readonly settings: Settings,
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(TOPOLOGY) private readonly topology: EventTopology,
-  ) {}
+  ) {
+    this.catalog = projectionCatalog(settings);
+  }
 
   async list() {
-    const statuses = await projectionStatuses(this.pool, this.store, projectionCatalog);
+    const statuses = await projectionStatuses(this.pool, this.store, this.catalog);
     return statuses.map((status) => this.describe(status));
   }
 
   rebuild(name: string) {
-    const projection = projectionCatalog.find((candidate) => candidate.name === name);
-    if (!projection) throw problems.notFound(`no projection "${name}"; known: ${projectionCatalog.map((known) => known.name).join(', ')}`);
+    const projection = this.catalog.find((candidate) => candidate.name === name);
+    if (!projection) throw problems.notFound(`no projection "${name}"; known: ${this.catalog.map((known) => known.name).join(', ')}`);
     if (this.rebuilding.has(name)) throw problems.conflict('rebuild-running', `projection ${name} is being rebuilt (${this.rebuilding.get(name)})`);
     const rebuildId = randomUUID();
     this.rebuilding.set(name, rebuildId);

@@ -13,6 +13,7 @@ import { Commands } from '../http/command-context';
 import { problemOf, problems } from '../http/problem';
 import { grantChannel } from '../live/channels';
 import { Orders } from '../orders/orders.service';
+import { Social } from '../social/social.service';
 import { Views } from '../views/views.service';
 import { limitRules } from './graphql-limits';
 import { schema } from './schema';
@@ -74,6 +75,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   const sagas = app.get(SagaAdmin);
   const commands = app.get(Commands);
   const views = app.get(Views);
+  const social = app.get(Social);
 
   // Only the saga's `status` notifications of an order's channel are status changes.
   const settlements = withFilter(
@@ -120,6 +122,11 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         callerFor(context, 'authenticated');
         return views.trending(withoutNulls(args));
       },
+      feed: (_root, args: Record<string, unknown>, context: Context) => social.feedOf(callerFor(context, 'authenticated'), withoutNulls(args)),
+      post: (_root, args: { postId: string; minPosition?: string | null }, context: Context) => {
+        callerFor(context, 'authenticated');
+        return orNull(social.post(args.postId, args.minPosition ?? undefined));
+      },
     },
     Mutation: {
       registerProduct: async (_root, args: Record<string, unknown>, context: Context) => {
@@ -159,6 +166,37 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const recorded = await views.recordMany({ views: [withoutNulls({ videoId, ...view })] }, caller, commands.metadata(requestOf(context), caller));
         return { accepted: recorded.accepted, position: positionOf(recorded.position) };
       },
+      follow: async (_root, args: { userId: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        return { position: positionOf((await social.follow(args.userId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+      },
+      unfollow: async (_root, args: { userId: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        return { position: positionOf((await social.unfollow(args.userId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+      },
+      publishPost: async (_root, args: { text: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        const published = await social.publish({ text: args.text }, caller, commands.metadata(requestOf(context), caller));
+        return { postId: published.postId, position: positionOf(published.position) };
+      },
+      likePost: async (_root, args: { postId: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        return { position: positionOf((await social.like(args.postId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+      },
+      unlikePost: async (_root, args: { postId: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        return { position: positionOf((await social.unlike(args.postId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+      },
+      commentOnPost: async (_root, args: { postId: string; text: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        const commented = await social.comment(args.postId, { text: args.text }, caller, commands.metadata(requestOf(context), caller));
+        return { commentId: commented.commentId, position: positionOf(commented.position) };
+      },
+      sharePost: async (_root, args: { postId: string }, context: Context) => {
+        const caller = callerFor(context, 'authenticated');
+        const shared = await social.share(args.postId, undefined, caller, commands.metadata(requestOf(context), caller));
+        return { postId: shared.postId, position: positionOf(shared.position) };
+      },
     },
     Subscription: {
       projectionStatus: {
@@ -176,6 +214,15 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
           return settlements(root, args, context, info);
         }),
         resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: settledStatus((notification.data as { saga?: unknown } | null)?.saga) }),
+      },
+      feedUpdated: {
+        // The caller's own feed channel, as the WebSocket's `feed` grants it: nobody hears another's feed.
+        subscribe: withProblems(async (_root: unknown, _args: unknown, context: Context) => {
+          const grant = grantChannel('feed', callerFor(context, 'authenticated'));
+          if ('refused' in grant) throw problems.notFound(grant.detail);
+          return context.pubsub.subscribe(grant.channel);
+        }),
+        resolve: (notification: Notification) => notification.data,
       },
     },
   };

@@ -1,4 +1,4 @@
-/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, projections and their rebuilds. */
+/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, social and the newsfeed, projections and their rebuilds. */
 export const schema = /* GraphQL */ `
   type Product {
     sku: String!
@@ -172,6 +172,58 @@ export const schema = /* GraphQL */ `
     position: String
   }
 
+  "A post as GET /posts/:id answers it; its counts are read fresh."
+  type Post {
+    postId: String!
+    authorId: String!
+    text: String!
+    likes: Int!
+    comments: Int!
+    shares: Int!
+    createdAt: String!
+  }
+
+  "A post in the caller's feed; sharedBy when a followed user shared it, and createdAt is then when it was shared."
+  type FeedItem {
+    postId: String!
+    authorId: String!
+    text: String!
+    likes: Int!
+    comments: Int!
+    shares: Int!
+    createdAt: String!
+    sharedBy: String
+  }
+
+  type FeedPage {
+    items: [FeedItem!]!
+    nextCursor: String
+  }
+
+  "A new item of the caller's feed as it is fanned out (the WebSocket channel feed); counts are read with post or feed."
+  type FeedUpdate {
+    postId: String!
+    authorId: String!
+    text: String!
+    createdAt: String!
+    sharedBy: String
+  }
+
+  "What a command answers when it has nothing else to say: its position, null when it changed nothing."
+  type Accepted {
+    position: String
+  }
+
+  type PublishedPost {
+    postId: String!
+    position: String
+  }
+
+  type PostedComment {
+    commentId: String!
+    position: String
+  }
+
   type Query {
     "Waits (up to 5 s) until the read model shows minPosition, like ?minPosition= on REST."
     product(sku: String!, minPosition: String): Product
@@ -189,6 +241,10 @@ export const schema = /* GraphQL */ `
     videoViews(videoId: String!, from: String, to: String, granularity: String, minPosition: String): VideoViews!
     "The most viewed videos in the window (1h, 24h or 7d)."
     trendingVideos(window: String = "24h", limit: Int = 10, minPosition: String): [TrendingVideo!]!
+    "The caller's own feed, newest first: posts and shares of the users they follow."
+    feed(limit: Int = 20, cursor: String, minPosition: String): FeedPage!
+    "A post; null if there is none."
+    post(postId: String!, minPosition: String): Post
   }
 
   type Mutation {
@@ -205,6 +261,17 @@ export const schema = /* GraphQL */ `
     rebuildProjection(name: String!): RebuildStarted!
     "Anyone: one view of a video (the signed-in caller's, or viewerId's for that viewer or an admin), now or at the time given."
     recordView(videoId: String!, viewerId: String, at: String): ViewsRecorded!
+    "The caller follows the user (not themselves)."
+    follow(userId: String!): Accepted!
+    unfollow(userId: String!): Accepted!
+    "A post by the caller, 1-5000 characters."
+    publishPost(text: String!): PublishedPost!
+    "A like counts once per user."
+    likePost(postId: String!): Accepted!
+    unlikePost(postId: String!): Accepted!
+    commentOnPost(postId: String!, text: String!): PostedComment!
+    "The share reaches the caller's followers' feeds."
+    sharePost(postId: String!): PublishedPost!
   }
 
   type Subscription {
@@ -212,5 +279,7 @@ export const schema = /* GraphQL */ `
     projectionStatus(name: String!): ProjectionStatus!
     "The order's owner and admins: its checkout's outcome (the WebSocket channel order:<orderId>)."
     orderStatusChanged(orderId: String!): OrderStatusChange!
+    "The caller's new feed items, only ever their own (the WebSocket channel feed)."
+    feedUpdated: FeedUpdate!
   }
 `;

@@ -51,7 +51,12 @@ const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409>> = {
   'checkout-confirmed': 409,
   'nothing-to-retry': 409,
   'checkout-not-started': 409,
+  'post-not-found': 404,
+  'post-already-published': 409,
 };
+
+/** PostgreSQL's SQLSTATE for a relation that does not exist. */
+const UNDEFINED_TABLE = '42P01';
 
 const FASTIFY_STATUS_SLUGS: Readonly<Record<number, string>> = {
   400: 'invalid-request',
@@ -72,6 +77,8 @@ export function problemOf(error: unknown): ProblemError | undefined {
     return problems.unprocessable(error.code, error.message);
   }
   if (error instanceof WrongExpectedVersion) return problems.conflict('wrong-expected-version', error.message);
+  // A read model's table that does not exist yet: no projector has started on this database.
+  if ((error as { code?: unknown } | undefined)?.code === UNDEFINED_TABLE) return problems.readModelLagging('the read models are not created yet: start a projector (TIDINGS_ROLES with projector)');
   if (error instanceof EventIdConflict) return problems.conflict('event-id-conflict', error.message);
   if (error instanceof HttpException) return fromStatus(error.getStatus(), error.message);
   // Fastify's own refusals (body too large, malformed JSON, media type) carry a 4xx statusCode.

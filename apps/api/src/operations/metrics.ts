@@ -8,8 +8,9 @@ import { countCheckoutsByStatus, SAGA_STATUSES } from '@tidings/checkout';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { groupConsumerPrefix, lastPublishedPosition, type EventTopology } from '@tidings/messaging';
-import { DATABASE, EVENT_STORE, NATS, TOPOLOGY } from '@tidings/platform';
+import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { consumerGroupOf, projectionStatuses } from '@tidings/read-models';
+import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 
 /** The API process's Prometheus metrics (API.md Operations); gauges are read from their sources at scrape time. */
@@ -35,7 +36,9 @@ export class Metrics {
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(NATS) nats: NatsConnection,
     @Inject(TOPOLOGY) topology: EventTopology,
+    @Inject(SETTINGS) settings: Settings,
   ) {
+    const catalog = projectionCatalog(settings);
     collectDefaultMetrics({ register: this.registry, prefix: 'tidings_' });
     new Gauge({
       name: 'tidings_relay_lag_events',
@@ -46,7 +49,7 @@ export class Metrics {
         this.set(Number(head > published ? head - published : 0n));
       },
     });
-    const statuses = () => projectionStatuses(pool, store, projectionCatalog);
+    const statuses = () => projectionStatuses(pool, store, catalog);
     new Gauge({
       name: 'tidings_projection_lag_events',
       help: "Positions between the store's head and each projection's furthest checkpoint",
@@ -82,7 +85,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         const jsm = await nats.jetstreamManager();
-        const totals = new Map(projectionCatalog.map((projection) => [consumerGroupOf(projection), 0]));
+        const totals = new Map(catalog.map((projection) => [consumerGroupOf(projection), 0]));
         for await (const consumer of jsm.consumers.list(topology.stream)) {
           const group = [...totals.keys()].find((name) => consumer.name.startsWith(groupConsumerPrefix(topology, name)));
           if (group) totals.set(group, (totals.get(group) ?? 0) + consumer.num_redelivered);

@@ -1,6 +1,7 @@
 import type { Settings } from '@tidings/settings';
 import { APPEND, APPEND_BATCH, benchAppend } from './append.bench';
 import type { BenchResult } from './bench-result';
+import { benchFeed } from './feed.bench';
 import { benchHttp } from './http.bench';
 import { benchLag } from './lag.bench';
 import { benchProject } from './project.bench';
@@ -17,4 +18,5 @@ export const workloads: Record<string, (settings: Settings) => Promise<BenchResu
   http: async (settings) => [await benchHttp(settings)],
   lag: benchLag,
   views: benchViews,
+  feed: benchFeed,
 };
