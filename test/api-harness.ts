@@ -47,7 +47,7 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, r
     pool = new Pool({ connectionString: database.url });
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '1500', ...settings };
+    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '4000', ...settings };
     const process = startTidings(env, roles);
     const eventPool = pool;
     api = { baseUrl, secret, database, process, env, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };

@@ -128,7 +128,7 @@ describe('orders and checkout sagas over GraphQL', () => {
     const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
     const clients = { alice: graphqlWsClient(graphqlUrl, alice), ops: graphqlWsClient(graphqlUrl, admin), bob: graphqlWsClient(graphqlUrl, bob) };
     try {
-      // tok_timeout never answers: the saga gives up after CHECKOUT_PAYMENT_TIMEOUT_MS (1.5 s), ample time for the subscriptions to be live.
+      // tok_timeout never answers: the saga gives up after CHECKOUT_PAYMENT_TIMEOUT_MS (4 s in these tests), ample time for the subscriptions to be live.
       const placed = await placeOrder(alice, 'tok_timeout');
       // Authorization reads the order, so subscribe once the read model shows it.
       expect(await orderOf(alice, placed.orderId, placed.position)).toMatchObject({ status: 'placed' });
