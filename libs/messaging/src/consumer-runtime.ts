@@ -137,8 +137,7 @@ export class ConsumerRuntime {
           }
           const outcome = await group.handle({ lease, events: this.decode(received) });
           if (outcome === 'applied') {
-            // Acknowledging a batch's last delivery acknowledges the batch (AckPolicy.All): one message back, not one per event.
-            received[received.length - 1].ack();
+            for (const message of received) message.ack();
             failures = 0;
             this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
           } else {
@@ -199,7 +198,7 @@ export class ConsumerRuntime {
     await jsm.consumers.add(topology.stream, {
       durable_name: name,
       filter_subject: partitionFilter(topology, group.categories, partition),
-      ack_policy: AckPolicy.All,
+      ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
       max_ack_pending: this.maxAckPending,
