@@ -1,27 +1,14 @@
 import { Pool } from 'pg';
-import type { Message, RecordedEvent } from '@tidings/core';
+import type { RecordedEvent } from '@tidings/core';
 import { ensureProjection, inTransaction, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { createTestDatabase, recordedStreams, type TestDatabase } from '@tidings/testing';
 import { orderStreamId } from './orders';
 import { cancellationRequested, orderCancelled, orderConfirmed, orderPlaced } from './orders.fixture';
 import { ordersProjection, type OrderRecord } from './orders.projection';
 import { findOrder, listOrders } from './orders.queries';
 
-let position = 0n;
-
 /** A stream's events as the store would record them: versions in order, positions increasing across streams. */
-const stream = (streamId: string) => {
-  let version = -1;
-  return (event: Message, recordedAt = '2026-01-01T00:00:00.000Z'): RecordedEvent => ({
-    ...event,
-    eventId: `event-${++position}`,
-    streamId,
-    streamVersion: ++version,
-    metadata: { correlationId: 'c', causationId: 'c', actor: 'spec', schemaVersion: 1 },
-    position,
-    recordedAt: new Date(recordedAt),
-  });
-};
+const stream = recordedStreams();
 const orderStream = (orderId: string) => stream(orderStreamId(orderId));
 const paymentStream = (orderId: string) => {
   const append = stream(`payment-${orderId}`);

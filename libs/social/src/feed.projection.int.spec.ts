@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { decidedEvents, type Command, type Decider, type Message, type RecordedEvent } from '@tidings/core';
 import { ensureProjection, inTransaction, quoteIdentifier, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, testCommandMetadata, type TestDatabase } from '@tidings/testing';
+import { createTestDatabase, recordedStreams, testCommandMetadata, type TestDatabase } from '@tidings/testing';
 import { commentOnPost } from './comment-on-post/comment-on-post';
 import { feedProjection, type FeedItemAdded } from './feed.projection';
 import { follow } from './follow/follow';
@@ -15,21 +15,8 @@ import { feedPage, findPost, followerCount, followers, following, postComments, 
 import { unfollow } from './unfollow/unfollow';
 import { unlikePost } from './unlike-post/unlike-post';
 
-let position = 0n;
-
 /** A stream's events as the store would record them: versions in order, positions increasing across streams. */
-const stream = (streamId: string) => {
-  let version = -1;
-  return (event: Message, recordedAt = '2026-01-01T00:00:00.000Z'): RecordedEvent => ({
-    ...event,
-    eventId: `event-${++position}`,
-    streamId,
-    streamVersion: ++version,
-    metadata: { correlationId: 'c', causationId: 'c', actor: 'spec', schemaVersion: 1 },
-    position,
-    recordedAt: new Date(recordedAt),
-  });
-};
+const stream = recordedStreams();
 
 /** Minute `n` of the spec's day: a readable clock. */
 const at = (minute: number): string => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();

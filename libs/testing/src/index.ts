@@ -5,3 +5,4 @@ export * from './test-event-store';
 export * from './test-jetstream';
 export * from './inventory-workload';
 export * from './tcp-proxy';
+export * from './recorded-streams';

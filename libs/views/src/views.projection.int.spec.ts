@@ -1,23 +1,20 @@
 import { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import { ensureProjection, inTransaction, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { createTestDatabase, recordedStreams, type TestDatabase } from '@tidings/testing';
 import { compactViewMinutes } from './views-compaction.repository';
 import { viewsProjection } from './views.projection';
 import { trendingVideos, videoViews } from './views.queries';
 import { videoStreamId } from './views';
 
-let position = 0n;
-const viewed = (videoId: string, at: string): RecordedEvent => ({
-  type: 'VideoViewed',
-  data: { videoId, at },
-  eventId: `event-${++position}`,
-  streamId: videoStreamId(videoId),
-  streamVersion: Number(position),
-  metadata: { correlationId: 'c', causationId: 'c', actor: 'spec', schemaVersion: 1 },
-  position,
-  recordedAt: new Date(at),
-});
+const stream = recordedStreams();
+const videoStreams = new Map<string, ReturnType<typeof stream>>();
+/** A view of `videoId` at `at`, recorded on the video's stream. */
+const viewed = (videoId: string, at: string): RecordedEvent => {
+  const video = videoStreams.get(videoId) ?? stream(videoStreamId(videoId));
+  videoStreams.set(videoId, video);
+  return video({ type: 'VideoViewed', data: { videoId, at } }, at);
+};
 const longAgo = new Date('2000-01-01T00:00:00Z');
 
 describe('views projection on PostgreSQL', () => {
