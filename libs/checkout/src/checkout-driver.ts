@@ -86,8 +86,8 @@ export class CheckoutDriver {
         return record({ type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
       case 'capture': {
         const { totalCents } = started(saga);
-        const done = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
-        if (!done) return this.saga(orderId);
+        const refused = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
+        if (refused) return refused;
         await this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId: step.authorizationId, amountCents: totalCents } });
         return record({ type: 'CheckoutPaymentCaptured', data: { orderId, authorizationId: step.authorizationId } });
       }
@@ -113,15 +113,20 @@ export class CheckoutDriver {
       case 'complete':
         return record({ type: 'CheckoutCompleted', data: { orderId } });
       case 'void': {
-        const done = await this.atGateway(orderId, 'void', () => this.deps.gateway.void({ idempotencyKey: `${checkoutStreamId(orderId)}:void`, authorizationId: step.authorizationId }), record);
-        if (!done) return this.saga(orderId);
+        // A capture in flight when compensation began (a customer's cancellation) went through at
+        // the gateway but could not be recorded here: its void is refused, so it is refunded.
+        const refundInstead = () => this.take(orderId, saga, { kind: 'refund', authorizationId: step.authorizationId }, order);
+        const refused = await this.atGateway(orderId, 'void', () => this.deps.gateway.void({ idempotencyKey: `${checkoutStreamId(orderId)}:void`, authorizationId: step.authorizationId }), record, refundInstead);
+        if (refused) return refused;
         await this.recordPayment(orderId, { type: 'PaymentVoided', data: { orderId, authorizationId: step.authorizationId } });
         return record({ type: 'CheckoutPaymentVoided', data: { orderId, authorizationId: step.authorizationId } });
       }
       case 'refund': {
         const { totalCents } = started(saga);
-        const done = await this.atGateway(orderId, 'refund', () => this.deps.gateway.refund({ idempotencyKey: `${checkoutStreamId(orderId)}:refund`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
-        if (!done) return this.saga(orderId);
+        const refused = await this.atGateway(orderId, 'refund', () => this.deps.gateway.refund({ idempotencyKey: `${checkoutStreamId(orderId)}:refund`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
+        if (refused) return refused;
+        // The capture may be on the payment stream already, or only at the gateway when a void fell back to this refund.
+        await this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId: step.authorizationId, amountCents: totalCents } });
         await this.recordPayment(orderId, { type: 'PaymentRefunded', data: { orderId, authorizationId: step.authorizationId, amountCents: totalCents } });
         return record({ type: 'CheckoutPaymentRefunded', data: { orderId, authorizationId: step.authorizationId } });
       }
@@ -204,20 +209,19 @@ export class CheckoutDriver {
   }
 
   /**
-   * A capture, void or refund: true once done. A transient failure leaves the step to the next
-   * drive (false, the saga's wake-up backs off); a refusal fails the saga for an operator.
+   * A capture, void or refund: undefined once done, else the saga as it now stands. A transient
+   * failure throws, leaving the step to the next drive (the saga's wake-up backs off); a refusal
+   * goes to `onRefused`, or fails the saga for an operator.
    */
-  private async atGateway(orderId: string, operation: string, call: () => Promise<unknown>, record: Recorder): Promise<boolean> {
+  private async atGateway(orderId: string, operation: string, call: () => Promise<unknown>, record: Recorder, onRefused?: () => Promise<CheckoutState>): Promise<CheckoutState | undefined> {
     try {
       await call();
-      return true;
+      return undefined;
     } catch (error) {
-      if (error instanceof GatewayUnavailable) throw error;
-      if (error instanceof GatewayRefused) {
-        await this.failed(orderId, operation, error, record);
-        return false;
-      }
-      throw error;
+      if (!(error instanceof GatewayRefused)) throw error;
+      if (onRefused) return onRefused();
+      await this.failed(orderId, operation, error, record);
+      return this.saga(orderId);
     }
   }
 

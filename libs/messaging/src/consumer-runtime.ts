@@ -137,7 +137,8 @@ export class ConsumerRuntime {
           }
           const outcome = await group.handle({ lease, events: this.decode(received) });
           if (outcome === 'applied') {
-            for (const message of received) message.ack();
+            // Acknowledging a batch's last delivery acknowledges the batch (AckPolicy.All): one message back, not one per event.
+            received[received.length - 1].ack();
             failures = 0;
             this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
           } else {
@@ -198,7 +199,7 @@ export class ConsumerRuntime {
     await jsm.consumers.add(topology.stream, {
       durable_name: name,
       filter_subject: partitionFilter(topology, group.categories, partition),
-      ack_policy: AckPolicy.Explicit,
+      ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,
       max_ack_pending: this.maxAckPending,

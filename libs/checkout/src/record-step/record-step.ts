@@ -28,8 +28,13 @@ function alreadyRecorded(state: StartedCheckout, event: CheckoutEvent): boolean 
       return state.reserved[event.data.sku] !== undefined;
     case 'CheckoutPaymentAttempted':
       return state.payment.status === 'attempting' && state.payment.attempt >= event.data.attempt;
+    // An attempt's outcome is news only while that attempt is open: a time-out decided on a
+    // stale read, after the gateway's answer was recorded, must not overwrite it.
     case 'CheckoutPaymentFailed':
+    case 'CheckoutPaymentTimedOut':
       return state.payment.attempt > event.data.attempt || (state.payment.status !== 'attempting' && state.payment.attempt === event.data.attempt);
+    case 'CheckoutPaymentDeclined':
+      return state.payment.status !== 'attempting';
     case 'CheckoutPaymentAuthorized':
       return state.payment.status === 'authorized' || state.payment.status === 'captured';
     case 'CheckoutPaymentCaptured':

@@ -19,6 +19,16 @@ describe('RecordCheckoutStep', () => {
     spec.given([started()]).when(record(started())).then([]);
   });
 
+  it('ignores an attempt\'s time-out or decline once the gateway\'s answer is recorded', () => {
+    const attempted = [started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1)];
+    const timedOut: CheckoutEvent = { type: 'CheckoutPaymentTimedOut', data: { orderId: 'o-1', attempt: 1 } };
+    const declined: CheckoutEvent = { type: 'CheckoutPaymentDeclined', data: { orderId: 'o-1', reason: 'card_declined' } };
+    spec.given(attempted).when(record(timedOut)).then([timedOut]);
+    spec.given([...attempted, paymentAuthorized()]).when(record(timedOut)).then([]);
+    spec.given([...attempted, paymentAuthorized(), paymentCaptured()]).when(record(timedOut)).then([]);
+    spec.given([...attempted, paymentAuthorized()]).when(record(declined)).then([]);
+  });
+
   it('refuses a forward step that arrives after compensation began', () => {
     spec.given([started(), compensationStarted()]).when(record(itemReserved('A'))).thenThrows(StepRefused, /compensating/);
     spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), compensationStarted()]).when(record(paymentAuthorized())).thenThrows(StepRefused, /compensating/);

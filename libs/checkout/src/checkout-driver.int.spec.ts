@@ -1,0 +1,80 @@
+import { Pool } from 'pg';
+import { createCommandHandler, systemClock, uuidV7Ids, type EventToAppend, type Message } from '@tidings/core';
+import { productStreamId } from '@tidings/inventory';
+import { orderStreamId } from '@tidings/orders';
+import { SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
+import { useTestEventStore } from '@tidings/testing';
+import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from './checkout-driver';
+
+const ORDER_ID = '0190a000-0000-7000-8000-0000000000cc';
+const ITEMS = [
+  { sku: 'SKU-1', quantity: 2, unitPriceCents: 1299 },
+  { sku: 'SKU-2', quantity: 1, unitPriceCents: 500 },
+];
+const TOTAL_CENTS = 3098;
+const orderPlaced: Message = {
+  type: 'OrderPlaced',
+  data: { orderId: ORDER_ID, customerId: 'user-1', items: ITEMS, currency: 'USD', subtotalCents: TOTAL_CENTS, taxRate: 0, taxCents: 0, totalCents: TOTAL_CENTS, shippingCountry: 'DE', paymentToken: 'tok_visa' },
+};
+const stocked = (sku: string): Message[] => [
+  { type: 'ProductRegistered', data: { sku, name: sku, priceCents: 100, currency: 'USD' } },
+  { type: 'StockReceived', data: { sku, quantity: 10 } },
+];
+
+const toAppend = (event: Message): EventToAppend => ({
+  ...event,
+  eventId: uuidV7Ids.next(),
+  metadata: { correlationId: ORDER_ID, causationId: ORDER_ID, actor: 'spec', schemaVersion: 1 },
+});
+
+/**
+ * Two drivers of one saga, as two sagas processes are after a nudge: what one does at the
+ * gateway must not be lost when the other changes the saga's course meanwhile.
+ */
+describe('CheckoutDriver, two drives of one saga at once', () => {
+  const testStore = useTestEventStore();
+  let pool: Pool;
+
+  beforeAll(() => {
+    pool = new Pool({ connectionString: testStore.database.url });
+    // The test database may be dropped before this pool ends.
+    pool.on('error', () => undefined);
+  });
+  afterAll(() => pool.end());
+
+  const driverWith = (gateway: PaymentGateway) =>
+    new CheckoutDriver({ store: testStore.store, handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway, clock: systemClock, policy: DEFAULT_CHECKOUT_POLICY });
+
+  it('refunds a capture that went through while the customer\'s cancellation compensated the saga', async () => {
+    const { store } = testStore;
+    for (const { sku } of ITEMS) await store.append(productStreamId(sku), stocked(sku).map(toAppend), { expectedVersion: 'no_stream' });
+    await store.append(orderStreamId(ORDER_ID), [toAppend(orderPlaced)], { expectedVersion: 'no_stream' });
+
+    const simulator = new SimulatedPaymentGateway(pool);
+    const other = driverWith(simulator);
+    let cancelledDuringCapture = false;
+    // The gateway captures; before its answer reaches this driver, the customer cancels and the other driver compensates.
+    const capturingSlowly: PaymentGateway = {
+      authorize: (request, signal) => simulator.authorize(request, signal),
+      void: (request, signal) => simulator.void(request, signal),
+      refund: (request, signal) => simulator.refund(request, signal),
+      capture: async (request, signal) => {
+        const capture = await simulator.capture(request, signal);
+        await store.append(orderStreamId(ORDER_ID), [toAppend({ type: 'OrderCancellationRequested', data: { orderId: ORDER_ID, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+        await expect(other.drive(ORDER_ID)).resolves.toMatchObject({ status: 'compensated' });
+        cancelledDuringCapture = true;
+        return capture;
+      },
+    };
+
+    // This driver's record of the capture comes too late: the saga is compensated.
+    await expect(driverWith(capturingSlowly).drive(ORDER_ID)).rejects.toThrow(/refused/);
+    expect(cancelledDuringCapture).toBe(true);
+
+    const books = [...(await SimulatedPaymentGateway.ledger(pool)).values()];
+    expect(books).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: TOTAL_CENTS, status: 'refunded' })]);
+    const orderEvents = (await store.readStream(orderStreamId(ORDER_ID))).map((event) => event.type);
+    expect(orderEvents).toEqual(['OrderPlaced', 'OrderCancellationRequested', 'OrderCancelled']);
+    expect(await other.drive(ORDER_ID)).toMatchObject({ status: 'compensated', step: 'done' });
+  });
+});
