@@ -37,7 +37,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
           group: new ProjectionConsumer(this.pool, projection, { log }),
           member: this.member,
           leaseTtlMs: this.settings.leaseTtlMs,
-          ...(projection.batching ? { batchSize: projection.batching.maxEvents, lingerMs: projection.batching.lingerMs } : {}),
+          ...(projection.batching ? { batching: projection.batching } : {}),
           log,
         }),
     );

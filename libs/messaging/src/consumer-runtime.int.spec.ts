@@ -33,7 +33,7 @@ describe('ConsumerRuntime', () => {
       group: new ProjectionConsumer(pool, productsProjection),
       member: name,
       leaseTtlMs: 1_500,
-      batchSize: 100,
+      batching: { maxEvents: 100 },
     });
     runtimes.push(runtime);
     runtime.start();

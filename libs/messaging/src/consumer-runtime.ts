@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnection } from 'nats';
 import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
-import { Deliveries } from './deliveries';
+import { Deliveries, type Batching } from './deliveries';
 import { decodeEvent } from './event-message';
 import { partitionConsumerName, partitionConsumerPrefix, partitionFilter, type EventTopology } from './event-topology';
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
@@ -17,10 +17,8 @@ export type ConsumerRuntimeOptions = Readonly<{
   /** This instance's name among the group's members; unique per process. */
   member: string;
   leaseTtlMs: number;
-  /** Most messages per batch; a partition has up to two batches unacknowledged (one applied, one arriving). */
-  batchSize?: number;
-  /** How long a batch may wait after its first delivery for more, up to `batchSize` (default 0: take what has come). */
-  lingerMs?: number;
+  /** Batches of up to 500 messages, of whatever has arrived, unless told otherwise; a partition has up to two batches unacknowledged (one applied, one arriving). */
+  batching?: Batching;
   /** How long JetStream waits for an ack before redelivering to the same member. */
   ackWaitMs?: number;
   log?: (line: string) => void;
@@ -46,20 +44,20 @@ export class ConsumerRuntime {
   private readonly loops = new Map<number, { stop: AbortController; done: Promise<void> }>();
   private readonly states = new Map<number, PartitionState>();
   private readonly stopping = new AbortController();
-  private readonly batchSize: number;
+  private readonly batching: Batching;
   private readonly log: (line: string) => void;
   private running?: Promise<void>;
 
   constructor(private readonly options: ConsumerRuntimeOptions) {
     const { pool, group, member, topology, leaseTtlMs } = options;
     this.leases = new PartitionLeases(pool, group.name, member, topology.partitions, leaseTtlMs);
-    this.batchSize = options.batchSize ?? 500;
+    this.batching = options.batching ?? { maxEvents: 500 };
     this.log = options.log ?? (() => undefined);
   }
 
   /** The next batch is delivered while the current one is applied. */
   private get maxAckPending(): number {
-    return 2 * this.batchSize;
+    return 2 * this.batching.maxEvents;
   }
 
   /** The partitions this member runs now, and how each is doing. */
@@ -127,7 +125,7 @@ export class ConsumerRuntime {
             deliveries = await Deliveries.start(await this.consumeAfterCheckpoint(lease.partition), this.maxAckPending, stop);
             delivered = 0;
           }
-          const received = await deliveries.take(this.batchSize, this.options.lingerMs);
+          const received = await deliveries.take(this.batching);
           if (received.length === 0) continue;
           if (received.some((message) => message.info.deliverySequence !== ++delivered)) {
             // A delivery never reached us: applying what came after it would move the checkpoint past it.

@@ -1,6 +1,13 @@
 import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
 
 /**
+ * How deliveries are gathered into batches: up to `maxEvents`, waiting at most `lingerMs` after
+ * the first for more (default 0: whatever has arrived), and, while waiting, at most `quietMs`
+ * after the last arrival.
+ */
+export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?: number }>;
+
+/**
  * What a durable pull consumer delivers, collected as it arrives (nats.js keeps pulls open in
  * the background) and taken in batches of whatever has come: a lone event is applied at once,
  * a flood in batches, and the next batch arrives while the current one is applied. Ends with
@@ -8,6 +15,7 @@ import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
  */
 export class Deliveries {
   private received: JsMsg[] = [];
+  private lastArrival = 0;
   private ended?: Error;
   private wake: () => void = () => undefined;
   private messages?: ConsumerMessages;
@@ -31,28 +39,28 @@ export class Deliveries {
   }
 
   /**
-   * Up to `max` delivered messages, oldest first; waits for one, then up to `lingerMs` more for
-   * the batch to fill (a bigger batch is worth a short wait to a projection that writes each key
-   * once per batch). Empty only once stopped.
+   * Up to `maxEvents` delivered messages, oldest first; waits for one, then up to `lingerMs` more
+   * for the batch to fill (a bigger batch is worth a wait to a projection that writes each key
+   * once per batch) — but no longer than `quietMs` after the last arrival: a flood makes long
+   * batches, and its last one goes as soon as the flood stops. Empty only once stopped.
    */
-  async take(max: number, lingerMs = 0): Promise<JsMsg[]> {
+  async take({ maxEvents, lingerMs = 0, quietMs = Infinity }: Batching): Promise<JsMsg[]> {
     while (this.received.length === 0 && this.ended === undefined && !this.stop.aborted) {
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
-    if (lingerMs > 0 && this.received.length < max) {
-      const deadline = performance.now() + lingerMs;
-      while (this.received.length < max && this.ended === undefined && !this.stop.aborted && performance.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, deadline - performance.now());
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+    const deadline = performance.now() + lingerMs;
+    const waitUntil = () => Math.min(deadline, this.lastArrival + quietMs);
+    while (this.received.length < maxEvents && this.ended === undefined && !this.stop.aborted && performance.now() < waitUntil()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitUntil() - performance.now());
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
     if (this.received.length === 0 && this.ended !== undefined && !this.stop.aborted) throw this.ended;
-    return this.received.splice(0, max);
+    return this.received.splice(0, maxEvents);
   }
 
   async close(): Promise<void> {
@@ -62,6 +70,7 @@ export class Deliveries {
 
   private arrived(message: JsMsg): void {
     this.received.push(message);
+    this.lastArrival = performance.now();
     this.wake();
   }
 

@@ -6,3 +6,4 @@ export * from './partition-leases';
 export * from './consumer-group';
 export * from './consumer-runtime';
 export * from './notifications';
+export type { Batching } from './deliveries';

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
+import type { Batching } from '@tidings/messaging';
 
 /** Versioned table names of one projection version, by the view readers query: `{ products: 'products_v2' }`. */
 export type ProjectionTables = Readonly<Record<string, string>>;
@@ -22,11 +23,8 @@ export interface Projection {
   readonly categories: readonly string[];
   /** `block` (default) stops a partition at a poison event; `park` dead-letters it and goes on. */
   readonly policy?: 'block' | 'park';
-  /**
-   * How a partition's deliveries are gathered into batches: up to `maxEvents`, waiting at most
-   * `lingerMs` after the first for more (default: 500, whatever has arrived, no wait).
-   */
-  readonly batching?: Readonly<{ maxEvents: number; lingerMs: number }>;
+  /** How a partition's deliveries are gathered into batches (default: up to 500, whatever has arrived, no wait). */
+  readonly batching?: Batching;
   /** For each view, the DDL creating the versioned table behind it. */
   readonly tables: Readonly<Record<string, (table: string) => string>>;
   apply(db: PoolClient, events: readonly RecordedEvent[], tables: ProjectionTables, afterCommit?: AfterCommit): Promise<void>;

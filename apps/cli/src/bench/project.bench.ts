@@ -177,7 +177,7 @@ async function timeConsumerRuntime(round: Round): Promise<number> {
     group,
     member: `bench-${round.name}`,
     leaseTtlMs: round.settings.leaseTtlMs,
-    batchSize: BATCH,
+    batching: { maxEvents: BATCH },
     ackWaitMs: ACK_WAIT_MS,
     log: (line) => logged.push(line),
   });
