@@ -4,49 +4,67 @@ import type { EventStore } from '@tidings/core';
 import { categoryOf, partitionOf, type EventTopology } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
 
-/** Events looked at to decide whether lagging partitions have anything left to apply. */
-const SCAN_LIMIT = 2_000;
+/** Events read per page while looking for events that lagging partitions have not applied. */
+const SCAN_PAGE = 2_000;
 
 /**
- * Whether the projection has applied every event of its categories at or before `position`.
- * Partitions advance independently and an idle one never reaches a later position, so a
- * partition behind `position` counts as caught up when the store holds none of its events
- * between its checkpoint and `position` (usually a handful of just-appended events to look at).
+ * Read-your-writes: whether a projection has applied every event of its categories at or
+ * before a position. Partitions advance independently and an idle one never reaches a later
+ * position, so a partition behind the position counts as caught up when the store holds none
+ * of its events between its checkpoint and the position. What has been found applied once is
+ * remembered, so each event is looked at about once however long a partition stays idle.
  */
-export async function hasApplied(pool: Pool, store: EventStore, topology: EventTopology, projection: Projection, position: bigint): Promise<boolean> {
-  const { rows } = await pool.query<{ partition: number; position: string }>({
-    name: 'tidings_projection_checkpoints',
-    text: 'SELECT partition, position FROM checkpoints WHERE consumer_group = $1',
-    values: [consumerGroupOf(projection)],
-  });
-  const checkpoints = new Map(rows.map((row) => [row.partition, BigInt(row.position)]));
-  const checkpointOf = (partition: number) => checkpoints.get(partition) ?? 0n;
-  let from = position;
-  for (let partition = 0; partition < topology.partitions; partition++) if (checkpointOf(partition) < from) from = checkpointOf(partition);
-  if (from >= position) return true;
-  // What $all cannot show yet cannot be judged: the position must be readable first.
-  if ((await store.headPosition()) < position) return false;
-  const events = await store.readAll({ fromPosition: from, limit: SCAN_LIMIT });
-  const relevant = events.filter((event) => event.position <= position);
-  if (relevant.length === events.length && events.length === SCAN_LIMIT && events[events.length - 1].position < position) return false;
-  return relevant.every(
-    (event) => !projection.categories.includes(categoryOf(event.streamId)) || event.position <= checkpointOf(partitionOf(event.streamId, topology.partitions)),
-  );
-}
+export class AppliedPositions {
+  /** Per projection: every event of its categories at or before this position is applied. */
+  private readonly verified = new Map<string, bigint>();
 
-/** Waits until `hasApplied` (true), or `timeoutMs` passed (false). */
-export async function waitUntilApplied(
-  pool: Pool,
-  store: EventStore,
-  topology: EventTopology,
-  projection: Projection,
-  position: bigint,
-  timeoutMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-    if (await hasApplied(pool, store, topology, projection, position)) return true;
-    if (Date.now() + wait > deadline) return false;
-    await sleep(wait);
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly topology: EventTopology,
+  ) {}
+
+  async hasApplied(projection: Projection, position: bigint): Promise<boolean> {
+    const verified = this.verified.get(projection.name) ?? 0n;
+    if (position <= verified) return true;
+    const { rows } = await this.pool.query<{ partition: number; position: string }>({
+      name: 'tidings_projection_checkpoints',
+      text: 'SELECT partition, position FROM checkpoints WHERE consumer_group = $1',
+      values: [consumerGroupOf(projection)],
+    });
+    const checkpoints = new Map(rows.map((row) => [row.partition, BigInt(row.position)]));
+    const appliedThrough = (partition: number) => {
+      const checkpoint = checkpoints.get(partition) ?? 0n;
+      return checkpoint > verified ? checkpoint : verified;
+    };
+    let from = position;
+    for (let partition = 0; partition < this.topology.partitions; partition++) if (appliedThrough(partition) < from) from = appliedThrough(partition);
+    if (from < position) {
+      // What $all cannot show yet cannot be judged: the position must be readable first.
+      if ((await this.store.headPosition()) < position) return false;
+      while (from < position) {
+        const events = await this.store.readAll({ fromPosition: from, limit: SCAN_PAGE });
+        if (events.length === 0) break;
+        for (const event of events) {
+          if (event.position > position) break;
+          if (!projection.categories.includes(categoryOf(event.streamId))) continue;
+          if (event.position > appliedThrough(partitionOf(event.streamId, this.topology.partitions))) return false;
+        }
+        from = events[events.length - 1].position;
+      }
+    }
+    // Checks run concurrently: the furthest one verified stands.
+    if (position > (this.verified.get(projection.name) ?? 0n)) this.verified.set(projection.name, position);
+    return true;
+  }
+
+  /** Waits until `hasApplied` (true), or `timeoutMs` passed (false). */
+  async waitUntilApplied(projection: Projection, position: bigint, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      if (await this.hasApplied(projection, position)) return true;
+      if (Date.now() + wait > deadline) return false;
+      await sleep(wait);
+    }
   }
 }

@@ -1,0 +1,64 @@
+import { Pool } from 'pg';
+import { uuidV7Ids, type EventToAppend } from '@tidings/core';
+import { eventTopology, partitionOf } from '@tidings/messaging';
+import { useTestEventStore } from '@tidings/testing';
+import { consumerGroupOf, type Projection } from './projection';
+import { AppliedPositions } from './read-your-writes';
+
+const PARTITIONS = 4;
+const topology = eventTopology('ryw', PARTITIONS);
+const projection: Projection = { name: 'probe', categories: ['probe'], tables: {}, apply: async () => undefined };
+
+const event = (index: number): EventToAppend => ({
+  eventId: uuidV7Ids.next(),
+  type: 'Probed',
+  data: { index },
+  metadata: { correlationId: 'c', causationId: 'c', actor: 'spec', schemaVersion: 1 },
+});
+
+/** A stream of the probed category in each partition. */
+const streamIn = (partition: number): string => {
+  for (let index = 0; ; index++) if (partitionOf(`probe-${index}`, PARTITIONS) === partition) return `probe-${index}`;
+};
+
+describe('AppliedPositions (read-your-writes)', () => {
+  const testStore = useTestEventStore();
+  let pool: Pool;
+
+  beforeAll(async () => {
+    pool = new Pool({ connectionString: testStore.database.url });
+    // The test database may be dropped before this pool ends.
+    pool.on('error', () => undefined);
+    await pool.query(`INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, p, 0 FROM generate_series(0, $2 - 1) AS p`, [consumerGroupOf(projection), PARTITIONS]);
+  });
+  afterAll(() => pool.end());
+
+  const checkpoint = (partition: number, position: bigint) =>
+    pool.query('UPDATE checkpoints SET position = $3 WHERE consumer_group = $1 AND partition = $2', [consumerGroupOf(projection), partition, position.toString()]);
+
+  it('sees idle partitions as caught up however many other events lie between their checkpoints and the position', async () => {
+    const { store } = testStore;
+    // More events of other categories than one page of the scan: partitions 1–3 of the probe never see any of them.
+    await store.append('noise-1', Array.from({ length: 4_500 }, (_, index) => event(index)), { expectedVersion: 'no_stream' });
+    const { position } = await store.append(streamIn(0), [event(0)], { expectedVersion: 'no_stream' });
+    const applied = new AppliedPositions(pool, store, topology);
+
+    expect(await applied.hasApplied(projection, position)).toBe(false);
+    await checkpoint(0, position);
+    expect(await applied.hasApplied(projection, position)).toBe(true);
+
+    // A later event of a partition that has not applied it yet is told apart from idle ones.
+    const { position: later } = await store.append(streamIn(2), [event(1)], { expectedVersion: 'no_stream' });
+    expect(await applied.hasApplied(projection, later)).toBe(false);
+    expect(await applied.waitUntilApplied(projection, later, 50)).toBe(false);
+    await checkpoint(2, later);
+    expect(await applied.waitUntilApplied(projection, later, 1_000)).toBe(true);
+    // Once applied, always applied: an earlier position needs no look at the store.
+    expect(await applied.hasApplied(projection, position)).toBe(true);
+  });
+
+  it('waits for a position the store cannot show yet', async () => {
+    const applied = new AppliedPositions(pool, testStore.store, topology);
+    expect(await applied.hasApplied(projection, (await testStore.store.headPosition()) + 10n)).toBe(false);
+  });
+});
