@@ -9,6 +9,7 @@ import { migrate } from '@tidings/read-models';
 import { loadSettings } from '@tidings/settings';
 import { describeResult } from './bench/bench-result';
 import { workloads } from './bench/workloads';
+import { addDemoCommand } from './demo.command';
 import { addDlqCommand } from './dlq.command';
 import { print } from './output';
 import { addProjectionsCommand } from './projections.command';
@@ -17,7 +18,7 @@ import { TidingsModule } from './tidings.module';
 
 const program = new Command()
   .name('tidings')
-  .description('Run and operate Tidings: start its processes, migrate, inspect and rebuild projections, dead letters, benchmarks.')
+  .description('Run and operate Tidings: start its processes, migrate, inspect and rebuild projections, dead letters, sagas, benchmarks, a demo data set.')
   .showHelpAfterError();
 
 program
@@ -83,6 +84,7 @@ program
 addProjectionsCommand(program);
 addDlqCommand(program);
 addSagasCommand(program);
+addDemoCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`tidings: ${reason(error)}\n`);

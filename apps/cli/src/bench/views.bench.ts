@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import { migrate } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { startProgress } from '../progress';
+import { zipf } from '../zipf';
 import { startBenchApi } from './bench-api';
 import type { BenchResult } from './bench-result';
 
@@ -99,22 +100,4 @@ async function caughtUp(baseUrl: string, admin: string, position: bigint): Promi
     if (performance.now() > deadline) throw new Error(`the views read model did not reach position ${position} within ${CAUGHT_UP_TIMEOUT_MS / 60_000} minutes`);
     process.stderr.write(`views: the read model has not reached position ${position} yet\n`);
   }
-}
-
-/** Ranks 0..n-1 drawn with probability ∝ 1/(rank+1) (Zipf, s = 1). */
-function zipf(n: number): () => number {
-  const cumulative: number[] = [];
-  let sum = 0;
-  for (let rank = 1; rank <= n; rank++) cumulative.push((sum += 1 / rank));
-  return () => {
-    const target = Math.random() * sum;
-    let low = 0;
-    let high = n - 1;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (cumulative[middle] < target) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  };
 }
