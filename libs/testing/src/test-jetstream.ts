@@ -35,14 +35,15 @@ export function useTestJetStream(partitions = 4): { readonly nats: NatsConnectio
   };
 }
 
-/** Deletes every stream of a test run: what `useTestJetStream` and crashed tests left behind. */
+/** Deletes every stream of a test run, key-value buckets' included: what `useTestJetStream` and crashed tests left behind. */
 export async function deleteRunStreams(runId: string): Promise<void> {
   const nats = await connectNats(testNatsUrl(), `tidings-test-teardown-${runId}`);
   try {
     const jsm = await nats.jetstreamManager();
     const names: string[] = [];
     for await (const stream of jsm.streams.list()) {
-      if (stream.config.name.startsWith(`TEST_${runId.toUpperCase()}_`)) names.push(stream.config.name);
+      const { name } = stream.config;
+      if (name.startsWith(`TEST_${runId.toUpperCase()}_`) || name.startsWith(`KV_test_${runId}_`)) names.push(name);
     }
     await deleteStreams(nats, names);
   } finally {
