@@ -46,7 +46,7 @@ describe('tidings projections and dlq', () => {
 
     const listed = await tidings('projections', 'list', '--json');
     const projections = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string });
-    expect(projections.map((projection) => projection.name)).toEqual(['products', 'orders', 'views', 'feed']);
+    expect(projections.map((projection) => projection.name)).toEqual(['products', 'orders', 'views', 'feed', 'imports']);
     expect(projections[0]).toEqual({ name: 'products', version: 2, status: 'live', position: head, head, lag: '0', dead_letters: 0 });
 
     const pool = new Pool({ connectionString: database.url });
@@ -63,7 +63,7 @@ describe('tidings projections and dlq', () => {
   it('says what is wrong, with a non-zero exit, for an unknown projection or dead letter', async () => {
     await expect(tidings('projections', 'rebuild', 'nope')).resolves.toMatchObject({
       code: 1,
-      stderr: 'tidings: no projection "nope"; known: products, orders, views, feed\n',
+      stderr: 'tidings: no projection "nope"; known: products, orders, views, feed, imports\n',
     });
     await expect(tidings('dlq', 'replay', '42')).resolves.toMatchObject({ code: 1, stderr: 'tidings: no dead letter 42\n' });
     await expect(tidings('dlq', 'list')).resolves.toMatchObject({ code: 0, stdout: 'no dead letters\n' });

@@ -43,6 +43,8 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   const idempotency = idempotencyHooks(app.get<Pool>(DATABASE), sendProblem);
 
   fastify.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
+  // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole).
+  fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));
   await fastify.register(rateLimit, {
     global: true,

@@ -10,6 +10,8 @@ import { TaxRates, TaxRatesController } from './config/tax-rates';
 import { Commands } from './http/command-context';
 import { ProblemFilter } from './http/problem.filter';
 import { ReadModels } from './http/read-models';
+import { ImportsController } from './imports/imports.controller';
+import { Imports } from './imports/imports.service';
 import { HealthController } from './operations/health.controller';
 import { Metrics, MetricsController } from './operations/metrics';
 import { OrdersController } from './orders/orders.controller';
@@ -21,7 +23,7 @@ import { Views } from './views/views.service';
 
 /** The public face (API.md): REST controllers over the command path and the read models. */
 @Module({
-  controllers: [ProductsController, OrdersController, ViewsController, SocialController, TaxRatesController, ProjectionsController, SagasController, DeadLettersController, HealthController, MetricsController],
-  providers: [Commands, ReadModels, Metrics, Catalog, Orders, Views, Social, TaxRates, ProjectionAdmin, SagaAdmin, { provide: APP_GUARD, useClass: AccessGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
+  controllers: [ProductsController, OrdersController, ViewsController, SocialController, ImportsController, TaxRatesController, ProjectionsController, SagasController, DeadLettersController, HealthController, MetricsController],
+  providers: [Commands, ReadModels, Metrics, Catalog, Orders, Views, Social, Imports, TaxRates, ProjectionAdmin, SagaAdmin, { provide: APP_GUARD, useClass: AccessGuard }, { provide: APP_FILTER, useClass: ProblemFilter }],
 })
 export class ApiModule {}

@@ -1,3 +1,4 @@
+import { importJobsProjection, type ImportProgress } from '@tidings/imports';
 import { productsProjection } from '@tidings/inventory';
 import type { Notification } from '@tidings/messaging';
 import { ordersProjection } from '@tidings/orders';
@@ -20,7 +21,11 @@ export const projectionCatalog = (settings: Pick<Settings, 'social'>, { notify }
     celebrityFollowers: settings.social.celebrityFollowers,
     ...(notify ? { onFeedItems: (items: readonly FeedItemAdded[]) => items.forEach((item) => notify(feedNotification(item))) } : {}),
   }),
+  importJobsProjection(notify ? { onProgress: (progress) => importNotifications(progress).forEach(notify) } : {}),
 ];
 
 /** API.md WebSocket `feed`: each new item of a user's feed, on the user's own channel (`feed:<userId>`). */
 const feedNotification = ({ userId, ...item }: FeedItemAdded): Notification => ({ channel: `feed:${userId}`, type: 'item', data: item });
+
+/** API.md WebSocket `import:<jobId>` (and the uploader's `X-Channel-Id`): each chunk done, then the end; the errors are read with GET /imports/:jobId. */
+const importNotifications = ({ type, channels, job: { errors: _errors, ...job } }: ImportProgress): Notification[] => channels.map((channel) => ({ channel, type, data: job }));

@@ -11,6 +11,7 @@ import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platfo
 import type { Settings } from '@tidings/settings';
 import { CheckoutScheduler } from './checkout-scheduler';
 import { CheckoutTrigger } from './checkout-trigger.consumer';
+import { ImportWorkers } from './import-workers';
 
 /** Sagas driven at once by one process. */
 const CONCURRENCY = 64;
@@ -78,5 +79,5 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 }
 
-@Module({ providers: [SagasService] })
+@Module({ providers: [SagasService, ImportWorkers] })
 export class SagasModule {}

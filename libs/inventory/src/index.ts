@@ -1,6 +1,7 @@
 export * from './inventory';
 export * from './errors';
 export * from './register-product/register-product';
+export * from './revise-product/revise-product';
 export * from './receive-stock/receive-stock';
 export * from './reserve-stock/reserve-stock';
 export * from './release-stock/release-stock';

@@ -4,6 +4,8 @@ import type { Message } from '@tidings/core';
 export const productStreamId = (sku: string): string => `product-${sku}`;
 
 export type ProductRegistered = Message<'ProductRegistered', { sku: string; name: string; priceCents: number; currency: string }>;
+/** The catalog entry changed (an import of a known sku): name and price; the currency stays. */
+export type ProductRevised = Message<'ProductRevised', { sku: string; name: string; priceCents: number }>;
 export type StockReceived = Message<'StockReceived', { sku: string; quantity: number }>;
 export type StockReserved = Message<'StockReserved', { sku: string; reservationId: string; quantity: number }>;
 export type StockReservationRejected = Message<
@@ -15,6 +17,7 @@ export type StockCommitted = Message<'StockCommitted', { sku: string; reservatio
 
 export type InventoryEvent =
   | ProductRegistered
+  | ProductRevised
   | StockReceived
   | StockReserved
   | StockReservationRejected
@@ -49,6 +52,8 @@ export function evolveProduct(product: Product, event: InventoryEvent): Product 
   }
   if (product.status !== 'registered') return product;
   switch (event.type) {
+    case 'ProductRevised':
+      return { ...product, name: event.data.name, priceCents: event.data.priceCents };
     case 'StockReceived':
       return { ...product, onHand: product.onHand + event.data.quantity };
     case 'StockReserved':

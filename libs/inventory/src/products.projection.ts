@@ -18,6 +18,7 @@ export type ProductRow = Readonly<{
 
 const INVENTORY_EVENTS = new Set<string>([
   'ProductRegistered',
+  'ProductRevised',
   'StockReceived',
   'StockReserved',
   'StockReservationRejected',
@@ -38,6 +39,8 @@ export function evolveProductRow(row: ProductRow | undefined, event: RecordedEve
   if (!row) return row;
   const stock = (onHand: number, reserved: number): ProductRow => ({ ...row, onHand, reserved, available: onHand - reserved, ...applied });
   switch (event.type) {
+    case 'ProductRevised':
+      return { ...row, name: event.data.name, priceCents: event.data.priceCents, ...applied };
     case 'StockReceived':
       return stock(row.onHand + event.data.quantity, row.reserved);
     case 'StockReserved':
@@ -96,8 +99,10 @@ export const productsProjection: Projection = {
     const inventoryEvents = events.filter(isInventoryEvent);
     if (inventoryEvents.length === 0) return;
     const skus = [...new Set(inventoryEvents.map((event) => event.data.sku))];
-    // Named per table (a rebuild writes new ones): prepared once per connection.
-    const { rows } = await db.query<ProductRecord>({ name: `tidings_read_${tables.products}`, text: `SELECT * FROM ${table} WHERE sku = ANY($1)`, values: [skus] });
+    // Planned on every batch, never prepared: a plan cached while the table was small (a seq scan)
+    // would be kept as it grows by the hundred thousand in a bulk import, with no ANALYZE to
+    // replace it when autovacuum is off.
+    const { rows } = await db.query<ProductRecord>(`SELECT * FROM ${table} WHERE sku = ANY($1)`, [skus]);
     const current = new Map(rows.map((record) => [record.sku, productRowOf(record)]));
     const changed = new Map<string, ProductRow>();
     for (const event of inventoryEvents) {

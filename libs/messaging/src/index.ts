@@ -7,3 +7,4 @@ export * from './consumer-group';
 export * from './consumer-runtime';
 export * from './notifications';
 export type { Batching } from './deliveries';
+export * from './work-queue';

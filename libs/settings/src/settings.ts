@@ -25,6 +25,12 @@ export type Settings = Readonly<{
   views: Readonly<{ minuteRetentionMs: number }>;
   /** Newsfeed: authors (and sharers) with at least this many followers are pulled at read time instead of fanned out on write (TIDINGS_CELEBRITY_FOLLOWERS). */
   social: Readonly<{ celebrityFollowers: number }>;
+  /**
+   * CSV product imports: rows per chunk, one work item each (TIDINGS_IMPORT_CHUNK_ROWS); the largest file accepted
+   * (TIDINGS_IMPORT_MAX_BYTES); chunks a sagas process works on at once (TIDINGS_IMPORT_WORKERS); how long a chunk
+   * delivered to a worker that went silent waits before another worker gets it (TIDINGS_IMPORT_ACK_WAIT_MS).
+   */
+  imports: Readonly<{ chunkRows: number; maxBytes: number; workers: number; ackWaitMs: number }>;
 }>;
 
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
@@ -69,6 +75,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     views: { minuteRetentionMs: duration('TIDINGS_VIEWS_MINUTE_RETENTION', env.TIDINGS_VIEWS_MINUTE_RETENTION ?? '7d', 60_000) },
     social: { celebrityFollowers: integer('TIDINGS_CELEBRITY_FOLLOWERS', env.TIDINGS_CELEBRITY_FOLLOWERS ?? '10000', 0, 1_000_000_000) },
+    imports: {
+      chunkRows: integer('TIDINGS_IMPORT_CHUNK_ROWS', env.TIDINGS_IMPORT_CHUNK_ROWS ?? '1000', 1, 100_000),
+      maxBytes: integer('TIDINGS_IMPORT_MAX_BYTES', env.TIDINGS_IMPORT_MAX_BYTES ?? String(256 * 1024 * 1024), 1_024, 2 ** 40),
+      workers: integer('TIDINGS_IMPORT_WORKERS', env.TIDINGS_IMPORT_WORKERS ?? '4', 1, 64),
+      ackWaitMs: integer('TIDINGS_IMPORT_ACK_WAIT_MS', env.TIDINGS_IMPORT_ACK_WAIT_MS ?? '30000', 1_000, 3_600_000),
+    },
   };
 }
 

@@ -18,6 +18,7 @@ describe('loadSettings', () => {
       checkout: { paymentTimeoutMs: 30_000, gatewayLatencyMs: 0 },
       views: { minuteRetentionMs: 7 * 86_400_000 },
       social: { celebrityFollowers: 10_000 },
+      imports: { chunkRows: 1_000, maxBytes: 256 * 1024 * 1024, workers: 4, ackWaitMs: 30_000 },
     });
   });
 
@@ -28,6 +29,16 @@ describe('loadSettings', () => {
 
   it('reads the celebrity threshold of the newsfeed', () => {
     expect(loadSettings({ TIDINGS_CELEBRITY_FOLLOWERS: '3' }).social.celebrityFollowers).toBe(3);
+  });
+
+  it('reads the chunk size, file limit, workers and ack wait of imports', () => {
+    expect(loadSettings({ TIDINGS_IMPORT_CHUNK_ROWS: '500', TIDINGS_IMPORT_MAX_BYTES: '1048576', TIDINGS_IMPORT_WORKERS: '4', TIDINGS_IMPORT_ACK_WAIT_MS: '5000' }).imports).toEqual({
+      chunkRows: 500,
+      maxBytes: 1_048_576,
+      workers: 4,
+      ackWaitMs: 5_000,
+    });
+    expect(() => loadSettings({ TIDINGS_IMPORT_CHUNK_ROWS: '0' })).toThrow(/TIDINGS_IMPORT_CHUNK_ROWS must be an integer 1-100000/);
   });
 
   it('refuses to run in production without a JWT secret of its own', () => {

@@ -11,6 +11,7 @@ import type { Principal } from '../auth/tokens';
 import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
 import { problemOf, problems } from '../http/problem';
+import { Imports } from '../imports/imports.service';
 import { grantChannel } from '../live/channels';
 import { Orders } from '../orders/orders.service';
 import { Social } from '../social/social.service';
@@ -76,6 +77,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   const commands = app.get(Commands);
   const views = app.get(Views);
   const social = app.get(Social);
+  const imports = app.get(Imports);
 
   // Only the saga's `status` notifications of an order's channel are status changes.
   const settlements = withFilter(
@@ -126,6 +128,10 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       post: (_root, args: { postId: string; minPosition?: string | null }, context: Context) => {
         callerFor(context, 'authenticated');
         return orNull(social.post(args.postId, args.minPosition ?? undefined));
+      },
+      importJob: (_root, { jobId, ...query }: Record<string, unknown>, context: Context) => {
+        callerFor(context, 'admin');
+        return orNull(imports.job(String(jobId), withoutNulls(query)));
       },
     },
     Mutation: {
@@ -223,6 +229,15 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
           return context.pubsub.subscribe(grant.channel);
         }),
         resolve: (notification: Notification) => notification.data,
+      },
+      importProgress: {
+        // Admins, as the WebSocket's `import:<jobId>`.
+        subscribe: withProblems(async (_root: unknown, args: { jobId: string }, context: Context) => {
+          const grant = grantChannel(`import:${args.jobId}`, callerFor(context, 'admin'));
+          if ('refused' in grant) throw problems.notFound(grant.detail);
+          return context.pubsub.subscribe(grant.channel);
+        }),
+        resolve: (notification: Notification) => ({ ...(notification.data as object), type: notification.type }),
       },
     },
   };

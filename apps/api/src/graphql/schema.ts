@@ -1,4 +1,4 @@
-/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, social and the newsfeed, projections and their rebuilds. */
+/** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, social and the newsfeed, imports, projections and their rebuilds. */
 export const schema = /* GraphQL */ `
   type Product {
     sku: String!
@@ -224,6 +224,35 @@ export const schema = /* GraphQL */ `
     position: String
   }
 
+  type ImportRowError {
+    line: Int!
+    message: String!
+  }
+
+  "A CSV import as GET /imports/:jobId answers it: status running, completed or failed; the first 100 errors by line."
+  type ImportJob {
+    jobId: String!
+    status: String!
+    totalRows: Int!
+    chunksTotal: Int!
+    chunksDone: Int!
+    imported: Int!
+    failed: Int!
+    errors: [ImportRowError!]!
+  }
+
+  "An import as it goes (the WebSocket channel import:<jobId>): type progress after each chunk, then completed or failed."
+  type ImportProgress {
+    jobId: String!
+    type: String!
+    status: String!
+    totalRows: Int!
+    chunksTotal: Int!
+    chunksDone: Int!
+    imported: Int!
+    failed: Int!
+  }
+
   type Query {
     "Waits (up to 5 s) until the read model shows minPosition, like ?minPosition= on REST."
     product(sku: String!, minPosition: String): Product
@@ -245,6 +274,8 @@ export const schema = /* GraphQL */ `
     feed(limit: Int = 20, cursor: String, minPosition: String): FeedPage!
     "A post; null if there is none."
     post(postId: String!, minPosition: String): Post
+    "Admins: a CSV import (POST /imports/products); null if there is none."
+    importJob(jobId: String!, minPosition: String): ImportJob
   }
 
   type Mutation {
@@ -281,5 +312,7 @@ export const schema = /* GraphQL */ `
     orderStatusChanged(orderId: String!): OrderStatusChange!
     "The caller's new feed items, only ever their own (the WebSocket channel feed)."
     feedUpdated: FeedUpdate!
+    "Admins: a CSV import's progress, chunk by chunk, then its end (the WebSocket channel import:<jobId>); jobId may also be the X-Channel-Id its upload named, to listen before the job exists."
+    importProgress(jobId: String!): ImportProgress!
   }
 `;

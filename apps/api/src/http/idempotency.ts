@@ -31,7 +31,7 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       return reply;
     }
     const caller = request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
-    const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${canonicalJson(request.body)}`).digest('base64url');
+    const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${bodyFingerprint(request)}`).digest('base64url');
     const claimed = await pool.query<{ command_id: string }>({
       name: 'tidings_claim_idempotency_key',
       text: `INSERT INTO idempotency_keys (caller, key, fingerprint, command_id) VALUES ($1, $2, $3, $4)
@@ -94,6 +94,16 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
 
   return { preHandler, onSend };
 }
+
+/**
+ * What identifies a request's body. A streamed body (a CSV upload) is read once, by its
+ * handler, after this: it is known by its type, length and channel only.
+ */
+const bodyFingerprint = (request: FastifyRequest): string => {
+  if (typeof (request.body as { pipe?: unknown } | undefined)?.pipe !== 'function') return canonicalJson(request.body);
+  const { 'content-type': type, 'content-length': length, 'x-channel-id': channel } = request.headers;
+  return `streamed ${String(type)} ${String(length)} ${String(channel)}`;
+};
 
 /** JSON with sorted keys: the same body in another key order is the same request. */
 const canonicalJson = (value: unknown): string =>

@@ -31,6 +31,7 @@ export const problems = {
   unauthorized: (detail: string) => problemError(401, 'unauthorized', 'Unauthorized', detail, {}, { 'www-authenticate': 'Bearer' }),
   forbidden: (detail: string) => problemError(403, 'forbidden', 'Forbidden', detail),
   notFound: (detail: string) => problemError(404, 'not-found', 'Not found', detail),
+  unsupportedMediaType: (detail: string) => problemError(415, 'unsupported-media-type', 'Unsupported media type', detail),
   conflict: (slug: string, detail: string) => problemError(409, slug, 'Conflict', detail),
   unprocessable: (slug: string, detail: string) => problemError(422, slug, 'Unprocessable request', detail),
   rateLimited: (retryAfterSeconds: number) =>
@@ -39,8 +40,8 @@ export const problems = {
   unavailable: (detail: string) => problemError(503, 'dependency-unavailable', 'Service unavailable', detail, {}, { 'retry-after': '1' }),
 };
 
-/** Business rules whose answer is not 422: a missing aggregate is 404, an existing one 409, input no rule can accept 400. */
-const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409>> = {
+/** Business rules whose answer is not 422: a missing aggregate is 404, an existing one 409, input no rule can accept 400, a file over its limit 413. */
+const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409 | 413>> = {
   'invalid-views': 400,
   'invalid-view-range': 400,
   'product-not-found': 404,
@@ -53,6 +54,10 @@ const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409>> = {
   'checkout-not-started': 409,
   'post-not-found': 404,
   'post-already-published': 409,
+  'invalid-import-file': 400,
+  'import-file-too-large': 413,
+  'import-not-found': 404,
+  'import-already-started': 409,
 };
 
 /** PostgreSQL's SQLSTATE for a relation that does not exist. */
@@ -74,6 +79,7 @@ export function problemOf(error: unknown): ProblemError | undefined {
     if (status === 400) return problemError(400, error.code, 'Bad request', error.message);
     if (status === 404) return problemError(404, error.code, 'Not found', error.message);
     if (status === 409) return problemError(409, error.code, 'Conflict', error.message);
+    if (status === 413) return problemError(413, error.code, 'Payload too large', error.message);
     return problems.unprocessable(error.code, error.message);
   }
   if (error instanceof WrongExpectedVersion) return problems.conflict('wrong-expected-version', error.message);

@@ -3,6 +3,7 @@ import { APPEND, APPEND_BATCH, benchAppend } from './append.bench';
 import type { BenchResult } from './bench-result';
 import { benchFeed } from './feed.bench';
 import { benchHttp } from './http.bench';
+import { benchImports } from './imports.bench';
 import { benchLag } from './lag.bench';
 import { benchProject } from './project.bench';
 import { benchRebuild } from './rebuild.bench';
@@ -19,4 +20,5 @@ export const workloads: Record<string, (settings: Settings) => Promise<BenchResu
   lag: benchLag,
   views: benchViews,
   feed: benchFeed,
+  imports: benchImports,
 };

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import type { Pool } from 'pg';
+import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
+import { abandonChunk, importChunk, IMPORT_WORK_QUEUE, stagedUploads, type ChunkWork, type ImportChunkDeps } from '@tidings/imports';
+import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, type EventTopology } from '@tidings/messaging';
+import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import type { Settings } from '@tidings/settings';
+import { ImportWorkTrigger } from './import-work.consumer';
+
+/** Rows of a chunk imported at once: enough for group commit to gather their appends. */
+const ROWS_AT_ONCE = 64;
+/** A chunk failing this many deliveries (minutes, with the backoff) ends its job as failed. */
+const MAX_DELIVERIES = 10;
+
+/**
+ * The chunk workers of CSV imports (ARCHITECTURE §6): pull chunks from the imports work queue,
+ * TIDINGS_IMPORT_WORKERS at a time, in every sagas process. A worker killed mid-chunk leaves
+ * it unacknowledged: another gets it after TIDINGS_IMPORT_ACK_WAIT_MS and imports what is left.
+ * Beside them runs the `saga.imports` consumer group, which queues the chunks of each started
+ * job again from the event store (import-work.consumer.ts).
+ */
+@Injectable()
+export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('imports');
+  private readonly member = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private worker?: WorkQueueWorker<ChunkWork>;
+  private trigger?: ConsumerRuntime;
+
+  constructor(
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(DATABASE) private readonly pool: Pool,
+    @Inject(TOPOLOGY) private readonly topology: EventTopology,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const deps: ImportChunkDeps = {
+      handle: createCommandHandler({ store: this.store, ids: uuidV7Ids }),
+      upload: stagedUploads(this.pool),
+      clock: systemClock,
+      concurrency: ROWS_AT_ONCE,
+    };
+    const queue = workQueueOf(this.topology, IMPORT_WORK_QUEUE, this.settings.imports.ackWaitMs);
+    this.worker = new WorkQueueWorker<ChunkWork>({
+      nats: this.nats,
+      queue,
+      concurrency: this.settings.imports.workers,
+      handle: async (work) => {
+        await importChunk(deps, work);
+      },
+      maxDeliveries: MAX_DELIVERIES,
+      giveUp: async (work, reason) => {
+        this.logger.warn(`import ${work.jobId}: chunk ${work.chunk} failed ${MAX_DELIVERIES} times (${reason}); the job fails`);
+        await abandonChunk(deps, work, reason);
+      },
+      log: (line) => this.logger.log(line),
+    });
+    this.trigger = new ConsumerRuntime({
+      nats: this.nats,
+      pool: this.pool,
+      topology: this.topology,
+      group: new ImportWorkTrigger(this.pool, (work) => publishWork(this.nats, queue, work)),
+      member: this.member,
+      leaseTtlMs: this.settings.leaseTtlMs,
+      log: (line) => this.logger.log(line),
+    });
+    this.worker.start();
+    this.trigger.start();
+    this.logger.log(`importing chunks, ${this.settings.imports.workers} at a time`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([this.trigger?.stop(), this.worker?.stop()]);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Pool } from 'pg';
+import type { FileRow } from './import-file/import-file';
+import type { StagedUpload } from './import-chunk/import-chunk';
+import { skuOf } from './import-row/import-row';
+
+/**
+ * Stores an upload's rows (`import_rows`) as the file streams in, numbered into chunks of
+ * `chunkRows`, one short transaction per batch: a transaction held open for a whole file would
+ * hold back every reader of `$all` on the server meanwhile (the store's gap-safety waits for
+ * the oldest running transaction). A file refused halfway has what was stored of it deleted
+ * before the refusal is answered. A retry of the same job (same Idempotency-Key) stores
+ * nothing twice. Returns the rows of the file.
+ */
+export async function stageUpload(pool: Pool, jobId: string, batches: AsyncIterable<readonly FileRow[]>, chunkRows: number): Promise<number> {
+  let rows = 0;
+  try {
+    for await (const batch of batches) {
+      await pool.query({
+        name: 'tidings_stage_import_rows',
+        text: `INSERT INTO import_rows (job_id, chunk, line, sku, fields)
+               SELECT $1, chunk, line, sku, fields::jsonb FROM unnest($2::int[], $3::int[], $4::text[], $5::text[]) AS staged(chunk, line, sku, fields)
+               ON CONFLICT DO NOTHING`,
+        values: [jobId, batch.map((_, index) => Math.floor((rows + index) / chunkRows)), batch.map((row) => row.line), batch.map((row) => skuOf(row.fields)), batch.map((row) => JSON.stringify(row.fields))],
+      });
+      rows += batch.length;
+    }
+    return rows;
+  } catch (error) {
+    await dropUpload(pool, jobId).catch(() => undefined);
+    throw error;
+  }
+}
+
+const dropUpload = (pool: Pool, jobId: string) => pool.query({ name: 'tidings_drop_import_rows', text: 'DELETE FROM import_rows WHERE job_id = $1', values: [jobId] });
+
+/** The stored uploads, as chunk workers read them. */
+export const stagedUploads = (pool: Pool): StagedUpload => ({
+  async rowsOf(jobId, chunk) {
+    const { rows } = await pool.query<{ line: number; fields: string[] }>({
+      name: 'tidings_import_chunk_rows',
+      text: 'SELECT line, fields FROM import_rows WHERE job_id = $1 AND chunk = $2 ORDER BY line',
+      values: [jobId, chunk],
+    });
+    return rows;
+  },
+  async firstLinesOf(jobId, skus) {
+    const { rows } = await pool.query<{ sku: string; line: number }>({
+      name: 'tidings_import_first_lines',
+      text: 'SELECT sku, min(line) AS line FROM import_rows WHERE job_id = $1 AND sku = ANY($2) GROUP BY sku',
+      values: [jobId, skus],
+    });
+    return new Map(rows.map((row) => [row.sku, row.line]));
+  },
+  async drop(jobId) {
+    await dropUpload(pool, jobId);
+  },
+});

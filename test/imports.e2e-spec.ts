@@ -1,0 +1,245 @@
+import { createClient } from 'graphql-ws';
+import { Pool } from 'pg';
+import WebSocket from 'ws';
+import { randomUUID } from 'node:crypto';
+import { PostgresEventStore } from '@tidings/event-store';
+import { eventually } from '@tidings/testing';
+import { useTidingsApi } from './api-harness';
+import { killHard, startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+
+const ROWS = 100_000;
+const MAX_BYTES = 8 * 1024 * 1024;
+const HEADER = 'sku,name,priceCents,quantity';
+
+type Product = Readonly<{ name: string; priceCents: number; quantity: number }>;
+type Progress = Readonly<{ channel: string; type: string; data: { jobId: string; status: string; chunksDone: number; chunksTotal: number; imported: number; failed: number } }>;
+type ImportJob = Readonly<{ jobId: string; status: string; totalRows: number; chunksTotal: number; chunksDone: number; imported: number; failed: number; errors: { line: number; message: string }[] }>;
+
+/**
+ * A file of `rows` data rows, skus prefixed by `run`; every 1,777th row is bad, in one of five
+ * ways (a missing name, a price in dollars, a negative quantity, a sku repeated from 1,000
+ * lines earlier, a short row). Returns the file, the good rows by sku, and the errors expected.
+ */
+function importFile(run: string, rows: number) {
+  const lines = [HEADER];
+  const good = new Map<string, Product>();
+  const errors: { line: number; message: string }[] = [];
+  for (let index = 0; index < rows; index++) {
+    const line = index + 2;
+    const sku = `${run}-${index}`;
+    const bad = index % 1_777 === 1_005 ? Math.floor(index / 1_777) % 5 : -1;
+    const refuse = (row: string, message: string) => (lines.push(row), errors.push({ line, message }));
+    if (bad === 0) refuse(`${sku},,100,1`, 'name is missing');
+    else if (bad === 1) refuse(`${sku},Item,12.50,1`, 'priceCents must be a whole number, not "12.50"');
+    else if (bad === 2) refuse(`${sku},Item,100,-4`, 'quantity must not be negative');
+    else if (bad === 3) refuse(`${run}-${index - 1_000},Again,1,1`, `duplicate sku ${run}-${index - 1_000}: already on line ${line - 1_000}`);
+    else if (bad === 4) refuse(`${sku},Item`, 'expected 4 fields (sku,name,priceCents,quantity), found 2');
+    else {
+      const product = { name: `Item ${index}`, priceCents: 100 + (index % 900), quantity: index % 7 };
+      good.set(sku, product);
+      lines.push(`${sku},${product.name},${product.priceCents},${product.quantity}`);
+    }
+  }
+  return { csv: `${lines.join('\n')}\n`, good, errors };
+}
+
+/** A WebSocket client of `/ws` that records what it hears. */
+async function liveClient(url: string) {
+  const socket = new WebSocket(url);
+  const received: Progress[] = [];
+  socket.on('message', (raw) => received.push(JSON.parse(String(raw)) as Progress));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, received, subscribe: (channel: string) => socket.send(JSON.stringify({ type: 'subscribe', channel })) };
+}
+
+/**
+ * CSV product imports end to end: the API and relay and projector in one process, chunk
+ * workers in two sagas processes, one of them killed -9 mid-import and started again.
+ */
+describe('imports: CSV products in chunks on a work queue', () => {
+  const workers: TidingsProcess[] = [];
+  let pool: Pool;
+  // Declared before the API's hooks so that it runs before they drop the database.
+  afterAll(async () => {
+    await pool?.end();
+    await Promise.all(workers.map((worker) => stopGracefully(worker)));
+  });
+  const api = useTidingsApi(
+    { TIDINGS_LEASE_TTL_MS: '2000', TIDINGS_IMPORT_ACK_WAIT_MS: '3000', TIDINGS_IMPORT_MAX_BYTES: String(MAX_BYTES), TIDINGS_IMPORT_WORKERS: '3' },
+    'api,relay,projector',
+  );
+  let admin: string;
+  let customer: string;
+
+  beforeAll(async () => {
+    workers.push(startTidings(api.env, 'sagas'), startTidings(api.env, 'sagas'));
+    [admin, customer] = await api.tokens([
+      { userId: 'imports-admin', roles: ['admin'] },
+      { userId: 'imports-customer', roles: ['customer'] },
+    ]);
+    pool = new Pool({ connectionString: api.database.url, max: 2 });
+  });
+
+  const upload = (csv: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}, token = admin) =>
+    fetch(`${api.baseUrl}/imports/products`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv', ...headers },
+      body: csv,
+      ...(typeof csv === 'string' ? {} : { duplex: 'half' }),
+    } as RequestInit);
+  const importJob = async (jobId: string, position: string): Promise<ImportJob> => {
+    const response = await fetch(`${api.baseUrl}/imports/${jobId}?minPosition=${position}`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(response.status).toBe(200);
+    return (await response.json()) as ImportJob;
+  };
+  const count = async (sql: string, values: unknown[] = []) => Number((await pool.query<{ count: string }>(sql, values)).rows[0].count);
+
+  it('imports 100,000 rows once each while a chunk worker is killed -9, reports every bad row once and completes once', async () => {
+    const run = `imp${Date.now().toString(36)}`;
+    const { csv, good, errors } = importFile(run, ROWS);
+    const live = await liveClient(`${api.baseUrl.replace('http', 'ws')}/ws?token=${admin}`);
+    live.subscribe(`import:${run}`);
+    await eventually(() => expect(live.received).toContainEqual(expect.objectContaining({ type: 'subscribed' })));
+
+    const answer = await upload(csv, { 'x-channel-id': run });
+    const started = (await answer.json()) as { jobId: string; channelId: string; position: string };
+    expect(answer.status).toBe(202);
+    expect(started).toEqual({ jobId: expect.stringMatching(/^[0-9a-f-]{36}$/), channelId: `import:${run}`, position: expect.any(String) });
+    const progress = () => live.received.filter((message) => message.type === 'progress' || message.type === 'completed');
+
+    await eventually(() => expect(progress().length).toBeGreaterThanOrEqual(15), { timeoutMs: 60_000, intervalMs: 50 });
+    await killHard(workers[0]);
+    workers[0] = startTidings(api.env, 'sagas');
+
+    await eventually(() => expect(progress().at(-1)?.type).toBe('completed'), { timeoutMs: 180_000, intervalMs: 200 });
+    live.socket.close();
+    const heard = progress();
+    expect(heard.every((message) => message.channel === `import:${run}` && message.data.jobId === started.jobId)).toBe(true);
+    // Each chunk done once, k of n in order, then the end: nothing repeated, nothing going back.
+    const done = heard.filter((message) => message.type === 'progress').map((message) => message.data.chunksDone);
+    expect(done.every((chunks, index) => index === 0 || chunks > done[index - 1])).toBe(true);
+    expect(done.at(-1)).toBe(100);
+    expect(heard.filter((message) => message.type === 'completed')).toHaveLength(1);
+    expect(heard.at(-1)?.data).toMatchObject({ status: 'completed', chunksDone: 100, chunksTotal: 100, imported: good.size, failed: errors.length });
+
+    const job = await importJob(started.jobId, started.position);
+    expect(job).toEqual({ jobId: started.jobId, status: 'completed', totalRows: ROWS, chunksTotal: 100, chunksDone: 100, imported: good.size, failed: errors.length, errors });
+    expect(await count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'ImportCompleted'`, [`import-${started.jobId}`])).toBe(1);
+    expect(await count(`SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'ImportChunkCompleted'`, [`import-${started.jobId}`])).toBe(100);
+    const withStock = [...good.values()].filter((product) => product.quantity > 0).length;
+    expect(await count(`SELECT count(*) FROM events WHERE stream_id LIKE $1 AND type = 'ProductRegistered'`, [`product-${run}-%`])).toBe(good.size);
+    expect(await count(`SELECT count(*) FROM events WHERE stream_id LIKE $1 AND type = 'StockReceived'`, [`product-${run}-%`])).toBe(withStock);
+    expect(await count('SELECT count(*) FROM import_rows WHERE job_id = $1', [started.jobId])).toBe(0);
+
+    // The products read model, once it has applied everything the store holds.
+    const head = (await pool.query<{ head: string }>('SELECT max(position) AS head FROM events')).rows[0].head;
+    await eventually(
+      async () => expect((await fetch(`${api.baseUrl}/products/${run}-0?minPosition=${head}`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200),
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
+    const { rows } = await pool.query<{ sku: string; name: string; price_cents: string; on_hand: number }>('SELECT sku, name, price_cents, on_hand FROM products WHERE sku LIKE $1', [`${run}-%`]);
+    expect(rows).toHaveLength(good.size);
+    const wrong = rows.filter((row) => {
+      const product = good.get(row.sku);
+      return !product || product.name !== row.name || product.priceCents !== Number(row.price_cents) || product.quantity !== row.on_hand;
+    });
+    expect(wrong).toEqual([]);
+
+    const graphql = await fetch(`${api.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ importJob(jobId: "${started.jobId}") { jobId status totalRows chunksTotal chunksDone imported failed errors { line message } } }` }),
+    });
+    expect(((await graphql.json()) as { data: { importJob: ImportJob } }).data.importJob).toEqual(job);
+  }, 300_000);
+
+  it('refuses a file with another header, one that is not CSV, one over the size limit and one of another type, storing nothing', async () => {
+    const before = { events: await api.eventCount(), rows: await count('SELECT count(*) FROM import_rows') };
+    const big = `${HEADER}\n${'too-big,Padding padding padding,100,1\n'.repeat(MAX_BYTES / 32)}`;
+    const streamed = (text: string) => new Blob([text]).stream();
+    const refusals: [Response, number, RegExp][] = [
+      [await upload('sku,name,price,quantity\nmug,Mug,100,1\n'), 400, /first line must be sku,name,priceCents,quantity/],
+      [await upload(`${HEADER}\nmug,Mug,100,1\n${'a,b,c,d\n'.repeat(2_000)}x,"unclosed,1,1\n`), 400, /not valid CSV/],
+      [await upload('\u0089PNG\r\n\u001a\n\u0000\u0000\u0000\rIHDR'), 400, /first line|NUL|not valid CSV/],
+      [await upload(''), 400, /empty/],
+      [await upload(big), 413, /at most 8388608 bytes/],
+      [await upload(streamed(big)), 413, /at most 8388608 bytes/],
+      [await upload('{"sku":"mug"}', { 'content-type': 'application/json' }), 415, /text\/csv/],
+      [await upload(`${HEADER}\nmug,Mug,100,1\n`, { 'x-channel-id': 'not a channel' }), 400, /X-Channel-Id/],
+    ];
+    for (const [response, status, detail] of refusals) {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(await response.json())).toMatch(detail);
+    }
+    expect((await upload(`${HEADER}\nmug,Mug,100,1\n`, {}, customer)).status).toBe(403);
+    expect((await fetch(`${api.baseUrl}/imports/products`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `${HEADER}\n` })).status).toBe(401);
+    expect({ events: await api.eventCount(), rows: await count('SELECT count(*) FROM import_rows') }).toEqual(before);
+    expect((await fetch(`${api.baseUrl}/imports/01a1fff8-0000-7000-8000-000000000000`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(404);
+    expect((await fetch(`${api.baseUrl}/imports/not-a-job`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(400);
+  });
+
+  it('streams an import’s progress to an importProgress subscription over graphql-ws, for admins only', async () => {
+    const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
+    const client = (token: string) => createClient({ url: graphqlUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${token}` } });
+    const { csv } = importFile(`gql${Date.now().toString(36)}`, 2_500);
+    const ops = client(admin);
+    const alice = client(customer);
+    try {
+      const refused = await new Promise<unknown>((resolve) => {
+        alice.subscribe({ query: 'subscription { importProgress(jobId: "any") { type } }' }, { next: resolve, error: resolve, complete: () => resolve(undefined) });
+      });
+      expect(JSON.stringify(refused)).toMatch(/403|admin/);
+
+      // The job id is known only once the upload is answered: the subscription listens on the channel the upload names.
+      const channel = `gql-${Date.now().toString(36)}`;
+      const heard: { jobId: string; type: string; chunksDone: number }[] = [];
+      const ended = new Promise<void>((resolve, reject) => {
+        ops.subscribe<{ importProgress: { jobId: string; type: string; chunksDone: number } }>(
+          { query: `subscription { importProgress(jobId: "${channel}") { jobId type status chunksDone chunksTotal imported failed } }` },
+          {
+            next: (result) => {
+              const update = result.data?.importProgress;
+              if (update) heard.push(update);
+              if (update?.type === 'completed') resolve();
+            },
+            error: reject,
+            complete: () => resolve(),
+          },
+        );
+      });
+      const answer = await upload(csv, { 'x-channel-id': channel });
+      const { jobId, position } = (await answer.json()) as { jobId: string; position: string };
+      await ended;
+      expect(heard.at(-1)).toMatchObject({ jobId, type: 'completed', chunksDone: 3 });
+      expect((await importJob(jobId, position)).status).toBe('completed');
+    } finally {
+      await Promise.all([ops.dispose(), alice.dispose()]);
+    }
+  });
+
+  it('runs a job whose chunks were never published (its API process died after ImportStarted): the sagas queue them from the store', async () => {
+    const jobId = randomUUID();
+    const run = `orphan${Date.now().toString(36)}`;
+    const rows = Array.from({ length: 1_500 }, (_, index) => ({ line: index + 2, fields: [`${run}-${index}`, 'Item', '100', '2'] }));
+    await pool.query(
+      `INSERT INTO import_rows (job_id, chunk, line, sku, fields)
+       SELECT $1, (line - 2) / 1000, line, fields->>0, fields FROM unnest($2::int[], $3::jsonb[]) AS staged(line, fields)`,
+      [jobId, rows.map((row) => row.line), rows.map((row) => JSON.stringify(row.fields))],
+    );
+    const store = new PostgresEventStore({ connectionString: api.database.url });
+    try {
+      const { position } = await store.append(
+        `import-${jobId}`,
+        [{ type: 'ImportStarted', data: { jobId, channelId: `import:${jobId}`, totalRows: 1_500, chunksTotal: 2 }, eventId: randomUUID(), metadata: { correlationId: jobId, causationId: jobId, actor: 'imports-admin', schemaVersion: 1 } }],
+        { expectedVersion: 'no_stream' },
+      );
+      await eventually(async () => expect(await importJob(jobId, position.toString())).toMatchObject({ status: 'completed', imported: 1_500, failed: 0 }), { timeoutMs: 60_000, intervalMs: 200 });
+    } finally {
+      await store.close();
+    }
+  });
+});
