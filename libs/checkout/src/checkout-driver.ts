@@ -158,7 +158,7 @@ export class CheckoutDriver {
     try {
       const result = await this.deps.handle(reserveStock, productStreamId(sku), { type: 'ReserveStock', data: { sku, reservationId: step.reservationId, quantity }, metadata: this.metadata(orderId, `reserve:${sku}`) });
       const product = result.state;
-      const reservation = product.status === 'registered' ? product.reservations[step.reservationId] : undefined;
+      const reservation = product.status === 'registered' ? product.reservations.get(step.reservationId) : undefined;
       if (reservation?.status === 'reserved' || reservation?.status === 'committed') {
         return record({ type: 'CheckoutItemReserved', data: { orderId, sku, reservationId: step.reservationId } }, `reserve:${sku}`);
       }

@@ -67,7 +67,9 @@ export type ClaimedCheckout = Readonly<{ orderId: string; claimedAt: Date }>;
  */
 export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: number): Promise<ClaimedCheckout[]> {
   const { rows } = await pool.query<{ order_id: string; claimed_at: Date }>({
-    name: 'tidings_claim_checkouts',
+    // Planned on every call, never prepared: a plan cached while the table was small (a sequential
+    // scan) would be kept as it grows by the thousand sagas, with no ANALYZE to replace it when
+    // autovacuum is off.
     text: `UPDATE checkout_sagas SET due_at = now() + make_interval(secs => $2::double precision / 1000)
            WHERE saga_id IN (
              SELECT saga_id FROM checkout_sagas WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED

@@ -1,3 +1,4 @@
+import { Map as PersistentMap } from 'immutable';
 import type { Message } from '@tidings/core';
 
 /** One stream per product, `product-<sku>`: the catalog entry and its stock. */
@@ -36,7 +37,12 @@ export type Product =
       currency: string;
       onHand: number;
       reserved: number;
-      reservations: Readonly<Record<string, Reservation>>;
+      /**
+       * Every reservation ever made, by id (a late duplicate must still be recognised). A
+       * persistent map: recording one shares the rest instead of copying it, so a product's
+       * thousandth order costs what its first did.
+       */
+      reservations: PersistentMap<string, Reservation>;
     }>;
 
 export type RegisteredProduct = Extract<Product, { status: 'registered' }>;
@@ -48,7 +54,7 @@ export const available = (product: RegisteredProduct): number => product.onHand 
 
 export function evolveProduct(product: Product, event: InventoryEvent): Product {
   if (event.type === 'ProductRegistered') {
-    return { status: 'registered', ...event.data, onHand: 0, reserved: 0, reservations: {} };
+    return { status: 'registered', ...event.data, onHand: 0, reserved: 0, reservations: PersistentMap() };
   }
   if (product.status !== 'registered') return product;
   switch (event.type) {
@@ -83,5 +89,5 @@ export function evolveProduct(product: Product, event: InventoryEvent): Product 
 
 const withReservation = (product: RegisteredProduct, reservationId: string, reservation: Reservation): RegisteredProduct => ({
   ...product,
-  reservations: { ...product.reservations, [reservationId]: reservation },
+  reservations: product.reservations.set(reservationId, reservation),
 });

@@ -10,7 +10,7 @@ export const commitStock: Decider<Product, CommitStock, InventoryEvent> = {
   evolve: evolveProduct,
   decide: (command, state) => {
     const product = requireRegistered(state, command.data.sku);
-    const reservation = product.reservations[command.data.reservationId];
+    const reservation = product.reservations.get(command.data.reservationId);
     if (reservation?.status === 'committed') return [];
     if (reservation?.status !== 'reserved') {
       throw new BusinessRuleViolation('reservation-not-held', `reservation ${command.data.reservationId} is not held (${reservation?.status ?? 'unknown'})`);

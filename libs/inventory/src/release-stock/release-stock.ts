@@ -13,7 +13,7 @@ export const releaseStock: Decider<Product, ReleaseStock, InventoryEvent> = {
   evolve: evolveProduct,
   decide: (command, state) => {
     const product = requireRegistered(state, command.data.sku);
-    const reservation = product.reservations[command.data.reservationId];
+    const reservation = product.reservations.get(command.data.reservationId);
     if (reservation?.status === 'committed') {
       throw new BusinessRuleViolation('reservation-committed', `reservation ${command.data.reservationId} is already committed`);
     }

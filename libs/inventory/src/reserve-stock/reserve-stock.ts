@@ -10,7 +10,7 @@ export const reserveStock: Decider<Product, ReserveStock, InventoryEvent> = {
   evolve: evolveProduct,
   decide: (command, state) => {
     const product = requireRegistered(state, command.data.sku);
-    if (product.reservations[command.data.reservationId]) return [];
+    if (product.reservations.has(command.data.reservationId)) return [];
     const free = available(product);
     return free < command.data.quantity
       ? [{ type: 'StockReservationRejected', data: { ...command.data, available: free } }]
