@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, Module, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { ConsumerRuntime, publishNotification, type EventTopology } from '@tidings/messaging';
+import { ConsumerRuntime, publishNotification, uniqueMemberName, type EventTopology } from '@tidings/messaging';
 import { DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -14,7 +12,7 @@ import { ViewsCompaction } from './views-compaction';
 @Injectable()
 export class ProjectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('projector');
-  private readonly member = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly member = uniqueMemberName();
   private runtimes: ConsumerRuntime[] = [];
 
   constructor(

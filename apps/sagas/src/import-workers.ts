@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
 import { abandonChunk, importChunk, IMPORT_WORK_QUEUE, stagedUploads, type ChunkWork, type ImportChunkDeps } from '@tidings/imports';
-import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, type EventTopology } from '@tidings/messaging';
+import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { ImportWorkTrigger } from './import-work.consumer';
@@ -25,7 +23,7 @@ const MAX_DELIVERIES = 10;
 @Injectable()
 export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('imports');
-  private readonly member = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly member = uniqueMemberName();
   private worker?: WorkQueueWorker<ChunkWork>;
   private trigger?: ConsumerRuntime;
 

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from '@tidings/checkout';
 import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
-import { ConsumerRuntime, publishNotification, type EventTopology } from '@tidings/messaging';
+import { ConsumerRuntime, publishNotification, uniqueMemberName, type EventTopology } from '@tidings/messaging';
 import { SimulatedPaymentGateway } from '@tidings/payments';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
@@ -24,7 +22,7 @@ const POLL_MS = 250;
 @Injectable()
 export class SagasService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('sagas');
-  private readonly member = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly member = uniqueMemberName();
   private runtime?: ConsumerRuntime;
   private scheduler?: CheckoutScheduler;
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Pool } from 'pg';
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnection } from 'nats';
 import type { RecordedEvent } from '@tidings/core';
@@ -8,6 +10,9 @@ import { partitionConsumerName, partitionConsumerPrefix, partitionFilter, type E
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
 import { LeaseLost, PartitionLeases, type Lease } from './partition-leases';
 import { sleep } from './sleep';
+
+/** A name for this process among a consumer group's members: host, pid and a random suffix, unique per process. */
+export const uniqueMemberName = (): string => `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
 export type ConsumerRuntimeOptions = Readonly<{
   nats: NatsConnection;
