@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { uuidV7Ids, type EventToAppend } from '@tidings/core';
 import { eventTopology, partitionOf } from '@tidings/messaging';
-import { useTestEventStore } from '@tidings/testing';
+import { eventually, useTestEventStore } from '@tidings/testing';
 import { consumerGroupOf, type Projection } from './projection';
 import { AppliedPositions } from './read-your-writes';
 
@@ -41,6 +41,9 @@ describe('AppliedPositions (read-your-writes)', () => {
     // More events of other categories than one page of the scan: partitions 1–3 of the probe never see any of them.
     await store.append('noise-1', Array.from({ length: 4_500 }, (_, index) => event(index)), { expectedVersion: 'no_stream' });
     const { position } = await store.append(streamIn(0), [event(0)], { expectedVersion: 'no_stream' });
+    // Other tests' open transactions on the server can keep a new position unreadable for a moment.
+    const readable = (at: bigint) => eventually(async () => expect(await store.headPosition()).toBeGreaterThanOrEqual(at));
+    await readable(position);
     const applied = new AppliedPositions(pool, store, topology);
 
     expect(await applied.hasApplied(projection, position)).toBe(false);
@@ -49,6 +52,7 @@ describe('AppliedPositions (read-your-writes)', () => {
 
     // A later event of a partition that has not applied it yet is told apart from idle ones.
     const { position: later } = await store.append(streamIn(2), [event(1)], { expectedVersion: 'no_stream' });
+    await readable(later);
     expect(await applied.hasApplied(projection, later)).toBe(false);
     expect(await applied.waitUntilApplied(projection, later, 50)).toBe(false);
     await checkpoint(2, later);
