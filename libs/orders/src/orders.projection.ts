@@ -134,12 +134,9 @@ export const ordersProjection: Projection = {
   async apply(db, events, tables) {
     const orderEvents = events.filter(isOrderEvent);
     const orders = await changedRows(orderEvents, evolveOrderRow, async (orderIds) => {
-      const { rows } = await db.query<OrderRecord>({
-        // Named per table (a rebuild writes new ones): prepared once per connection.
-        name: `tidings_read_${tables.orders}`,
-        text: `SELECT * FROM ${quoteIdentifier(tables.orders)} WHERE order_id = ANY($1)`,
-        values: [orderIds],
-      });
+      // Planned on every batch, never prepared: a plan cached while the table was small (a sequential
+      // scan) would be kept as it grows, with no ANALYZE to replace it when autovacuum is off.
+      const { rows } = await db.query<OrderRecord>(`SELECT * FROM ${quoteIdentifier(tables.orders)} WHERE order_id = ANY($1)`, [orderIds]);
       return rows.map(orderRowOf);
     });
     if (orders.length) {
@@ -170,11 +167,7 @@ export const ordersProjection: Projection = {
     }
 
     const payments = await changedRows(events.filter(isPaymentEvent), evolveOrderPaymentRow, async (orderIds) => {
-      const { rows } = await db.query<OrderPaymentRecord>({
-        name: `tidings_read_${tables.order_payments}`,
-        text: `SELECT * FROM ${quoteIdentifier(tables.order_payments)} WHERE order_id = ANY($1)`,
-        values: [orderIds],
-      });
+      const { rows } = await db.query<OrderPaymentRecord>(`SELECT * FROM ${quoteIdentifier(tables.order_payments)} WHERE order_id = ANY($1)`, [orderIds]);
       return rows.map(orderPaymentRowOf);
     });
     if (payments.length) {
