@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
 import { Pool } from 'pg';
 import { uuidV7Ids, type EventStore, type EventToAppend, type Message, type RecordedEvent } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
@@ -10,6 +9,7 @@ import { feedProjection, postStreamId, userStreamId, type PostPublished, type Us
 import { startProgress } from '../progress';
 import { startBenchApi, type BenchApi } from './bench-api';
 import { compared, median, percentile, timeWorkers, type BenchResult } from './bench-result';
+import { atFixedRate, requestJson } from './load-generator';
 
 /** QUALITY.md `feed`: 2k users, Zipf follows (one author with 1.5k followers), 10k posts. */
 const USERS = 2_000;
@@ -24,7 +24,6 @@ const BATCH = 500;
 const READ_RATE = 200;
 const READ_SECONDS = 20;
 const WARM_UP_SECONDS = 3;
-const READ_CONNECTIONS = 20;
 const CAUGHT_UP_TIMEOUT_MS = 10 * 60_000;
 
 type Post = Readonly<{ postId: string; authorId: string; publishedAt: string }>;
@@ -43,8 +42,9 @@ type Graph = Readonly<{ users: readonly string[]; followers: ReadonlyMap<string,
  *   of `tidings start` (every role in one process, or the processes TIDINGS_BENCH_PROCESSES
  *   lists), from the first post's append until the feed answers `?minPosition=` for the last;
  *   bounded by the appends as much as by the fan-out.
- * - reads: `GET /feed` of random users, open-loop at 200 req/s for 20 s (autocannon
- *   `overallRate`) after a 3 s warm-up; the p99 of the response times as measured.
+ * - reads: `GET /feed` of random users, open-loop at 200 req/s for 20 s (one request every
+ *   5 ms, see `atFixedRate`) after a 3 s warm-up; the p99 of the response times, each from the
+ *   moment its request was due.
  * At the default TIDINGS_CELEBRITY_FOLLOWERS (10,000) every author is fanned out on write.
  */
 export async function benchFeed(settings: Settings): Promise<BenchResult[]> {
@@ -228,31 +228,10 @@ async function expectRows(pool: Pool, table: string, posts: readonly Post[], row
   if (Number(counted[0].rows) !== rows) throw new Error(`${label}: ${table} holds ${counted[0].rows} rows of these posts, not the ${rows} their authors' followers make`);
 }
 
-/** Response times (ms) of `GET /feed` of random users at READ_RATE for `seconds`; every answer must be 200. */
+/** Response times (ms) of `GET /feed` of random users at READ_RATE for `seconds`; any answer but 200 fails the bench. */
 async function readFeeds(api: BenchApi, tokens: readonly string[], seconds: number, label: string): Promise<number[]> {
-  const progress = startProgress(label, READ_RATE * seconds, 'requests');
-  const latencies: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: api.baseUrl,
-        connections: READ_CONNECTIONS,
-        overallRate: READ_RATE,
-        duration: seconds,
-        requests: [{ method: 'GET', path: '/feed', setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}` } }) }],
-      },
-      (error, done) => (error ? reject(error) : resolve(done)),
-    );
-    // Each response time as measured: autocannon's own histogram keeps whole milliseconds, and at a fixed rate adds corrections below them.
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode === 200) latencies.push(responseTime);
-      progress.advance();
-    });
-  });
-  progress.stop();
-  const failed = result.non2xx + result.errors + result.timeouts;
-  if (failed > 0) throw new Error(`GET /feed: ${failed} of ${result.requests.total} requests failed (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`);
-  return latencies;
+  const { responseMs } = await atFixedRate(READ_RATE, seconds, label, () => requestJson(api.baseUrl, tokens[Math.floor(Math.random() * tokens.length)], 'GET', '/feed'));
+  return responseMs;
 }
 
 /** Waits until the feed read model answers `?minPosition=` (it waits 5 s per try, then 503). */

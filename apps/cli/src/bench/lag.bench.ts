@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { migrate } from '@tidings/read-models';
@@ -7,6 +6,7 @@ import type { Settings } from '@tidings/settings';
 import { startProgress, type Progress } from '../progress';
 import { startBenchApi } from './bench-api';
 import { percentile, type BenchResult } from './bench-result';
+import { atFixedRate, requestJson } from './load-generator';
 
 /** QUALITY.md `lag`: orders placed over HTTP at a fixed 200/s for 20 s. */
 const RATE = 200;
@@ -31,7 +31,7 @@ type Timing = { sentAt: number; visibleAt?: number; confirmedAt?: number };
  * with every role in one process, as `npm start` runs it (or the processes that
  * TIDINGS_BENCH_PROCESSES lists, space-separated, e.g. "api,relay,projector sagas"), and watches the orders read model in
  * PostgreSQL every 2 ms: command → order visible (p50/p99), and placed → confirmed, the whole
- * checkout saga (p50/p99). Times run from the moment each request is sent.
+ * checkout saga (p50/p99). Times run from the moment each request was due.
  */
 export async function benchLag(settings: Settings): Promise<BenchResult[]> {
   await migrate(settings.databaseUrl);
@@ -44,14 +44,14 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
     const skus = Array.from({ length: PRODUCTS }, (_, index) => `bench-lag-${run}-${index}`);
     let head = '0';
     for (const sku of skus) {
-      await send(api.baseUrl, admin, 'POST', '/products', { sku, name: sku, priceCents: 1_000 });
-      head = (await send(api.baseUrl, admin, 'POST', `/products/${sku}/stock`, { quantity: 1_000_000 })).position as string;
+      await requestJson(api.baseUrl, admin, 'POST', '/products', { sku, name: sku, priceCents: 1_000 });
+      head = (await requestJson(api.baseUrl, admin, 'POST', `/products/${sku}/stock`, { quantity: 1_000_000 })).position as string;
     }
     // Whatever the database already holds is relayed and projected first: the figures are for a pipeline at head.
     await caughtUp(api.baseUrl, admin, head);
     const place = () => {
       const items = [skus[Math.floor(Math.random() * PRODUCTS)], skus[Math.floor(Math.random() * PRODUCTS)]];
-      return send(api.baseUrl, customer, 'POST', '/orders', { items: [...new Set(items)].map((sku) => ({ sku, quantity: 1 })), paymentToken: 'tok_visa', shippingCountry: 'NL' });
+      return requestJson(api.baseUrl, customer, 'POST', '/orders', { items: [...new Set(items)].map((sku) => ({ sku, quantity: 1 })), paymentToken: 'tok_visa', shippingCountry: 'NL' });
     };
     await measure(pool, place, WARM_UP_SECONDS, 'lag warm-up');
     const timings = await measure(pool, place, SECONDS, 'lag');
@@ -87,63 +87,17 @@ async function caughtUp(baseUrl: string, admin: string, position: string): Promi
   }
 }
 
-/**
- * Keep-alive connections of node:http: a load generator much lighter than fetch, which matters
- * when it shares the machine's cores with the server it measures.
- */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-function send(baseUrl: string, token: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(`${baseUrl}${path}`, { method, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if ((response.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path} answered ${response.statusCode}: ${text}`));
-        else resolve(JSON.parse(text) as Record<string, unknown>);
-      });
-    });
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
-
 /** Places orders at the rate while the read model is watched, until every one is confirmed. */
 async function measure(pool: Pool, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
   const orders = new Map<string, Timing>();
   const placing = { done: false };
   const watching = watch(pool, orders, placing, `${label} checkouts`);
   try {
-    await placeAtRate(place, seconds, label, orders);
+    await atFixedRate(RATE, seconds, label, (dueAt) => place().then((answer) => orders.set(answer.orderId as string, { sentAt: dueAt })), 'orders');
   } finally {
     placing.done = true;
   }
   return watching;
-}
-
-/** Sends one order every 1/RATE s on a fixed schedule (a late response never delays the next request). */
-async function placeAtRate(place: () => Promise<Record<string, unknown>>, seconds: number, label: string, placed: Map<string, Timing>): Promise<void> {
-  const total = RATE * seconds;
-  const progress = startProgress(label, total, 'orders');
-  const started = performance.now();
-  const requests: Promise<void>[] = [];
-  for (let index = 0; index < total; index++) {
-    const due = started + (index * 1_000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 1) await delay(wait);
-    const sentAt = performance.now();
-    requests.push(
-      place().then((answer) => {
-        placed.set(answer.orderId as string, { sentAt });
-        progress.advance();
-      }),
-    );
-  }
-  await Promise.all(requests);
-  progress.stop();
 }
 
 /**
