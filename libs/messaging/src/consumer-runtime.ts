@@ -132,12 +132,16 @@ export class ConsumerRuntime {
           }
           const received = await deliveries.take(this.batching);
           if (received.length === 0) continue;
-          if (received.some((message) => message.info.deliverySequence !== ++delivered)) {
+          // Delivery sequences only grow, so a batch whose first and last are where they belong has no hole
+          // (each message's info is parsed from its reply subject: two per batch, not one per event).
+          const [first, last] = [received[0].info.deliverySequence, received[received.length - 1].info.deliverySequence];
+          if (first !== delivered + 1 || last !== delivered + received.length) {
             // A delivery never reached us: applying what came after it would move the checkpoint past it.
             this.log(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
             await restart();
             continue;
           }
+          delivered = last;
           const outcome = await group.handle({ lease, events: this.decode(received) });
           if (outcome === 'applied') {
             // Acknowledging a batch's last delivery acknowledges the batch (AckPolicy.All): one message back, not one per event.

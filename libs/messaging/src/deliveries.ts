@@ -16,6 +16,8 @@ export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?
 export class Deliveries {
   private received: JsMsg[] = [];
   private lastArrival = 0;
+  /** How many received messages wake a waiting `take`. */
+  private wakeAtCount = 1;
   private ended?: Error;
   private wake: () => void = () => undefined;
   private messages?: ConsumerMessages;
@@ -45,19 +47,15 @@ export class Deliveries {
    * batches, and its last one goes as soon as the flood stops. Empty only once stopped.
    */
   async take({ maxEvents, lingerMs = 0, quietMs = Infinity }: Batching): Promise<JsMsg[]> {
-    while (this.received.length === 0 && this.ended === undefined && !this.stop.aborted) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+    this.wakeAtCount = 1;
+    while (this.received.length === 0 && this.running()) await this.sleep(Infinity);
+    // While lingering only a full batch wakes us: a flood's every arrival would otherwise set a timer.
+    this.wakeAtCount = maxEvents;
     const deadline = performance.now() + lingerMs;
-    const waitUntil = () => Math.min(deadline, this.lastArrival + quietMs);
-    while (this.received.length < maxEvents && this.ended === undefined && !this.stop.aborted && performance.now() < waitUntil()) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitUntil() - performance.now());
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    for (;;) {
+      const waitUntil = Math.min(deadline, this.lastArrival + quietMs);
+      if (this.received.length >= maxEvents || !this.running() || performance.now() >= waitUntil) break;
+      await this.sleep(waitUntil - performance.now());
     }
     if (this.received.length === 0 && this.ended !== undefined && !this.stop.aborted) throw this.ended;
     return this.received.splice(0, maxEvents);
@@ -71,7 +69,22 @@ export class Deliveries {
   private arrived(message: JsMsg): void {
     this.received.push(message);
     this.lastArrival = performance.now();
-    this.wake();
+    if (this.received.length >= this.wakeAtCount) this.wake();
+  }
+
+  private running(): boolean {
+    return this.ended === undefined && !this.stop.aborted;
+  }
+
+  /** Until `ms` pass (none for Infinity) or something wakes us. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === Infinity ? undefined : setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private end(error: Error): void {

@@ -5,11 +5,12 @@ export const POSITION_HEADER = 'Tidings-Position';
 
 /** The envelope as JSON (positions as decimal strings), with the headers ARCHITECTURE §4 names. */
 export function encodeEvent(event: RecordedEvent): { data: Uint8Array; headers: MsgHdrs } {
+  // Appended, not set: the headers are new, and `set` first searches them for the key to replace.
   const messageHeaders = headers();
-  messageHeaders.set(POSITION_HEADER, event.position.toString());
-  messageHeaders.set('Tidings-Stream', event.streamId);
-  messageHeaders.set('Tidings-Version', String(event.streamVersion));
-  messageHeaders.set('Tidings-Type', event.type);
+  messageHeaders.append(POSITION_HEADER, event.position.toString());
+  messageHeaders.append('Tidings-Stream', event.streamId);
+  messageHeaders.append('Tidings-Version', String(event.streamVersion));
+  messageHeaders.append('Tidings-Type', event.type);
   return { data: Buffer.from(JSON.stringify({ ...event, position: event.position.toString() })), headers: messageHeaders };
 }
 
@@ -20,7 +21,8 @@ export class MalformedEventMessage extends Error {
 export function decodeEvent(data: Uint8Array): RecordedEvent {
   let envelope: Record<string, unknown>;
   try {
-    envelope = JSON.parse(Buffer.from(data).toString('utf8')) as Record<string, unknown>;
+    // A view of the message's bytes, not a copy: this runs once per event delivered.
+    envelope = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as Record<string, unknown>;
   } catch (error) {
     throw new MalformedEventMessage(`not JSON: ${(error as Error).message}`);
   }

@@ -32,7 +32,7 @@ export class PipelinedPublisher {
   /** Sends at once (synchronously: publishes of one turn leave in one socket write). */
   publish(position: bigint, subject: string, data: Uint8Array, headers: MsgHdrs, msgId: string): void {
     const ticket = this.window.send(position);
-    headers.set('Nats-Msg-Id', msgId);
+    headers.append('Nats-Msg-Id', msgId);
     this.nats.publish(subject, data, { headers, reply: `${this.inbox}.${ticket}` });
   }
 
