@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@tidings/testing';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable } from './payment-gateway';
 import { SimulatedPaymentGateway } from './simulated-payment.gateway';
 
@@ -86,6 +86,21 @@ describe('SimulatedPaymentGateway, on PostgreSQL', () => {
       expect(rows).toEqual([{ failures: 2, outcome: 'authorized' }]);
     });
 
+    it('counts each failure once when calls under one key race, then answers one authorization', async () => {
+      const idempotencyKey = key();
+      const before = await authorizationCount();
+
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => authorize('tok_unavailable_3', idempotencyKey)));
+
+      expect(results.filter((result) => result.status === 'rejected' && result.reason instanceof GatewayUnavailable)).toHaveLength(3);
+      const answers = results.flatMap((result) => (result.status === 'fulfilled' ? [JSON.stringify(result.value)] : []));
+      expect(answers).toHaveLength(5);
+      expect(new Set(answers).size).toBe(1);
+      expect(await authorizationCount()).toBe(before + 1);
+      const { rows } = await pool.query('SELECT failures, outcome FROM payment_simulator_operations WHERE idempotency_key = $1', [idempotencyKey]);
+      expect(rows).toEqual([{ failures: 3, outcome: 'authorized' }]);
+    });
+
     it('never answers tok_timeout until the caller aborts', async () => {
       const controller = new AbortController();
       const call = gateway.authorize({ idempotencyKey: key(), token: 'tok_timeout', amountCents: 2500, currency: 'USD' }, controller.signal);
@@ -149,6 +164,49 @@ describe('SimulatedPaymentGateway, on PostgreSQL', () => {
       expect(await entry(authorizationId)).toMatchObject({ capturedCents: 2500, status: 'captured' });
     });
 
+    it('captures once when ten captures under one key race, and answers each the same', async () => {
+      const authorizationId = await authorizedId();
+      const idempotencyKey = key();
+
+      const captures = await Promise.all(Array.from({ length: 10 }, () => gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 })));
+
+      expect(captures).toEqual(Array.from({ length: 10 }, () => ({ captureId: `cap_${authorizationId}` })));
+      expect(await entry(authorizationId)).toMatchObject({ capturedCents: 2500, status: 'captured' });
+    });
+
+    it('refuses a key reused for another authorization or another operation', async () => {
+      const authorizationId = await authorizedId();
+      const idempotencyKey = key();
+      await gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 });
+
+      await expect(gateway.capture({ idempotencyKey, authorizationId: await authorizedId(), amountCents: 2500 })).rejects.toThrow(/was used for another request/);
+      await expect(gateway.refund({ idempotencyKey, authorizationId, amountCents: 2500 })).rejects.toThrow(/was used for another request/);
+      expect(await entry(authorizationId)).toMatchObject({ refundedCents: 0, status: 'captured' });
+    });
+
+    it('captures when the caller gives up while the gateway works, and answers the retry', async () => {
+      const authorizationId = await authorizedId();
+      const idempotencyKey = key();
+      const controller = new AbortController();
+      // Another transaction holds the authorization, so the capture waits inside the gateway.
+      const holder = await pool.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM payment_simulator_authorizations WHERE authorization_id = $1 FOR UPDATE', [authorizationId]);
+      const capture = gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 }, controller.signal);
+      await eventually(async () => {
+        const { rows } = await pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        expect(rows).toHaveLength(1);
+      });
+
+      controller.abort();
+      await holder.query('COMMIT');
+      holder.release();
+
+      await expect(capture).rejects.toThrow(GatewayAborted);
+      expect(await entry(authorizationId)).toMatchObject({ capturedCents: 2500, status: 'captured' });
+      await expect(gateway.capture({ idempotencyKey, authorizationId, amountCents: 2500 })).resolves.toEqual({ captureId: `cap_${authorizationId}` });
+    });
+
     it('refuses a capture larger than the authorization, and an unknown authorization', async () => {
       const authorizationId = await authorizedId(2500);
 
@@ -185,6 +243,24 @@ describe('SimulatedPaymentGateway, on PostgreSQL', () => {
       await expect(gateway.void({ idempotencyKey: key(), authorizationId })).rejects.toThrow(GatewayRefused);
       expect(await entry(authorizationId)).toMatchObject({ status: 'captured' });
     });
+
+    it('lets one of a void and a capture racing on one authorization through, and refuses the other', async () => {
+      const authorizationId = await authorizedId();
+
+      const [voiding, capturing] = await Promise.allSettled([
+        gateway.void({ idempotencyKey: key(), authorizationId }),
+        gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2500 }),
+      ]);
+
+      expect([voiding.status, capturing.status].sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = voiding.status === 'rejected' ? voiding : capturing;
+      expect(refused.status === 'rejected' && refused.reason).toBeInstanceOf(GatewayRefused);
+      expect(await entry(authorizationId)).toEqual(
+        voiding.status === 'fulfilled'
+          ? { amountCents: 2500, capturedCents: 0, refundedCents: 0, status: 'voided' }
+          : { amountCents: 2500, capturedCents: 2500, refundedCents: 0, status: 'captured' },
+      );
+    });
   });
 
   describe('refund', () => {
@@ -196,6 +272,16 @@ describe('SimulatedPaymentGateway, on PostgreSQL', () => {
 
       await expect(gateway.refund({ idempotencyKey: key(), authorizationId, amountCents: 2500 })).resolves.toEqual(refund);
       expect(await entry(authorizationId)).toEqual({ amountCents: 2500, capturedCents: 2500, refundedCents: 2500, status: 'refunded' });
+    });
+
+    it('refuses a refund larger than the capture, and keeps refusing under that key', async () => {
+      const authorizationId = await authorizedId(2500);
+      await gateway.capture({ idempotencyKey: key(), authorizationId, amountCents: 2000 });
+      const idempotencyKey = key();
+
+      await expect(gateway.refund({ idempotencyKey, authorizationId, amountCents: 2001 })).rejects.toThrow('cannot refund 2001 of a capture of 2000');
+      await expect(gateway.refund({ idempotencyKey, authorizationId, amountCents: 2001 })).rejects.toThrow(`refund under idempotency key ${idempotencyKey} was refused`);
+      expect(await entry(authorizationId)).toMatchObject({ capturedCents: 2000, refundedCents: 0, status: 'captured' });
     });
 
     it('refuses to refund what was never captured', async () => {

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Pool, PoolClient } from 'pg';
-import { inTransaction } from '@tidings/read-models';
+import type { Pool } from 'pg';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable, type Authorization, type AuthorizeRequest, type PaymentGateway } from './payment-gateway';
 
 type Operation = 'authorize' | 'capture' | 'void' | 'refund';
@@ -9,15 +7,33 @@ type AuthorizationStatus = 'authorized' | 'captured' | 'voided' | 'refunded';
 /** The result kept under an idempotency key; every retry under the key gets the same answer. */
 type Outcome = 'authorized' | 'declined' | 'captured' | 'voided' | 'refunded' | 'refused';
 
-/** What one attempt came to. An unavailable gateway keeps no result: the next try is a new attempt. */
-type Attempt =
-  | Readonly<{ outcome: Exclude<Outcome, 'refused'>; authorizationId?: string }>
-  | Readonly<{ outcome: 'refused'; reason: string }>
-  | 'unavailable';
+/** What the card network makes of a token; the books count the attempts under a key. */
+type CardVerdict = Readonly<{ authorizes: boolean; unavailableFor: number }>;
 
-type OperationRequest = Readonly<{ operation: Operation; idempotencyKey: string; authorizationId?: string; token?: string; amountCents?: number }>;
+type OperationRequest = Readonly<{
+  operation: Operation;
+  idempotencyKey: string;
+  authorizationId?: string;
+  token?: string;
+  amountCents?: number;
+  currency?: string;
+  card?: CardVerdict;
+}>;
 
-type OperationRow = Readonly<{ authorizationId: string | null; token: string | null; outcome: Outcome | null; failures: number; sameRequest: boolean }>;
+/**
+ * What payment_simulator_call (migrations/1764200000000-payment-simulator-call.ts) came to:
+ * the key was used for another request, holds a kept result, counted an unavailable attempt
+ * (`failures` includes it; no result is kept, so the next try is a new attempt), or kept this
+ * attempt's result. Columns that do not apply are null.
+ */
+type CallRow = Readonly<{
+  answer: 'other_request' | 'kept' | 'unavailable' | 'attempted';
+  outcome: Outcome | null;
+  /** Why this attempt was refused; a kept refusal keeps no reason. */
+  reason: string | null;
+  authorizationId: string | null;
+  failures: number | null;
+}>;
 
 /** An authorization as the gateway's books hold it; amounts in cents. */
 export type SimulatedLedgerEntry = Readonly<{ amountCents: number; capturedCents: number; refundedCents: number; status: AuthorizationStatus }>;
@@ -62,23 +78,20 @@ export class SimulatedPaymentGateway implements PaymentGateway {
       return answerNever(signal);
     }
     return this.call(
-      { operation: 'authorize', idempotencyKey: request.idempotencyKey, token: request.token, amountCents: request.amountCents },
-      signal,
-      async (db, failures) => {
-        const flaky = UNAVAILABLE_TOKEN.exec(request.token);
-        if (flaky && failures < Number(flaky[1])) return 'unavailable';
-        if (!flaky && request.token !== 'tok_visa') return { outcome: 'declined' };
-        const authorizationId = `auth_${randomUUID()}`;
-        await db.query(
-          `INSERT INTO payment_simulator_authorizations (authorization_id, amount_cents, currency, status) VALUES ($1, $2, $3, 'authorized')`,
-          [authorizationId, request.amountCents, request.currency],
-        );
-        return { outcome: 'authorized', authorizationId };
+      {
+        operation: 'authorize',
+        idempotencyKey: request.idempotencyKey,
+        token: request.token,
+        amountCents: request.amountCents,
+        currency: request.currency,
+        card: cardVerdict(request.token),
       },
+      signal,
+      // A kept result is only answered to the same request, so its token is this request's.
       (row): Authorization =>
         row.outcome === 'authorized'
           ? { outcome: 'authorized', authorizationId: row.authorizationId! }
-          : { outcome: 'declined', reason: row.token === 'tok_chargeDeclined' ? 'card_declined' : 'invalid_token' },
+          : { outcome: 'declined', reason: request.token === 'tok_chargeDeclined' ? 'card_declined' : 'invalid_token' },
     );
   }
 
@@ -86,96 +99,42 @@ export class SimulatedPaymentGateway implements PaymentGateway {
     return this.call(
       { operation: 'capture', idempotencyKey: request.idempotencyKey, authorizationId: request.authorizationId, amountCents: request.amountCents },
       signal,
-      async (db) => {
-        const authorization = await lockAuthorization(db, request.authorizationId);
-        if (authorization?.status !== 'authorized') return refused(request.authorizationId, authorization?.status);
-        if (request.amountCents > authorization.amountCents) {
-          return { outcome: 'refused', reason: `cannot capture ${request.amountCents} of an authorization of ${authorization.amountCents}` };
-        }
-        await db.query(`UPDATE payment_simulator_authorizations SET status = 'captured', captured_cents = $2 WHERE authorization_id = $1`, [
-          request.authorizationId,
-          request.amountCents,
-        ]);
-        return { outcome: 'captured' };
-      },
       // One authorization is captured at most once, so its capture id derives from it.
       () => ({ captureId: `cap_${request.authorizationId}` }),
     );
   }
 
   void(request: Readonly<{ idempotencyKey: string; authorizationId: string }>, signal?: AbortSignal): Promise<void> {
-    return this.call(
-      { operation: 'void', idempotencyKey: request.idempotencyKey, authorizationId: request.authorizationId },
-      signal,
-      async (db) => {
-        const authorization = await lockAuthorization(db, request.authorizationId);
-        if (authorization?.status === 'voided') return { outcome: 'voided' };
-        if (authorization?.status !== 'authorized') return refused(request.authorizationId, authorization?.status);
-        await db.query(`UPDATE payment_simulator_authorizations SET status = 'voided' WHERE authorization_id = $1`, [request.authorizationId]);
-        return { outcome: 'voided' };
-      },
-      () => undefined,
-    );
+    return this.call({ operation: 'void', idempotencyKey: request.idempotencyKey, authorizationId: request.authorizationId }, signal, () => undefined);
   }
 
   refund(request: Readonly<{ idempotencyKey: string; authorizationId: string; amountCents: number }>, signal?: AbortSignal): Promise<{ refundId: string }> {
     return this.call(
       { operation: 'refund', idempotencyKey: request.idempotencyKey, authorizationId: request.authorizationId, amountCents: request.amountCents },
       signal,
-      async (db) => {
-        const authorization = await lockAuthorization(db, request.authorizationId);
-        if (authorization?.status === 'refunded') return { outcome: 'refunded' };
-        if (authorization?.status !== 'captured') return refused(request.authorizationId, authorization?.status);
-        if (request.amountCents > authorization.capturedCents) {
-          return { outcome: 'refused', reason: `cannot refund ${request.amountCents} of a capture of ${authorization.capturedCents}` };
-        }
-        await db.query(`UPDATE payment_simulator_authorizations SET status = 'refunded', refunded_cents = $2 WHERE authorization_id = $1`, [
-          request.authorizationId,
-          request.amountCents,
-        ]);
-        return { outcome: 'refunded' };
-      },
       // One authorization is refunded at most once, so its refund id derives from it.
       () => ({ refundId: `re_${request.authorizationId}` }),
     );
   }
 
   /**
-   * One call under an idempotency key, in one transaction that holds the key's row (and the
-   * attempt holds the authorization's): concurrent calls under one key or on one authorization
-   * take turns. A kept result is answered again without side effects.
+   * One call under an idempotency key, as one statement that holds the key's row (and for
+   * capture, void and refund the authorization's) until it commits: concurrent calls under one
+   * key or on one authorization take turns. A kept result is answered again without side effects.
    */
-  private async call<T>(
-    request: OperationRequest,
-    signal: AbortSignal | undefined,
-    attempt: (db: PoolClient, failures: number) => Promise<Attempt>,
-    answer: (row: OperationRow) => T,
-  ): Promise<T> {
+  private async call<T>(request: OperationRequest, signal: AbortSignal | undefined, answer: (row: CallRow) => T): Promise<T> {
     await this.wait(signal);
     const key = request.idempotencyKey;
-    // Failures come back as values and are thrown after the commit, which keeps a failure count or a refusal.
-    const result = await inTransaction(this.pool, async (db): Promise<T | Error> => {
-      const row = await lockOperation(db, request);
-      if (!row.sameRequest) return new GatewayRefused(`idempotency key ${key} was used for another request`);
-      if (row.outcome === 'refused') return new GatewayRefused(`${request.operation} under idempotency key ${key} was refused`);
-      if (row.outcome !== null) return answer(row);
-      const attempted = await attempt(db, row.failures);
-      if (attempted === 'unavailable') {
-        await db.query('UPDATE payment_simulator_operations SET failures = failures + 1 WHERE idempotency_key = $1', [key]);
-        return new GatewayUnavailable(`the gateway is unavailable (attempt ${row.failures + 1} under idempotency key ${key})`);
-      }
-      const authorizationId = 'authorizationId' in attempted ? attempted.authorizationId : undefined;
-      await db.query('UPDATE payment_simulator_operations SET outcome = $2, authorization_id = COALESCE($3, authorization_id) WHERE idempotency_key = $1', [
-        key,
-        attempted.outcome,
-        authorizationId ?? null,
-      ]);
-      return attempted.outcome === 'refused' ? new GatewayRefused(attempted.reason) : answer({ ...row, outcome: attempted.outcome, authorizationId: authorizationId ?? row.authorizationId });
-    });
+    // One statement, committed when it answers: a counted failure or a refusal stays kept whatever is thrown below.
+    const row = await callBooks(this.pool, request);
     // The caller stopped listening: the answer is lost, but what the gateway did stays done.
     if (signal?.aborted) throw new GatewayAborted(`${request.operation} under idempotency key ${key} was aborted`);
-    if (result instanceof Error) throw result;
-    return result;
+    if (row.answer === 'other_request') throw new GatewayRefused(`idempotency key ${key} was used for another request`);
+    if (row.answer === 'unavailable') throw new GatewayUnavailable(`the gateway is unavailable (attempt ${row.failures} under idempotency key ${key})`);
+    if (row.outcome === 'refused') {
+      throw new GatewayRefused(row.answer === 'kept' ? `${request.operation} under idempotency key ${key} was refused` : row.reason!);
+    }
+    return answer(row);
   }
 
   /** The network's share of every call: the caller can give up on it. */
@@ -188,42 +147,30 @@ export class SimulatedPaymentGateway implements PaymentGateway {
   }
 }
 
-/** Takes (or creates) the key's row and says whether this request is the one first made under the key. */
-async function lockOperation(db: PoolClient, request: OperationRequest): Promise<OperationRow> {
-  const values = [request.idempotencyKey, request.operation, request.token ?? null, request.amountCents ?? null, request.authorizationId ?? null];
-  await db.query(
-    `INSERT INTO payment_simulator_operations (idempotency_key, operation, token, amount_cents, authorization_id)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
-    values,
-  );
-  const { rows } = await db.query<OperationRow>(
-    `SELECT authorization_id AS "authorizationId", token, outcome, failures,
-            (operation, token, amount_cents) IS NOT DISTINCT FROM ($2::text, $3::text, $4::bigint)
-              AND (operation = 'authorize' OR authorization_id IS NOT DISTINCT FROM $5::text) AS "sameRequest"
-       FROM payment_simulator_operations
-      WHERE idempotency_key = $1
-        FOR UPDATE`,
-    values,
+/** Runs one call on the gateway's books: a single statement is atomic on its own, so one round trip. */
+async function callBooks(pool: Pool, request: OperationRequest): Promise<CallRow> {
+  const { rows } = await pool.query<CallRow>(
+    `SELECT answer, outcome, reason, authorization_id AS "authorizationId", failures
+       FROM payment_simulator_call($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      request.idempotencyKey,
+      request.operation,
+      request.authorizationId ?? null,
+      request.token ?? null,
+      request.amountCents ?? null,
+      request.currency ?? null,
+      request.card?.authorizes ?? false,
+      request.card?.unavailableFor ?? 0,
+    ],
   );
   return rows[0];
 }
 
-async function lockAuthorization(db: PoolClient, authorizationId: string) {
-  const { rows } = await db.query<{ status: AuthorizationStatus; amountCents: string; capturedCents: string }>(
-    `SELECT status, amount_cents AS "amountCents", captured_cents AS "capturedCents"
-       FROM payment_simulator_authorizations
-      WHERE authorization_id = $1
-        FOR UPDATE`,
-    [authorizationId],
-  );
-  const [row] = rows;
-  return row && { status: row.status, amountCents: Number(row.amountCents), capturedCents: Number(row.capturedCents) };
+/** `tok_unavailable_<n>` fails its first n attempts under a key, then authorizes; so does `tok_visa`, at once. */
+function cardVerdict(token: string): CardVerdict {
+  const flaky = UNAVAILABLE_TOKEN.exec(token);
+  return { authorizes: flaky !== null || token === 'tok_visa', unavailableFor: flaky ? Number(flaky[1]) : 0 };
 }
-
-const refused = (authorizationId: string, status: AuthorizationStatus | undefined): Attempt => ({
-  outcome: 'refused',
-  reason: `authorization ${authorizationId} is ${status ?? 'unknown'}`,
-});
 
 /** Settles only when the signal aborts, and holds no timer meanwhile. */
 const answerNever = (signal: AbortSignal | undefined): Promise<never> =>
