@@ -9,24 +9,29 @@ export type FoldedStream<State> = {
   causedBy: Map<string, bigint>;
 };
 
+/** What folds a stream: the deciders of one aggregate (reserve, commit and release stock) share it. */
+type Fold<State> = Readonly<{ initialState: () => State; evolve: (state: State, event: never) => State }>;
+
 /**
- * The streams a process has folded, per decider, the least recently used forgotten beyond
- * `capacity`. A command appends expecting the version it holds, so an entry another process
- * has overtaken costs a refused append and a read, never a wrong decision.
+ * The streams a process has folded, per aggregate (its `evolve`: every decider of a product
+ * folds a product stream alike, so a stock commit's append is what the next reservation
+ * starts from), the least recently used forgotten beyond `capacity`. A command appends
+ * expecting the version it holds, so an entry another process has overtaken costs a refused
+ * append and a read, never a wrong decision.
  */
 export function foldedStreams(capacity: number) {
-  const byDecider = new WeakMap<object, Map<string, FoldedStream<unknown>>>();
+  const byAggregate = new WeakMap<object, Map<string, FoldedStream<unknown>>>();
 
   return {
     /** The stream as folded so far, or (not `cached`) as it is before its first event. */
-    take<State>(decider: Readonly<{ initialState: () => State }>, streamId: string): FoldedStream<State> & { cached: boolean } {
-      const known = byDecider.get(decider)?.get(streamId) as FoldedStream<State> | undefined;
-      return known ? { ...known, cached: true } : { state: decider.initialState(), version: -1, causedBy: new Map(), cached: false };
+    take<State>(fold: Fold<State>, streamId: string): FoldedStream<State> & { cached: boolean } {
+      const known = byAggregate.get(fold.evolve)?.get(streamId) as FoldedStream<State> | undefined;
+      return known ? { ...known, cached: true } : { state: fold.initialState(), version: -1, causedBy: new Map(), cached: false };
     },
     /** Keeps the stream as now folded, as the most recently used. */
-    keep<State>(decider: object, streamId: string, folded: FoldedStream<State>): void {
-      const streams = byDecider.get(decider) ?? new Map<string, FoldedStream<unknown>>();
-      byDecider.set(decider, streams);
+    keep<State>(fold: Fold<State>, streamId: string, folded: FoldedStream<State>): void {
+      const streams = byAggregate.get(fold.evolve) ?? new Map<string, FoldedStream<unknown>>();
+      byAggregate.set(fold.evolve, streams);
       streams.delete(streamId);
       streams.set(streamId, folded as FoldedStream<unknown>);
       if (streams.size > capacity) streams.delete(streams.keys().next().value as string);

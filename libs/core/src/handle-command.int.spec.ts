@@ -1,6 +1,7 @@
 import { testCommandMetadata, useTestEventStore } from '@tidings/testing';
 import { counter, type Increment } from './counter.fixture';
 import { BusinessRuleViolation, WrongExpectedVersion } from './errors';
+import type { EventStore } from './event-store.port';
 import { createCommandHandler } from './handle-command';
 import { uuidV7Ids } from './ports';
 
@@ -109,6 +110,26 @@ describe('handleCommand over the PostgreSQL store', () => {
       await other(counter, id, increment(1));
       await expect(cached(counter, id, increment(1), { expectedVersion: 0 })).rejects.toBeInstanceOf(WrongExpectedVersion);
       await expect(cached(counter, id, increment(1), { expectedVersion: 1 })).resolves.toMatchObject({ version: 2, state: { count: 3 } });
+    });
+
+    it('shares the stream among the deciders of one aggregate: another decider starts from the last append, without a read or a refused append', async () => {
+      let reads = 0;
+      let appends = 0;
+      // The real store, counted: every read and append still goes to PostgreSQL.
+      const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
+        readStream: (...args: Parameters<EventStore['readStream']>) => (reads++, given.store.readStream(...args)),
+        append: (...args: Parameters<EventStore['append']>) => (appends++, given.store.append(...args)),
+      });
+      const handle = createCommandHandler({ store, ids: uuidV7Ids });
+      // Another way to change a counter (as commit-stock is to reserve-stock): same fold, other decisions.
+      const doubler: typeof counter = { ...counter, decide: (command, state) => counter.decide({ ...command, data: { by: state.count } }, state) };
+      const id = streamId();
+      await handle(counter, id, increment(3));
+      await expect(handle(doubler, id, increment(0))).resolves.toMatchObject({ state: { count: 6 }, version: 1 });
+      await expect(handle(counter, id, increment(1))).resolves.toMatchObject({ state: { count: 7 }, version: 2 });
+
+      expect({ reads, appends }).toEqual({ reads: 1, appends: 3 });
+      expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 3 }, { by: 3 }, { by: 1 }]);
     });
   });
 });
