@@ -38,7 +38,6 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
     const log = (line: string) => this.logger.log(line);
     const { paymentTimeoutMs, gatewayLatencyMs } = this.settings.checkout;
     const driver = new CheckoutDriver({
-      store: this.store,
       handle: createCommandHandler({ store: this.store, ids: uuidV7Ids }),
       gateway: new SimulatedPaymentGateway(this.pool, { latencyMs: gatewayLatencyMs }),
       clock: systemClock,

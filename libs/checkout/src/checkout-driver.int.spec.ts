@@ -43,7 +43,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
   afterAll(() => pool.end());
 
   const driverWith = (gateway: PaymentGateway) =>
-    new CheckoutDriver({ store: testStore.store, handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway, clock: systemClock, policy: DEFAULT_CHECKOUT_POLICY });
+    new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway, clock: systemClock, policy: DEFAULT_CHECKOUT_POLICY });
 
   it('refunds a capture that went through while the customer\'s cancellation compensated the saga', async () => {
     const { store } = testStore;

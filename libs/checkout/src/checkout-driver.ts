@@ -1,8 +1,8 @@
-import { BusinessRuleViolation, type Clock, type EventStore, type HandleCommand, type RecordedEvent } from '@tidings/core';
+import { BusinessRuleViolation, type Clock, type HandleCommand } from '@tidings/core';
 import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidings/inventory';
-import { cancelOrder, confirmOrder, evolveOrder, initialOrder, orderStreamId, type Order, type OrderEvent } from '@tidings/orders';
+import { cancelOrder, confirmOrder, orderStreamId, type Order } from '@tidings/orders';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
-import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
+import { checkoutStreamId, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
 import { nextStep, type Step } from './next-step/next-step';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
@@ -18,7 +18,6 @@ export type CheckoutPolicy = Readonly<{
 export const DEFAULT_CHECKOUT_POLICY: CheckoutPolicy = { paymentTimeoutMs: 30_000, maxPaymentAttempts: 5, retryBaseMs: 200 };
 
 export type CheckoutDriverDeps = Readonly<{
-  store: EventStore;
   handle: HandleCommand;
   gateway: PaymentGateway;
   clock: Clock;
@@ -56,16 +55,13 @@ export class CheckoutDriver {
     return { ...outcomeOf(saga, 'yielded'), wakeAt: this.deps.clock.now() };
   }
 
-  private async history(orderId: string): Promise<readonly RecordedEvent<CheckoutEvent>[]> {
-    return (await this.deps.store.readStream(checkoutStreamId(orderId))) as RecordedEvent<CheckoutEvent>[];
-  }
-
+  /** Read through the command handler: the steps recorded next start from this read, not from another. */
   private async saga(orderId: string): Promise<CheckoutState> {
-    return (await this.history(orderId)).reduce(evolveCheckout, initialCheckout());
+    return (await this.deps.handle.current(recordCheckoutStep, checkoutStreamId(orderId))).state;
   }
 
   private async order(orderId: string): Promise<Order> {
-    return ((await this.deps.store.readStream(orderStreamId(orderId))) as RecordedEvent<OrderEvent>[]).reduce(evolveOrder, initialOrder());
+    return (await this.deps.handle.current(confirmOrder, orderStreamId(orderId))).state;
   }
 
   private async take(orderId: string, saga: CheckoutState, step: Step, order: Order): Promise<CheckoutState> {

@@ -112,6 +112,21 @@ describe('handleCommand over the PostgreSQL store', () => {
       await expect(cached(counter, id, increment(1), { expectedVersion: 1 })).resolves.toMatchObject({ version: 2, state: { count: 3 } });
     });
 
+    it('current: folds what the store holds now, from the version last seen, and the next command starts from it without reading', async () => {
+      let reads = 0;
+      const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
+        readStream: (...args: Parameters<EventStore['readStream']>) => (reads++, given.store.readStream(...args)),
+      });
+      const [looking, other] = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+      const id = streamId();
+      await expect(looking.current(counter, id)).resolves.toEqual({ state: { count: 0 }, version: -1 });
+      await other(counter, id, increment(2));
+      await other(counter, id, increment(3));
+      await expect(looking.current(counter, id)).resolves.toEqual({ state: { count: 5 }, version: 1 });
+      await expect(looking(counter, id, increment(1))).resolves.toMatchObject({ state: { count: 6 }, version: 2 });
+      expect(reads).toBe(2);
+    });
+
     it('shares the stream among the deciders of one aggregate: another decider starts from the last append, without a read or a refused append', async () => {
       let reads = 0;
       let appends = 0;

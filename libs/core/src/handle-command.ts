@@ -47,14 +47,31 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
    * Commands on one stream take turns within this process, so they never race each other;
    * only writers in other processes can make an append lose, and then it is decided again.
    */
-  return function handleCommand<State, C extends Command, E extends Message>(
+  function handleCommand<State, C extends Command, E extends Message>(
     decider: Decider<State, C, E>,
     streamId: string,
     command: C,
     options: CommandOptions = {},
   ): Promise<CommandResult<State, E>> {
     return oneAtATime(streamId, () => decideAndAppend(decider, streamId, command, options));
-  };
+  }
+
+  /**
+   * The stream as the store holds it now, folded as the decider's aggregate folds it: read from
+   * the version this process last saw, and kept, so a command that follows (a workflow that
+   * looks before it acts) starts from it without reading again.
+   */
+  function current<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string): Promise<Readonly<{ state: State; version: number }>> {
+    return oneAtATime(streamId, async () => {
+      const known = folded.take(decider, streamId);
+      const newer = (await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[];
+      const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
+      folded.keep(decider, streamId, { state, version, causedBy });
+      return { state, version };
+    });
+  }
+
+  return Object.assign(handleCommand, { current });
 
   async function decideAndAppend<State, C extends Command, E extends Message>(
     decider: Decider<State, C, E>,
