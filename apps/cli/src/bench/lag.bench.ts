@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { migrate } from '@tidings/read-models';
+import { partitionOf } from '@tidings/messaging';
+import { orderStreamId, ordersProjection } from '@tidings/orders';
+import { consumerGroupOf, migrate } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { startProgress, type Progress } from '../progress';
 import { startBenchApi } from './bench-api';
@@ -24,7 +26,8 @@ const CONFIRMATIONS_EVERY_MS = 50;
  */
 const STALL_TIMEOUT_MS = 60_000;
 
-type Timing = { sentAt: number; visibleAt?: number; confirmedAt?: number };
+/** An order's times, and where the read model shows it: the position of its `OrderPlaced`. */
+type Timing = { sentAt: number; position: bigint; visibleAt?: number; confirmedAt?: number };
 
 /**
  * Places orders (tok_visa, one or two items) open-loop at a fixed rate against `tidings start`
@@ -53,8 +56,8 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
       const items = [skus[Math.floor(Math.random() * PRODUCTS)], skus[Math.floor(Math.random() * PRODUCTS)]];
       return requestJson(api.baseUrl, customer, 'POST', '/orders', { items: [...new Set(items)].map((sku) => ({ sku, quantity: 1 })), paymentToken: 'tok_visa', shippingCountry: 'NL' });
     };
-    await measure(pool, place, WARM_UP_SECONDS, 'lag warm-up');
-    const timings = await measure(pool, place, SECONDS, 'lag');
+    await measure(pool, settings.partitions, place, WARM_UP_SECONDS, 'lag warm-up');
+    const timings = await measure(pool, settings.partitions, place, SECONDS, 'lag');
     const visible = timings.map((timing) => (timing.visibleAt as number) - timing.sentAt);
     const confirmed = timings.map((timing) => (timing.confirmedAt as number) - timing.sentAt);
     const ms = (value: number) => Math.round(value * 10) / 10;
@@ -88,12 +91,18 @@ async function caughtUp(baseUrl: string, admin: string, position: string): Promi
 }
 
 /** Places orders at the rate while the read model is watched, until every one is confirmed. */
-async function measure(pool: Pool, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
+async function measure(pool: Pool, partitions: number, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
   const orders = new Map<string, Timing>();
+  /** Orders placed since the watcher last looked. */
+  const placed: string[] = [];
   const placing = { done: false };
-  const watching = watch(pool, orders, placing, `${label} checkouts`);
+  const watching = watch(pool, partitions, orders, placed, placing, `${label} checkouts`);
   try {
-    await atFixedRate(RATE, seconds, label, (dueAt) => place().then((answer) => orders.set(answer.orderId as string, { sentAt: dueAt })), 'orders');
+    await atFixedRate(RATE, seconds, label, async (dueAt) => {
+      const answer = await place();
+      orders.set(answer.orderId as string, { sentAt: dueAt, position: BigInt(answer.position as string) });
+      placed.push(answer.orderId as string);
+    }, 'orders');
   } finally {
     placing.done = true;
   }
@@ -102,42 +111,58 @@ async function measure(pool: Pool, place: () => Promise<Record<string, unknown>>
 
 /**
  * Looks at the orders read model until every order placed is visible and confirmed; throws if
- * one is cancelled, or if confirmations stall. Orders not yet visible are looked for every 2 ms;
- * visible ones wait seconds for their checkout, so they are looked at every 50 ms: a watcher that
- * asked for thousands of pending orders 500 times a second would load the database it measures.
+ * one is cancelled, or if confirmations stall. Every 2 ms it reads the orders projection's
+ * checkpoints (a row per partition): the read model commits an order's rows with its
+ * partition's checkpoint, so an order is visible once that checkpoint has reached the position
+ * `POST /orders` answered. Visible orders wait seconds for their checkout, so they are looked
+ * up every 50 ms. A watcher that asked for every pending order 500 times a second would load
+ * the database it measures, most of all when a backlog makes thousands pending.
  */
-async function watch(pool: Pool, orders: Map<string, Timing>, placing: { done: boolean }, label: string): Promise<Timing[]> {
+async function watch(pool: Pool, partitions: number, orders: Map<string, Timing>, placed: string[], placing: { done: boolean }, label: string): Promise<Timing[]> {
   let lookedForConfirmations = 0;
   let lastConfirmedAt = performance.now();
   let confirming: Progress | undefined;
-  let reported = 0;
+  let confirmed = 0;
+  // Each order placed is first awaited in the checkpoints (by its partition), then in the orders table.
+  const invisible = new Map<string, { position: bigint; partition: number }>();
+  const visible = new Map<string, Timing>();
   for (;;) {
-    const unconfirmed = [...orders].filter(([, timing]) => timing.confirmedAt === undefined);
-    if (placing.done && unconfirmed.length === 0) break;
-    if (placing.done) confirming ??= startProgress(label, orders.size, 'orders');
+    for (const orderId of placed.splice(0)) invisible.set(orderId, { position: (orders.get(orderId) as Timing).position, partition: partitionOf(orderStreamId(orderId), partitions) });
+    if (placing.done && invisible.size === 0 && visible.size === 0) break;
+    if (placing.done && !confirming) {
+      confirming = startProgress(label, orders.size, 'orders');
+      confirming.advance(confirmed);
+    }
     if (placing.done && performance.now() - lastConfirmedAt > STALL_TIMEOUT_MS) {
       confirming?.stop();
-      throw new Error(`${unconfirmed.length} orders were not confirmed: none was for ${STALL_TIMEOUT_MS / 1000} s`);
+      throw new Error(`${invisible.size + visible.size} orders were not confirmed: none was for ${STALL_TIMEOUT_MS / 1000} s`);
     }
-    const lookForConfirmations = performance.now() - lookedForConfirmations >= CONFIRMATIONS_EVERY_MS;
-    const looking = unconfirmed.filter(([, timing]) => lookForConfirmations || timing.visibleAt === undefined).map(([orderId]) => orderId);
-    if (lookForConfirmations) lookedForConfirmations = performance.now();
-    // Planned per call: a plan cached while the table was small would scan the whole table at every look as it grows.
-    const { rows } = await pool.query<{ order_id: string; status: string }>('SELECT order_id, status FROM orders WHERE order_id = ANY($1)', [looking]);
-    const now = performance.now();
-    for (const row of rows) {
-      const timing = orders.get(row.order_id) as Timing;
-      timing.visibleAt ??= now;
-      if (row.status === 'cancelled') throw new Error(`order ${row.order_id} was cancelled: the lag bench expects every checkout to succeed`);
-      if (row.status === 'confirmed') {
-        timing.confirmedAt = now;
+    const { rows: checkpoints } = await pool.query<{ partition: number; position: string }>({
+      name: 'bench_lag_checkpoints',
+      text: 'SELECT partition, position FROM checkpoints WHERE consumer_group = $1',
+      values: [consumerGroupOf(ordersProjection)],
+    });
+    const applied = new Map(checkpoints.map((row) => [row.partition, BigInt(row.position)]));
+    const seenAt = performance.now();
+    for (const [orderId, { position, partition }] of invisible) {
+      if ((applied.get(partition) ?? -1n) < position) continue;
+      invisible.delete(orderId);
+      visible.set(orderId, Object.assign(orders.get(orderId) as Timing, { visibleAt: seenAt }));
+    }
+    if (performance.now() - lookedForConfirmations >= CONFIRMATIONS_EVERY_MS) {
+      lookedForConfirmations = performance.now();
+      // Planned per call: a plan cached while the table was small would scan the whole table at every look as it grows.
+      const { rows } = await pool.query<{ order_id: string; status: string }>('SELECT order_id, status FROM orders WHERE order_id = ANY($1) AND status <> $2', [[...visible.keys()], 'placed']);
+      const now = performance.now();
+      for (const row of rows) {
+        if (row.status === 'cancelled') throw new Error(`order ${row.order_id} was cancelled: the lag bench expects every checkout to succeed`);
+        if (row.status !== 'confirmed') continue;
+        (visible.get(row.order_id) as Timing).confirmedAt = now;
+        visible.delete(row.order_id);
         lastConfirmedAt = now;
+        confirmed++;
+        confirming?.advance();
       }
-    }
-    if (confirming) {
-      const confirmed = orders.size - unconfirmed.length + rows.filter((row) => row.status === 'confirmed').length;
-      confirming.advance(confirmed - reported);
-      reported = confirmed;
     }
     await delay(LOOK_EVERY_MS);
   }
