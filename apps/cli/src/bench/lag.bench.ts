@@ -27,7 +27,7 @@ const CONFIRMATIONS_EVERY_MS = 50;
 const STALL_TIMEOUT_MS = 60_000;
 
 /** An order's times, and where the read model shows it: the position of its `OrderPlaced`. */
-type Timing = { sentAt: number; position: bigint; visibleAt?: number; confirmedAt?: number };
+type Timing = { dueAt: number; position: bigint; visibleAt?: number; confirmedAt?: number };
 
 /**
  * Places orders (tok_visa, one or two items) open-loop at a fixed rate against `tidings start`
@@ -58,8 +58,8 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
     };
     await measure(pool, settings.partitions, place, WARM_UP_SECONDS, 'lag warm-up');
     const timings = await measure(pool, settings.partitions, place, SECONDS, 'lag');
-    const visible = timings.map((timing) => (timing.visibleAt as number) - timing.sentAt);
-    const confirmed = timings.map((timing) => (timing.confirmedAt as number) - timing.sentAt);
+    const visible = timings.map((timing) => (timing.visibleAt as number) - timing.dueAt);
+    const confirmed = timings.map((timing) => (timing.confirmedAt as number) - timing.dueAt);
     const ms = (value: number) => Math.round(value * 10) / 10;
     return [
       { workload: 'lag', metric: 'p50_ms', value: ms(percentile(visible, 50)) },
@@ -100,7 +100,7 @@ async function measure(pool: Pool, partitions: number, place: () => Promise<Reco
   try {
     await atFixedRate(RATE, seconds, label, async (dueAt) => {
       const answer = await place();
-      orders.set(answer.orderId as string, { sentAt: dueAt, position: BigInt(answer.position as string) });
+      orders.set(answer.orderId as string, { dueAt, position: BigInt(answer.position as string) });
       placed.push(answer.orderId as string);
     }, 'orders');
   } finally {
