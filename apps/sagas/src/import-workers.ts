@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
+import { systemClock, type HandleCommand } from '@tidings/core';
 import { abandonChunk, importChunk, IMPORT_WORK_QUEUE, stagedUploads, type ChunkWork, type ImportChunkDeps } from '@tidings/imports';
 import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology } from '@tidings/messaging';
-import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import { COMMANDS, DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { ImportWorkTrigger } from './import-work.consumer';
 
@@ -32,12 +32,12 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(TOPOLOGY) private readonly topology: EventTopology,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(COMMANDS) private readonly handle: HandleCommand,
   ) {}
 
   onApplicationBootstrap(): void {
     const deps: ImportChunkDeps = {
-      handle: createCommandHandler({ store: this.store, ids: uuidV7Ids }),
+      handle: this.handle,
       upload: stagedUploads(this.pool),
       clock: systemClock,
       concurrency: ROWS_AT_ONCE,

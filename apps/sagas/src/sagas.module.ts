@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, typ
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from '@tidings/checkout';
-import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
+import { systemClock, type HandleCommand } from '@tidings/core';
 import { ConsumerRuntime, publishNotification, uniqueMemberName, type EventTopology } from '@tidings/messaging';
 import { SimulatedPaymentGateway } from '@tidings/payments';
-import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import { COMMANDS, DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { CheckoutScheduler } from './checkout-scheduler';
 import { CheckoutTrigger } from './checkout-trigger.consumer';
@@ -31,14 +31,14 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(TOPOLOGY) private readonly topology: EventTopology,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(COMMANDS) private readonly handle: HandleCommand,
   ) {}
 
   onApplicationBootstrap(): void {
     const log = (line: string) => this.logger.log(line);
     const { paymentTimeoutMs, gatewayLatencyMs } = this.settings.checkout;
     const driver = new CheckoutDriver({
-      handle: createCommandHandler({ store: this.store, ids: uuidV7Ids }),
+      handle: this.handle,
       gateway: new SimulatedPaymentGateway(this.pool, { latencyMs: gatewayLatencyMs }),
       clock: systemClock,
       policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs },

@@ -1,7 +1,7 @@
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
-import type { EventStore } from '@tidings/core';
+import { createCommandHandler, uuidV7Ids, type EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
 import { connectNats, eventTopology } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
@@ -11,6 +11,8 @@ export const EVENT_STORE = Symbol('EventStore');
 export const NATS = Symbol('NatsConnection');
 export const DATABASE = Symbol('Pool');
 export const TOPOLOGY = Symbol('EventTopology');
+/** The process's one command handler (HandleCommand): one fold cache, and one queue per stream, for every role. */
+export const COMMANDS = Symbol('HandleCommand');
 
 /** Closes what the platform opened, after every role has stopped (Nest shuts providers down in reverse). */
 @Injectable()
@@ -30,7 +32,8 @@ class PlatformShutdown implements OnApplicationShutdown {
 
 /**
  * What every Tidings process shares, opened once per process however many roles it runs: the
- * settings, the event store, one NATS connection, one PostgreSQL pool for read models.
+ * settings, the event store, one NATS connection, one PostgreSQL pool for read models, and one
+ * command handler, so a stream one role wrote is folded already when another decides on it.
  */
 @Global()
 @Module({})
@@ -42,6 +45,7 @@ export class PlatformModule {
         { provide: SETTINGS, useValue: settings },
         { provide: TOPOLOGY, useValue: eventTopology(settings.namespace, settings.partitions) },
         { provide: EVENT_STORE, useFactory: () => openEventStore(settings) },
+        { provide: COMMANDS, useFactory: (store: EventStore) => createCommandHandler({ store, ids: uuidV7Ids }), inject: [EVENT_STORE] },
         { provide: NATS, useFactory: () => connectNats(settings.natsUrl, processName) },
         {
           provide: DATABASE,
@@ -54,7 +58,7 @@ export class PlatformModule {
         },
         PlatformShutdown,
       ],
-      exports: [SETTINGS, TOPOLOGY, EVENT_STORE, NATS, DATABASE],
+      exports: [SETTINGS, TOPOLOGY, EVENT_STORE, COMMANDS, NATS, DATABASE],
     };
   }
 }

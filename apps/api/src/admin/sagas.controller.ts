@@ -3,8 +3,8 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { checkoutHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
-import { createCommandHandler, systemClock, uuidV7Ids, type EventStore } from '@tidings/core';
-import { DATABASE, EVENT_STORE } from '@tidings/platform';
+import { systemClock, uuidV7Ids, type EventStore, type HandleCommand } from '@tidings/core';
+import { COMMANDS, DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { BodyOf } from '../http/openapi';
@@ -25,8 +25,9 @@ export class SagaAdmin {
   constructor(
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(COMMANDS) handle: HandleCommand,
   ) {
-    this.deps = { store, handle: createCommandHandler({ store, ids: uuidV7Ids }), clock: systemClock, ids: uuidV7Ids };
+    this.deps = { store: this.store, handle, clock: systemClock, ids: uuidV7Ids };
   }
 
   async list(query: unknown) {

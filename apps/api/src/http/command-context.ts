@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   BusinessRuleViolation,
-  createCommandHandler,
   systemClock,
   uuidV7Ids,
   WrongExpectedVersion,
@@ -11,11 +10,10 @@ import {
   type CommandOptions,
   type CommandResult,
   type Decider,
-  type EventStore,
   type HandleCommand,
   type Message,
 } from '@tidings/core';
-import { EVENT_STORE } from '@tidings/platform';
+import { COMMANDS } from '@tidings/platform';
 import type { Principal } from '../auth/tokens';
 import { Metrics } from '../operations/metrics';
 import type { IdempotentRequest } from './idempotency';
@@ -23,14 +21,10 @@ import type { IdempotentRequest } from './idempotency';
 /** The one command path of the API process (STYLE 4), shared by REST and GraphQL, counted by outcome. */
 @Injectable()
 export class Commands {
-  private readonly handle: HandleCommand;
-
   constructor(
-    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(COMMANDS) private readonly handle: HandleCommand,
     @Inject(Metrics) private readonly metrics: Metrics,
-  ) {
-    this.handle = createCommandHandler({ store, ids: uuidV7Ids });
-  }
+  ) {}
 
   async run<State, C extends Command, E extends Message>(
     decider: Decider<State, C, E>,
