@@ -2,7 +2,7 @@ import { decidedEvents, type Decider } from './decider';
 import { WrongExpectedVersion } from './errors';
 import type { EventStore, ExpectedVersion } from './event-store.port';
 import type { Command, EventToAppend, Message, RecordedEvent } from './message';
-import { foldedStreams, foldNewer } from './folded-streams';
+import { foldedStreams, foldNewer, type FoldedStream } from './folded-streams';
 import type { IdGenerator } from './ports';
 
 export type CommandHandlerDeps = Readonly<{
@@ -63,12 +63,17 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
    */
   function current<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string): Promise<Readonly<{ state: State; version: number }>> {
     return oneAtATime(streamId, async () => {
-      const known = folded.take(decider, streamId);
-      const newer = (await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[];
-      const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
-      folded.keep(decider, streamId, { state, version, causedBy });
+      const { state, version } = await catchUp(decider, streamId, folded.take(decider, streamId));
       return { state, version };
     });
+  }
+
+  /** Folds into what this process knew of the stream the events the store holds after it, and keeps the result. */
+  async function catchUp<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string, known: FoldedStream<State>): Promise<FoldedStream<State>> {
+    const newer = (await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[];
+    const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
+    folded.keep(decider, streamId, { state, version, causedBy });
+    return { state, version, causedBy };
   }
 
   return Object.assign(handleCommand, { current });
@@ -85,9 +90,7 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
     for (let attempt = 1; ; attempt++) {
       const known = folded.take(decider, streamId);
       const trusted = !verified && attempt === 1 && known.cached && (options.expectedVersion === undefined || options.expectedVersion === known.version);
-      const newer = trusted ? [] : ((await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[]);
-      const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
-      folded.keep(decider, streamId, { state, version, causedBy });
+      const { state, version, causedBy } = trusted ? known : await catchUp(decider, streamId, known);
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
         throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
       }
