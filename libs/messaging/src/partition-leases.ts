@@ -57,8 +57,11 @@ export class PartitionLeases {
     );
     for (const { partition } of free) {
       if (held.length >= share) break;
+      // The lock waits for the batch an expired owner may still be committing (it holds the lease FOR KEY SHARE).
       const { rowCount } = await this.pool.query(
-        `INSERT INTO consumer_leases (consumer_group, partition, member, expires_at) VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond')
+        `WITH previous_owner AS (SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 FOR UPDATE)
+         INSERT INTO consumer_leases (consumer_group, partition, member, expires_at)
+         SELECT $1, $2, $3, now() + $4 * interval '1 millisecond' FROM (SELECT count(*) FROM previous_owner) AS waited
          ON CONFLICT (consumer_group, partition) DO UPDATE SET member = excluded.member, expires_at = excluded.expires_at
          WHERE consumer_leases.expires_at <= now() OR consumer_leases.member = excluded.member`,
         [group, partition, member, ttlMs],

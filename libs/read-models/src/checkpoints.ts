@@ -12,7 +12,8 @@ export type Checkpoint = Readonly<{
 
 /**
  * Opens a batch in one round trip: proves the lease is still the member's and holds it until
- * commit (so a member paused past its lease cannot write over the next owner), reads and locks
+ * commit (so a member paused past its lease cannot write over the next owner: a takeover locks
+ * the lease FOR UPDATE and waits), reads and locks
  * the partition's checkpoint (creating it at 0), and finds the batch's streams that have dead
  * letters. Throws LeaseLost when the partition belongs to another member now.
  */
@@ -21,7 +22,8 @@ export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonl
     // Named: prepared once per connection, planned once — every batch of every partition runs it.
     name: 'tidings_open_batch',
     text: `WITH lease AS (
-       SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR SHARE
+       -- KEY SHARE: the member's renewals (they set expires_at only) neither wait for the batch nor hold it up.
+       SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR KEY SHARE
      ), checkpoint AS (
        INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, $2, 0 WHERE EXISTS (SELECT 1 FROM lease)
        ON CONFLICT (consumer_group, partition) DO UPDATE SET position = checkpoints.position

@@ -1,0 +1,55 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Pool } from 'pg';
+import { PartitionLeases } from '@tidings/messaging';
+import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { openBatch } from './checkpoints';
+import { inTransaction } from './transaction';
+
+const GROUP = 'spec.fence';
+const TTL_MS = 60_000;
+
+describe('a batch holds its partition lease until it commits', () => {
+  let database: TestDatabase;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = new Pool({ connectionString: database.url, max: 4 });
+  });
+
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  it('lets the owner renew meanwhile, and makes a member taking over the expired lease wait for the commit', async () => {
+    const owner = new PartitionLeases(pool, GROUP, 'owner', 1, TTL_MS);
+    const successor = new PartitionLeases(pool, GROUP, 'successor', 1, TTL_MS);
+    expect(await owner.balance()).toEqual([0]);
+
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    let batchOpen!: () => void;
+    const opened = new Promise<void>((resolve) => (batchOpen = resolve));
+    const batch = inTransaction(pool, async (db) => {
+      await openBatch(db, { group: GROUP, partition: 0, member: 'owner' }, []);
+      batchOpen();
+      await committed;
+    });
+    await opened;
+
+    // A renewal sets expires_at only: it does not wait for the batch.
+    expect(await owner.balance()).toEqual([0]);
+    // The owner stalls past its lease; a new member comes for the partition.
+    await pool.query("UPDATE consumer_leases SET expires_at = now() - interval '1 second' WHERE consumer_group = $1", [GROUP]);
+    const takeover = successor.balance();
+    const first = await Promise.race([takeover.then(() => 'taken over'), delay(300).then(() => 'waiting')]);
+    expect(first).toBe('waiting');
+
+    commit();
+    await batch;
+    expect(await takeover).toEqual([0]);
+    const { rows } = await pool.query('SELECT member FROM consumer_leases WHERE consumer_group = $1', [GROUP]);
+    expect(rows).toEqual([{ member: 'successor' }]);
+  });
+});
