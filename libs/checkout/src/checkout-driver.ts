@@ -174,17 +174,18 @@ export class CheckoutDriver {
     const deadline = step.deadline ?? new Date(now.getTime() + this.deps.policy.paymentTimeoutMs).toISOString();
     if (!step.deadline) await record({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt: step.attempt, deadline } }, `attempt:${step.attempt}`);
     const remainingMs = Math.max(0, Date.parse(deadline) - now.getTime());
+    const firstAttempt = step.attempt === 1;
     try {
       const authorization = await this.deps.gateway.authorize(
         { idempotencyKey: `${checkoutStreamId(orderId)}:authorize`, token: saga.paymentToken, amountCents: saga.totalCents, currency: saga.currency },
         AbortSignal.timeout(remainingMs),
       );
       if (authorization.outcome === 'declined') {
-        await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } });
+        await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } }, { likelyNew: firstAttempt });
         return await record({ type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
       }
       const { authorizationId } = authorization;
-      await this.recordPayment(orderId, { type: 'PaymentAuthorized', data: { orderId, authorizationId, amountCents: saga.totalCents, currency: saga.currency } });
+      await this.recordPayment(orderId, { type: 'PaymentAuthorized', data: { orderId, authorizationId, amountCents: saga.totalCents, currency: saga.currency } }, { likelyNew: firstAttempt });
       try {
         return await record({ type: 'CheckoutPaymentAuthorized', data: { orderId, authorizationId } });
       } catch (error) {
@@ -199,7 +200,7 @@ export class CheckoutDriver {
       if (!(error instanceof GatewayUnavailable)) throw error;
       const gaveUp = step.attempt >= this.deps.policy.maxPaymentAttempts;
       const retryAt = new Date(now.getTime() + Math.min(this.deps.policy.retryBaseMs * 2 ** (step.attempt - 1), 30_000)).toISOString();
-      await this.recordPayment(orderId, { type: 'PaymentAttemptFailed', data: { orderId, operation: 'authorize', attempt: step.attempt, error: error.message } }, `failed:${step.attempt}`);
+      await this.recordPayment(orderId, { type: 'PaymentAttemptFailed', data: { orderId, operation: 'authorize', attempt: step.attempt, error: error.message } }, { discriminator: `failed:${step.attempt}`, likelyNew: firstAttempt });
       return record({ type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
     }
   }
@@ -226,8 +227,9 @@ export class CheckoutDriver {
     return record({ type: 'CheckoutStepFailed', data: { orderId, step, error: error.message } }, `failed:${step}`);
   }
 
-  private async recordPayment(orderId: string, event: PaymentEvent, discriminator: string = event.type): Promise<void> {
-    await this.deps.handle(recordPayment, paymentStreamId(orderId), { type: 'RecordPayment', data: { event }, metadata: this.metadata(orderId, `payment:${discriminator}`) });
+  /** `likelyNew`: the first authorization attempt's outcome is the payment stream's first event. */
+  private async recordPayment(orderId: string, event: PaymentEvent, { discriminator = event.type, likelyNew = false }: { discriminator?: string; likelyNew?: boolean } = {}): Promise<void> {
+    await this.deps.handle(recordPayment, paymentStreamId(orderId), { type: 'RecordPayment', data: { event }, metadata: this.metadata(orderId, `payment:${discriminator}`) }, { likelyNew });
   }
 
   private async record(orderId: string, event: CheckoutEvent, discriminator: string): Promise<CheckoutState> {

@@ -72,6 +72,26 @@ describe('handleCommand over the PostgreSQL store', () => {
     expect(await given.store.readStream(id)).toEqual([]);
   });
 
+  it('appends to a stream said to be likely new without reading it, and decides again on the store when it was not new', async () => {
+    let reads = 0;
+    const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
+      readStream: (...args: Parameters<EventStore['readStream']>) => (reads++, given.store.readStream(...args)),
+    });
+    const [guessing, other] = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+    const fresh = streamId();
+    await expect(guessing(counter, fresh, increment(2), { likelyNew: true })).resolves.toMatchObject({ state: { count: 2 }, version: 0 });
+    expect(reads).toBe(0);
+
+    const existing = streamId();
+    const placed = increment(5);
+    await other(counter, existing, placed);
+    await expect(guessing(counter, existing, increment(1), { likelyNew: true })).resolves.toMatchObject({ state: { count: 6 }, version: 1 });
+    // A retry of the command that made the stream (the same command id) is recognised, not applied again.
+    await expect(createCommandHandler({ store: given.store, ids: uuidV7Ids })(counter, existing, placed, { likelyNew: true })).resolves.toMatchObject({ events: [], version: 1 });
+    expect(reads).toBe(1);
+    expect((await given.store.readStream(existing)).map((event) => event.data)).toMatchObject([{ by: 5 }, { by: 1 }]);
+  });
+
   describe('with the stream cached from an earlier command', () => {
     it('decides on what another process appended since: its rule sees the current count', async () => {
       const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];

@@ -17,6 +17,12 @@ export type CommandHandlerDeps = Readonly<{
 export type CommandOptions = Readonly<{
   /** The version the caller saw (`If-Match`); when given, a race is the caller's to resolve. */
   expectedVersion?: number;
+  /**
+   * The stream's id was just made (a new order, an order's payments): decide on the empty stream
+   * without reading it. If it had events after all, the append is refused and the command is
+   * decided again on what the store holds, as after any race.
+   */
+  likelyNew?: boolean;
 }>;
 
 export type CommandResult<State, E extends Message> = Readonly<{
@@ -89,7 +95,7 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
     let verified = false;
     for (let attempt = 1; ; attempt++) {
       const known = folded.take(decider, streamId);
-      const trusted = !verified && attempt === 1 && known.cached && (options.expectedVersion === undefined || options.expectedVersion === known.version);
+      const trusted = !verified && attempt === 1 && (known.cached || options.likelyNew === true) && (options.expectedVersion === undefined || options.expectedVersion === known.version);
       const { state, version, causedBy } = trusted ? known : await catchUp(decider, streamId, known);
       if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
         throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
@@ -115,7 +121,8 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
         return { events, state: after, version: appended.nextExpectedVersion, position: appended.position };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion) || attempt >= attempts) throw error;
-        await backoff(attempt);
+        // A stale cache or a wrong guess is not a race with another writer: read at once.
+        if (!trusted) await backoff(attempt);
       }
     }
   }

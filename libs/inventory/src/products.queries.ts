@@ -9,6 +9,12 @@ export async function findProduct(pool: Pool, sku: string): Promise<ProductView 
   return rows[0] && toView(rows[0]);
 }
 
+/** The products of `skus` the read model has, by sku, in one query (an order's lines). */
+export async function findProducts(pool: Pool, skus: readonly string[]): Promise<Map<string, ProductView>> {
+  const { rows } = await pool.query<ProductRecord>({ name: 'tidings_find_products', text: 'SELECT * FROM products WHERE sku = ANY($1)', values: [skus] });
+  return new Map(rows.map((row) => [row.sku, toView(row)]));
+}
+
 /** One page in sku order, after the sku `after` (keyset pagination: stable under inserts). */
 export async function listProducts(pool: Pool, { limit, after }: Readonly<{ limit: number; after?: string }>): Promise<{ items: ProductView[]; last?: string }> {
   const { rows } = await pool.query<ProductRecord>({

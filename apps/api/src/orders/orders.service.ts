@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { BusinessRuleViolation, type CommandMetadata, type EventStore, type RecordedEvent } from '@tidings/core';
-import { evolveProduct, findProduct, initialProduct, productStreamId, type InventoryEvent } from '@tidings/inventory';
+import { evolveProduct, findProducts, initialProduct, productStreamId, type InventoryEvent } from '@tidings/inventory';
 import {
   evolveOrder,
   findOrder,
@@ -51,7 +51,7 @@ export class Orders {
 
   /**
    * Prices come from the catalog (the read model, or the product's stream when the read model
-   * has not seen it yet; a price never changes once registered), the tax rate from
+   * has not seen it yet), the tax rate from
    * the config bucket. Under an Idempotency-Key the order id is the key's command id, so a
    * retry names the same order. The checkout saga starts from the OrderPlaced event.
    */
@@ -61,11 +61,17 @@ export class Orders {
     const orderId = metadata.commandId;
     const currency = priced[0].currency;
     if (priced.some((item) => item.currency !== currency)) throw new BusinessRuleViolation('mixed-currencies', 'all items of an order must be priced in one currency');
-    const result = await this.commands.run(placeOrder, orderStreamId(orderId), {
-      type: 'PlaceOrder',
-      data: { orderId, customerId: caller.userId, items: priced.map(({ currency: _currency, ...item }) => item), currency, taxRate: this.taxRates.rateFor(shippingCountry), shippingCountry, paymentToken },
-      metadata,
-    });
+    const result = await this.commands.run(
+      placeOrder,
+      orderStreamId(orderId),
+      {
+        type: 'PlaceOrder',
+        data: { orderId, customerId: caller.userId, items: priced.map(({ currency: _currency, ...item }) => item), currency, taxRate: this.taxRates.rateFor(shippingCountry), shippingCountry, paymentToken },
+        metadata,
+      },
+      // The order id is new, unless this is a retry under the same Idempotency-Key.
+      { likelyNew: true },
+    );
     return { orderId, status: 'placed' as const, position: result.position };
   }
 
@@ -99,10 +105,11 @@ export class Orders {
   private async priced(items: readonly { sku: string; quantity: number }[]): Promise<(OrderItem & { currency: string })[]> {
     const skus = items.map((item) => item.sku);
     if (new Set(skus).size !== skus.length) throw problems.invalid('each sku appears once in an order', [{ path: 'body.items', message: 'duplicate sku' }]);
+    const catalog = await findProducts(this.readModels.pool, skus);
     return Promise.all(
       items.map(async ({ sku, quantity }) => {
-        // Prices never change once registered: the read model has them, the stream has them first.
-        const listed = await findProduct(this.readModels.pool, sku);
+        // A product registered a moment ago may be on its stream only.
+        const listed = catalog.get(sku);
         if (listed) return { sku, quantity, unitPriceCents: listed.priceCents, currency: listed.currency };
         const product = ((await this.store.readStream(productStreamId(sku))) as RecordedEvent<InventoryEvent>[]).reduce(evolveProduct, initialProduct());
         if (product.status !== 'registered') throw new BusinessRuleViolation('unknown-sku', `product ${sku} is not in the catalog`);

@@ -18,7 +18,7 @@ const PRODUCTS = 20;
 /** How often the read model is looked at: the resolution of the figures. */
 const LOOK_EVERY_MS = 2;
 /** How often orders already visible are looked at for their confirmation: the resolution of the checkout figures. */
-const CONFIRMATIONS_EVERY_MS = 50;
+const CONFIRMATIONS_EVERY_MS = 100;
 /**
  * After the last order is sent, checkouts may still be queued (on a small machine the sagas
  * complete fewer than 200 a second): the bench waits while orders keep being confirmed, and
@@ -115,7 +115,7 @@ async function measure(pool: Pool, partitions: number, place: () => Promise<Reco
  * checkpoints (a row per partition): the read model commits an order's rows with its
  * partition's checkpoint, so an order is visible once that checkpoint has reached the position
  * `POST /orders` answered. Visible orders wait seconds for their checkout, so they are looked
- * up every 50 ms. A watcher that asked for every pending order 500 times a second would load
+ * up every 100 ms. A watcher that asked for every pending order 500 times a second would load
  * the database it measures, most of all when a backlog makes thousands pending.
  */
 async function watch(pool: Pool, partitions: number, orders: Map<string, Timing>, placed: string[], placing: { done: boolean }, label: string): Promise<Timing[]> {
