@@ -14,6 +14,15 @@ describe('handleCommand over the PostgreSQL store', () => {
     data: { by },
     metadata: testCommandMetadata({ commandId: uuidV7Ids.next(), actor }),
   });
+  /** The real store, counted: every read and append still goes to PostgreSQL. */
+  const counted = () => {
+    const calls = { reads: 0, appends: 0 };
+    const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
+      readStream: (...args: Parameters<EventStore['readStream']>) => (calls.reads++, given.store.readStream(...args)),
+      append: (...args: Parameters<EventStore['append']>) => (calls.appends++, given.store.append(...args)),
+    });
+    return { store, calls };
+  };
 
 
   it('appends the decided events with metadata from the command, and returns version and position', async () => {
@@ -73,14 +82,11 @@ describe('handleCommand over the PostgreSQL store', () => {
   });
 
   it('appends to a stream said to be likely new without reading it, and decides again on the store when it was not new', async () => {
-    let reads = 0;
-    const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
-      readStream: (...args: Parameters<EventStore['readStream']>) => (reads++, given.store.readStream(...args)),
-    });
+    const { store, calls } = counted();
     const [guessing, other] = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
     const fresh = streamId();
     await expect(guessing(counter, fresh, increment(2), { likelyNew: true })).resolves.toMatchObject({ state: { count: 2 }, version: 0 });
-    expect(reads).toBe(0);
+    expect(calls.reads).toBe(0);
 
     const existing = streamId();
     const placed = increment(5);
@@ -88,7 +94,7 @@ describe('handleCommand over the PostgreSQL store', () => {
     await expect(guessing(counter, existing, increment(1), { likelyNew: true })).resolves.toMatchObject({ state: { count: 6 }, version: 1 });
     // A retry of the command that made the stream (the same command id) is recognised, not applied again.
     await expect(createCommandHandler({ store: given.store, ids: uuidV7Ids })(counter, existing, placed, { likelyNew: true })).resolves.toMatchObject({ events: [], version: 1 });
-    expect(reads).toBe(1);
+    expect(calls.reads).toBe(1);
     expect((await given.store.readStream(existing)).map((event) => event.data)).toMatchObject([{ by: 5 }, { by: 1 }]);
   });
 
@@ -133,10 +139,7 @@ describe('handleCommand over the PostgreSQL store', () => {
     });
 
     it('current: folds what the store holds now, from the version last seen, and the next command starts from it without reading', async () => {
-      let reads = 0;
-      const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
-        readStream: (...args: Parameters<EventStore['readStream']>) => (reads++, given.store.readStream(...args)),
-      });
+      const { store, calls } = counted();
       const [looking, other] = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
       const id = streamId();
       await expect(looking.current(counter, id)).resolves.toEqual({ state: { count: 0 }, version: -1 });
@@ -144,17 +147,11 @@ describe('handleCommand over the PostgreSQL store', () => {
       await other(counter, id, increment(3));
       await expect(looking.current(counter, id)).resolves.toEqual({ state: { count: 5 }, version: 1 });
       await expect(looking(counter, id, increment(1))).resolves.toMatchObject({ state: { count: 6 }, version: 2 });
-      expect(reads).toBe(2);
+      expect(calls.reads).toBe(2);
     });
 
     it('shares the stream among the deciders of one aggregate: another decider starts from the last append, without a read or a refused append', async () => {
-      let reads = 0;
-      let appends = 0;
-      // The real store, counted: every read and append still goes to PostgreSQL.
-      const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
-        readStream: (...args: Parameters<EventStore['readStream']>) => (reads++, given.store.readStream(...args)),
-        append: (...args: Parameters<EventStore['append']>) => (appends++, given.store.append(...args)),
-      });
+      const { store, calls } = counted();
       const handle = createCommandHandler({ store, ids: uuidV7Ids });
       // Another way to change a counter (as commit-stock is to reserve-stock): same fold, other decisions.
       const doubler: typeof counter = { ...counter, decide: (command, state) => counter.decide({ ...command, data: { by: state.count } }, state) };
@@ -163,7 +160,7 @@ describe('handleCommand over the PostgreSQL store', () => {
       await expect(handle(doubler, id, increment(0))).resolves.toMatchObject({ state: { count: 6 }, version: 1 });
       await expect(handle(counter, id, increment(1))).resolves.toMatchObject({ state: { count: 7 }, version: 2 });
 
-      expect({ reads, appends }).toEqual({ reads: 1, appends: 3 });
+      expect(calls).toEqual({ reads: 1, appends: 3 });
       expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 3 }, { by: 3 }, { by: 1 }]);
     });
   });
