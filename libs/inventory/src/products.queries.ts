@@ -5,8 +5,7 @@ import { productRowOf, type ProductRecord, type ProductRow } from './products.pr
 export type ProductView = Omit<ProductRow, 'position'>;
 
 export async function findProduct(pool: Pool, sku: string): Promise<ProductView | undefined> {
-  const { rows } = await pool.query<ProductRecord>({ name: 'tidings_find_product', text: 'SELECT * FROM products WHERE sku = $1', values: [sku] });
-  return rows[0] && toView(rows[0]);
+  return (await findProducts(pool, [sku])).get(sku);
 }
 
 /** The products of `skus` the read model has, by sku, in one query (an order's lines). */
