@@ -38,6 +38,7 @@ export function addProjectionsCommand(program: Command): void {
           table(
             status.partitions.map((partition) => ({
               partition: partition.partition,
+              category: partition.category,
               position: partition.position,
               member: partition.member ?? '-',
               blocked: partition.blocked ? `at ${partition.blocked.position}: ${partition.blocked.error}` : '-',

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@tidings/core';
 import type { Lease } from './partition-leases';
 
-/** What the runtime hands a group: one partition's events in stream order, under a lease. */
+/** What the runtime hands a group: one of its partitions' events in stream order, under a lease (see groupPartitions). */
 export type Batch = Readonly<{ lease: Lease; events: readonly RecordedEvent[] }>;
 
 /**

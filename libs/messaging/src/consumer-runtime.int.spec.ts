@@ -1,7 +1,9 @@
 import { Pool } from 'pg';
+import { uuidV7Ids, type RecordedEvent } from '@tidings/core';
 import { productsProjection } from '@tidings/inventory';
 import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
 import { appendInventoryWorkload, eventually, foldProducts, testNatsUrl, useTestEventStore, useTestJetStream } from '@tidings/testing';
+import type { ConsumerGroup } from './consumer-group';
 import { ConsumerRuntime } from './consumer-runtime';
 import { Relay } from './relay';
 
@@ -101,5 +103,43 @@ describe('ConsumerRuntime', () => {
       );
       expect(rows[0].position).toBe(String(await given.store.headPosition()));
     });
+  });
+
+  it('reads a group of several categories through a consumer per partition and category: its events, each once, no others', async () => {
+    const handled: RecordedEvent[] = [];
+    const checkpoints = new Map<number, bigint>();
+    const recorder: ConsumerGroup = {
+      name: 'spec.recorder',
+      categories: ['alpha', 'beta'],
+      async handle({ lease, events }) {
+        const fresh = events.filter((event) => event.position > (checkpoints.get(lease.partition) ?? 0n));
+        handled.push(...fresh);
+        if (fresh.length) checkpoints.set(lease.partition, fresh[fresh.length - 1].position);
+        return 'applied';
+      },
+      checkpoint: async (partition) => checkpoints.get(partition) ?? 0n,
+    };
+    const runtime = new ConsumerRuntime({ nats: jetstream.nats, pool, topology: jetstream.topology, group: recorder, member: 'recorder', leaseTtlMs: 1_500 });
+    runtimes.push(runtime);
+    runtime.start();
+    // 4 partitions × 2 categories.
+    await eventually(() => expect(runtime.partitions).toHaveLength(8));
+
+    const sent = new Map<string, number>();
+    for (let index = 0; index < 60; index++) {
+      const streamId = `${['alpha', 'beta', 'gamma'][index % 3]}-${index % 12}`;
+      await given.store.append(streamId, [{ eventId: uuidV7Ids.next(), type: 'Noted', data: { index }, metadata: { correlationId: 'c', causationId: 'c', actor: 'spec', schemaVersion: 1 } }], {
+        expectedVersion: 'any',
+      });
+      sent.set(streamId, (sent.get(streamId) ?? 0) + 1);
+    }
+
+    await eventually(() => expect(handled).toHaveLength(40), { timeoutMs: 30_000, intervalMs: 100 });
+    expect(new Set(handled.map((event) => event.eventId)).size).toBe(40);
+    const byStream = new Map<string, number[]>();
+    for (const event of handled) byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event.streamVersion]);
+    // Every alpha and beta stream whole and in order; no gamma.
+    expect([...byStream.keys()].sort()).toEqual([...sent.keys()].filter((streamId) => !streamId.startsWith('gamma')).sort());
+    for (const [streamId, versions] of byStream) expect(versions).toEqual(Array.from({ length: sent.get(streamId) as number }, (_, version) => version));
   });
 });

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
 import { Deliveries, type Batching } from './deliveries';
 import { decodeEvent } from './event-message';
-import { partitionConsumerName, partitionConsumerPrefix, partitionFilter, type EventTopology } from './event-topology';
+import { groupPartitions, groupPartitionSubject, partitionConsumerName, partitionConsumerPrefix, type EventTopology } from './event-topology';
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
 import { LeaseLost, PartitionLeases, type Lease } from './partition-leases';
 import { sleep } from './sleep';
@@ -34,8 +34,9 @@ export type PartitionState = Readonly<{ partition: number; status: 'running' | '
 const NANOS_PER_MS = 1_000_000;
 
 /**
- * Runs one consumer group in this process (ARCHITECTURE §5): takes partitions by lease and
- * runs a loop per partition over its durable pull consumer — take what has been delivered, let
+ * Runs one consumer group in this process (ARCHITECTURE §5): takes the group's partitions (one
+ * per partition and category it reads: groupPartitions) by lease and runs a loop per partition
+ * over its durable pull consumer — take what has been delivered, let
  * the group apply it (with its checkpoint, in one transaction), then ack.
  *
  * Whenever a member takes a partition, and after any failure, it recreates the partition's
@@ -55,7 +56,7 @@ export class ConsumerRuntime {
 
   constructor(private readonly options: ConsumerRuntimeOptions) {
     const { pool, group, member, topology, leaseTtlMs } = options;
-    this.leases = new PartitionLeases(pool, group.name, member, topology.partitions, leaseTtlMs);
+    this.leases = new PartitionLeases(pool, group.name, member, groupPartitions(topology, group.categories), leaseTtlMs);
     this.batching = options.batching ?? { maxEvents: 500 };
     this.log = options.log ?? (() => undefined);
   }
@@ -205,7 +206,7 @@ export class ConsumerRuntime {
     const start = await firstSequenceAfter(jsm, topology, await group.checkpoint(partition));
     await jsm.consumers.add(topology.stream, {
       durable_name: name,
-      filter_subject: partitionFilter(topology, group.categories, partition),
+      filter_subject: groupPartitionSubject(topology, group.categories, partition),
       ack_policy: AckPolicy.All,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start,

@@ -1,4 +1,4 @@
-import { categoryOf, eventTopology, partitionConsumerName, partitionFilter, partitionOf, subjectOf } from './event-topology';
+import { categoryOf, eventTopology, groupPartitionOf, groupPartitions, groupPartitionSubject, partitionAndCategory, partitionConsumerName, partitionOf, subjectOf } from './event-topology';
 
 describe('event topology', () => {
   const topology = eventTopology('tidings', 8);
@@ -33,9 +33,27 @@ describe('event topology', () => {
     expect(categoryOf('-1')).toBe('_1');
   });
 
-  it('filters one category or all of a partition', () => {
-    expect(partitionFilter(topology, ['product'], 3)).toBe('tidings.events.product.3');
-    expect(partitionFilter(topology, ['product', 'order'], 3)).toBe('tidings.events.*.3');
+  it('gives a group of one category the partitions themselves', () => {
+    expect(groupPartitions(topology, ['product'])).toBe(8);
+    expect(groupPartitionSubject(topology, ['product'], 3)).toBe('tidings.events.product.3');
+    expect(groupPartitionOf(topology, ['product'], 'product-42')).toBe(partitionOf('product-42', 8));
+    expect(groupPartitionOf(topology, ['product'], 'order-42')).toBeUndefined();
+  });
+
+  it('gives a group of several categories a partition per partition and category, each on one subject', () => {
+    const categories = ['order', 'payment'];
+    expect(groupPartitions(topology, categories)).toBe(16);
+    expect(groupPartitionSubject(topology, categories, 6)).toBe('tidings.events.order.3');
+    expect(groupPartitionSubject(topology, categories, 7)).toBe('tidings.events.payment.3');
+    expect(partitionAndCategory(categories, 7)).toEqual({ partition: 3, category: 'payment' });
+    // Every group partition reads the subject its streams' events are published on.
+    for (const streamId of ['order-a', 'order-b', 'payment-a', 'payment-c']) {
+      expect(groupPartitionSubject(topology, categories, groupPartitionOf(topology, categories, streamId) as number)).toBe(subjectOf(topology, streamId));
+    }
+    expect(new Set(Array.from({ length: 16 }, (_, groupPartition) => groupPartitionSubject(topology, categories, groupPartition))).size).toBe(16);
+  });
+
+  it('names a consumer per member and partition', () => {
     const name = partitionConsumerName(topology, 'projection.products', 3, 'host-1234-ab12cd');
     expect(name).toMatch(/^tidings_projection_products_p3_[0-9a-z]+$/);
     expect(partitionConsumerName(topology, 'projection.products', 3, 'host-1234-ffffff')).not.toBe(name);

@@ -295,11 +295,12 @@ describe('ProjectionConsumer over PostgreSQL', () => {
       expect(blocked.partitions).toEqual([
         {
           partition: 0,
+          category: 'blocking',
           position: a0.position,
           member: leases[0].member,
           blocked: { position: a1.position, error: `GadgetChanged ${a1.eventId}: ${poisoned}@1 is poison`, since: expect.any(Date) },
         },
-        { partition: 1, position: b1.position, member: leases[1].member },
+        { partition: 1, category: 'blocking', position: b1.position, member: leases[1].member },
       ]);
 
       const b2 = await appendOne(given.store, other, gadget(2));

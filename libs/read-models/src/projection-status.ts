@@ -1,9 +1,12 @@
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
+import { partitionAndCategory } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
 
+/** One of a projection's consumer group partitions: a partition and one of the projection's categories. */
 export type PartitionStatus = Readonly<{
   partition: number;
+  category: string;
   position: bigint;
   member?: string;
   blocked?: Readonly<{ position: bigint; error: string; since: Date }>;
@@ -48,7 +51,7 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
     const mine: PartitionStatus[] = partitions
       .filter((row) => row.consumer_group === group)
       .map((row) => ({
-        partition: row.partition,
+        ...partitionAndCategory(projection.categories, row.partition),
         position: BigInt(row.position),
         ...(row.member ? { member: row.member } : {}),
         ...(row.blocked_position !== null

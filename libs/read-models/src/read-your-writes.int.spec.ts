@@ -61,6 +61,27 @@ describe('AppliedPositions (read-your-writes)', () => {
     expect(await applied.hasApplied(projection, position)).toBe(true);
   });
 
+  it('looks, in a projection of several categories, at the checkpoint of the category an event is in', async () => {
+    const { store } = testStore;
+    const twoCategories: Projection = { name: 'probe-pair', categories: ['pair', 'probe'], tables: {}, apply: async () => undefined };
+    const group = consumerGroupOf(twoCategories);
+    const { position } = await store.append(streamIn(1), [event(2)], { expectedVersion: 'no_stream' });
+    await eventually(async () => expect(await store.headPosition()).toBeGreaterThanOrEqual(position));
+    // Each partition p has a group partition per category: 2p reads pair-…, 2p + 1 reads probe-…. All are
+    // at the position but the two of partition 1: pair (2) has applied nothing, probe (3) all but the event.
+    await pool.query(
+      `INSERT INTO checkpoints (consumer_group, partition, position)
+       SELECT $1, p, CASE p WHEN 2 THEN 0 WHEN 3 THEN $3::bigint - 1 ELSE $3::bigint END FROM generate_series(0, $2 - 1) AS p`,
+      [group, 2 * PARTITIONS, position.toString()],
+    );
+    const applied = new AppliedPositions(pool, store, topology);
+
+    expect(await applied.hasApplied(twoCategories, position)).toBe(false);
+    await pool.query('UPDATE checkpoints SET position = $2 WHERE consumer_group = $1 AND partition = 3', [group, position.toString()]);
+    // Partition 2 reads no probe events: its checkpoint says nothing of this one.
+    expect(await applied.hasApplied(twoCategories, position)).toBe(true);
+  });
+
   it('waits for a position the store cannot show yet', async () => {
     const applied = new AppliedPositions(pool, testStore.store, topology);
     expect(await applied.hasApplied(projection, (await testStore.store.headPosition()) + 10n)).toBe(false);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
-import { categoryOf, partitionOf, type EventTopology } from '@tidings/messaging';
+import { groupPartitionOf, groupPartitions, type EventTopology } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
 
 /** Events read per page while looking for events that lagging partitions have not applied. */
@@ -38,7 +38,8 @@ export class AppliedPositions {
       return checkpoint > verified ? checkpoint : verified;
     };
     let from = position;
-    for (let partition = 0; partition < this.topology.partitions; partition++) if (appliedThrough(partition) < from) from = appliedThrough(partition);
+    const partitions = groupPartitions(this.topology, projection.categories);
+    for (let partition = 0; partition < partitions; partition++) if (appliedThrough(partition) < from) from = appliedThrough(partition);
     if (from < position) {
       // What $all cannot show yet cannot be judged: the position must be readable first.
       if ((await this.store.headPosition()) < position) return false;
@@ -47,8 +48,8 @@ export class AppliedPositions {
         if (events.length === 0) break;
         for (const event of events) {
           if (event.position > position) break;
-          if (!projection.categories.includes(categoryOf(event.streamId))) continue;
-          if (event.position > appliedThrough(partitionOf(event.streamId, this.topology.partitions))) return false;
+          const partition = groupPartitionOf(this.topology, projection.categories, event.streamId);
+          if (partition !== undefined && event.position > appliedThrough(partition)) return false;
         }
         from = events[events.length - 1].position;
       }

@@ -1,6 +1,6 @@
 import { Client, type Pool, type PoolClient } from 'pg';
 import type { EventStore, RecordedEvent } from '@tidings/core';
-import { categoryOf } from '@tidings/messaging';
+import { categoryOf, groupPartitions } from '@tidings/messaging';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
 import { inTransaction } from './transaction';
@@ -12,7 +12,7 @@ export type RebuildOptions = Readonly<{
   databaseUrl: string;
   store: EventStore;
   projection: Projection;
-  /** Partitions of the projection's consumer group: each gets the rebuilt position as checkpoint. */
+  /** TIDINGS_PARTITIONS: each partition of the projection's consumer group (groupPartitions) gets the rebuilt position as checkpoint. */
   partitions: number;
   pageSize?: number;
   onProgress?: (progress: RebuildProgress) => void;
@@ -59,7 +59,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       const inPages = (events: readonly RecordedEvent[]) => inTransaction(pool, (db) => projection.apply(db, events, tables));
       const caughtUp = await catchUp(options, inPages, 0n, head - SWITCH_WITHIN, progress);
       const position = await inTransaction(pool, async (db) => {
-        await lockAllCheckpoints(db, consumerGroupOf(projection), options.partitions);
+        await lockAllCheckpoints(db, consumerGroupOf(projection), groupPartitions(options, projection.categories));
         const previous = await currentVersion(db, projection.name);
         const final = await catchUp(options, (events) => projection.apply(db, events, tables), caughtUp, undefined, progress);
         await pointViewsAt(db, tables);

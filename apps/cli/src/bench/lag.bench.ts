@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { partitionOf } from '@tidings/messaging';
+import { eventTopology, groupPartitionOf } from '@tidings/messaging';
 import { orderStreamId, ordersProjection } from '@tidings/orders';
 import { consumerGroupOf, migrate } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -56,8 +56,11 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
       const items = [skus[Math.floor(Math.random() * PRODUCTS)], skus[Math.floor(Math.random() * PRODUCTS)]];
       return requestJson(api.baseUrl, customer, 'POST', '/orders', { items: [...new Set(items)].map((sku) => ({ sku, quantity: 1 })), paymentToken: 'tok_visa', shippingCountry: 'NL' });
     };
-    await measure(pool, settings.partitions, place, WARM_UP_SECONDS, 'lag warm-up');
-    const timings = await measure(pool, settings.partitions, place, SECONDS, 'lag');
+    // The orders projection's partition that applies an order's events, where the watcher looks for it.
+    const topology = eventTopology(settings.namespace, settings.partitions);
+    const partitionOfOrder = (orderId: string) => groupPartitionOf(topology, ordersProjection.categories, orderStreamId(orderId)) as number;
+    await measure(pool, partitionOfOrder, place, WARM_UP_SECONDS, 'lag warm-up');
+    const timings = await measure(pool, partitionOfOrder, place, SECONDS, 'lag');
     const visible = timings.map((timing) => (timing.visibleAt as number) - timing.dueAt);
     const confirmed = timings.map((timing) => (timing.confirmedAt as number) - timing.dueAt);
     const ms = (value: number) => Math.round(value * 10) / 10;
@@ -91,12 +94,12 @@ async function caughtUp(baseUrl: string, admin: string, position: string): Promi
 }
 
 /** Places orders at the rate while the read model is watched, until every one is confirmed. */
-async function measure(pool: Pool, partitions: number, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
+async function measure(pool: Pool, partitionOfOrder: (orderId: string) => number, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
   const orders = new Map<string, Timing>();
   /** Orders placed since the watcher last looked. */
   const placed: string[] = [];
   const placing = { done: false };
-  const watching = watch(pool, partitions, orders, placed, placing, `${label} checkouts`);
+  const watching = watch(pool, partitionOfOrder, orders, placed, placing, `${label} checkouts`);
   try {
     await atFixedRate(RATE, seconds, label, async (dueAt) => {
       const answer = await place();
@@ -118,7 +121,7 @@ async function measure(pool: Pool, partitions: number, place: () => Promise<Reco
  * up every 100 ms. A watcher that asked for every pending order 500 times a second would load
  * the database it measures, most of all when a backlog makes thousands pending.
  */
-async function watch(pool: Pool, partitions: number, orders: Map<string, Timing>, placed: string[], placing: { done: boolean }, label: string): Promise<Timing[]> {
+async function watch(pool: Pool, partitionOfOrder: (orderId: string) => number, orders: Map<string, Timing>, placed: string[], placing: { done: boolean }, label: string): Promise<Timing[]> {
   let lookedForConfirmations = 0;
   let lastConfirmedAt = performance.now();
   let confirming: Progress | undefined;
@@ -127,7 +130,7 @@ async function watch(pool: Pool, partitions: number, orders: Map<string, Timing>
   const invisible = new Map<string, { position: bigint; partition: number }>();
   const visible = new Map<string, Timing>();
   for (;;) {
-    for (const orderId of placed.splice(0)) invisible.set(orderId, { position: (orders.get(orderId) as Timing).position, partition: partitionOf(orderStreamId(orderId), partitions) });
+    for (const orderId of placed.splice(0)) invisible.set(orderId, { position: (orders.get(orderId) as Timing).position, partition: partitionOfOrder(orderId) });
     if (placing.done && invisible.size === 0 && visible.size === 0) break;
     if (placing.done && !confirming) {
       confirming = startProgress(label, orders.size, 'orders');

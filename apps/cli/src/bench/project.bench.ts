@@ -10,8 +10,8 @@ import {
   ensureEventStream,
   eventTopology,
   firstSequenceAfter,
+  groupPartitionSubject,
   partitionConsumerName,
-  partitionFilter,
   partitionOf,
   type EventTopology,
 } from '@tidings/messaging';
@@ -219,7 +219,7 @@ async function bareLoop({ nats, jsm, pool, topology, name: member }: Round, grou
   const name = partitionConsumerName(topology, group, partition, `bench-${member}`);
   await jsm.consumers.add(topology.stream, {
     durable_name: name,
-    filter_subject: partitionFilter(topology, productsProjection.categories, partition),
+    filter_subject: groupPartitionSubject(topology, productsProjection.categories, partition),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: await firstSequenceAfter(jsm, topology, 0n),
