@@ -33,5 +33,8 @@ export function decodeEvent(data: Uint8Array): RecordedEvent {
   if (typeof streamVersion !== 'number' || typeof position !== 'string' || !/^\d+$/.test(position) || typeof recordedAt !== 'string') {
     throw new MalformedEventMessage(`event ${eventId} has no valid streamVersion, position or recordedAt`);
   }
-  return { ...envelope, eventId, streamId, streamVersion, type, position: BigInt(position), recordedAt: new Date(recordedAt) } as RecordedEvent;
+  // The parsed object is ours: completed in place rather than copied.
+  envelope.position = BigInt(position);
+  envelope.recordedAt = new Date(recordedAt);
+  return envelope as RecordedEvent;
 }
