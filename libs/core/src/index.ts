@@ -5,3 +5,4 @@ export * from './errors';
 export * from './event-store.port';
 export * from './ports';
 export * from './handle-command';
+export * from './coalescer';

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnection } from 'nats';
 import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
-import { Deliveries, type Batching } from './deliveries';
+import { DEFAULT_BATCHING, Deliveries, type Batching } from './deliveries';
 import { decodeEvent } from './event-message';
 import { groupPartitions, groupPartitionSubject, partitionConsumerName, partitionConsumerPrefix, type EventTopology } from './event-topology';
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
@@ -22,7 +22,7 @@ export type ConsumerRuntimeOptions = Readonly<{
   /** This instance's name among the group's members; unique per process. */
   member: string;
   leaseTtlMs: number;
-  /** Batches of up to 500 messages, of whatever has arrived, unless told otherwise; a partition has up to two batches unacknowledged (one applied, one arriving). */
+  /** DEFAULT_BATCHING unless told otherwise; a partition has up to two batches unacknowledged (one applied, one arriving). */
   batching?: Batching;
   /** How long JetStream waits for an ack before redelivering to the same member. */
   ackWaitMs?: number;
@@ -57,7 +57,7 @@ export class ConsumerRuntime {
   constructor(private readonly options: ConsumerRuntimeOptions) {
     const { pool, group, member, topology, leaseTtlMs } = options;
     this.leases = new PartitionLeases(pool, group.name, member, groupPartitions(topology, group.categories), leaseTtlMs);
-    this.batching = options.batching ?? { maxEvents: 500 };
+    this.batching = options.batching ?? DEFAULT_BATCHING;
     this.log = options.log ?? (() => undefined);
   }
 

@@ -7,6 +7,9 @@ import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
  */
 export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?: number }>;
 
+/** Up to 500 events, of whatever has arrived. */
+export const DEFAULT_BATCHING: Batching = { maxEvents: 500 };
+
 /**
  * What a durable pull consumer delivers, collected as it arrives (nats.js keeps pulls open in
  * the background) and taken in batches of whatever has come: a lone event is applied at once,

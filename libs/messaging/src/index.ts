@@ -6,5 +6,5 @@ export * from './partition-leases';
 export * from './consumer-group';
 export * from './consumer-runtime';
 export * from './notifications';
-export type { Batching } from './deliveries';
+export { DEFAULT_BATCHING, type Batching } from './deliveries';
 export * from './work-queue';

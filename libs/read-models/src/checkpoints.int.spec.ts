@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { PartitionLeases } from '@tidings/messaging';
+import { LeaseLost, PartitionLeases } from '@tidings/messaging';
 import { createTestDatabase, type TestDatabase } from '@tidings/testing';
-import { openBatch } from './checkpoints';
+import { openBatch, openBatches, saveCheckpoints } from './checkpoints';
 import { inTransaction } from './transaction';
 
 const GROUP = 'spec.fence';
@@ -51,5 +51,33 @@ describe('a batch holds its partition lease until it commits', () => {
     expect(await takeover).toEqual([0]);
     const { rows } = await pool.query('SELECT member FROM consumer_leases WHERE consumer_group = $1', [GROUP]);
     expect(rows).toEqual([{ member: 'successor' }]);
+  });
+
+  it('opens the batches of several partitions in one go, each at its own checkpoint, and refuses them all when one lease is another member\'s', async () => {
+    const group = 'spec.joint';
+    const member = new PartitionLeases(pool, group, 'member', 3, TTL_MS);
+    expect(await member.balance()).toEqual([0, 1, 2]);
+    const lease = (partition: number, of = 'member') => ({ group, partition, member: of });
+
+    await inTransaction(pool, async (db) => {
+      const opened = await openBatches(db, [2, 0].map((partition) => ({ lease: lease(partition), streamIds: [] })));
+      expect(opened.map((checkpoint) => checkpoint.position)).toEqual([0n, 0n]);
+      await saveCheckpoints(db, group, [
+        { partition: 2, position: 7n },
+        { partition: 0, position: 5n, readModelVersion: 3 },
+      ]);
+    });
+    await inTransaction(pool, async (db) => {
+      const opened = await openBatches(db, [0, 1, 2].map((partition) => ({ lease: lease(partition), streamIds: [] })));
+      expect(opened.map(({ position, readModelVersion }) => ({ position, readModelVersion }))).toEqual([
+        { position: 5n, readModelVersion: 3 },
+        { position: 0n, readModelVersion: undefined },
+        { position: 7n, readModelVersion: undefined },
+      ]);
+    });
+
+    const refused = inTransaction(pool, (db) => openBatches(db, [lease(0), lease(1, 'someone else')].map((given) => ({ lease: given, streamIds: [] }))));
+    await expect(refused).rejects.toThrow(LeaseLost);
+    await expect(refused).rejects.toThrow(/partition 1/);
   });
 });

@@ -13,44 +13,74 @@ export type Checkpoint = Readonly<{
 /**
  * Opens a batch in one round trip: proves the lease is still the member's and holds it until
  * commit (so a member paused past its lease cannot write over the next owner: a takeover locks
- * the lease FOR UPDATE and waits), reads and locks
- * the partition's checkpoint (creating it at 0), and finds the batch's streams that have dead
- * letters. Throws LeaseLost when the partition belongs to another member now.
+ * the lease FOR UPDATE and waits), reads and locks the partition's checkpoint (creating it at 0),
+ * and finds the batch's streams that have dead letters. Throws LeaseLost when the partition
+ * belongs to another member now.
  */
 export async function openBatch(db: PoolClient, lease: Lease, streamIds: readonly string[]): Promise<Checkpoint> {
-  const { rows } = await db.query<{ position: string | null; blocked_position: string | null; read_model_version: number | null; waiting: string[] }>({
+  const [checkpoint] = await openBatches(db, [{ lease, streamIds }]);
+  return checkpoint;
+}
+
+/**
+ * openBatch for batches of one group's partitions applied in one transaction (JointBatches),
+ * still in one round trip; checkpoints are locked in partition order. A checkpoint per batch,
+ * in the order given.
+ */
+export async function openBatches(db: PoolClient, batches: readonly Readonly<{ lease: Lease; streamIds: readonly string[] }>[]): Promise<Checkpoint[]> {
+  const { group } = batches[0].lease;
+  const { rows } = await db.query<{ partition: number; position: string | null; blocked_position: string | null; read_model_version: number | null; waiting: string[] }>({
     // Named: prepared once per connection, planned once — every batch of every partition runs it.
-    name: 'tidings_open_batch',
-    text: `WITH lease AS (
+    name: 'tidings_open_batches',
+    text: `WITH wanted AS (
+       SELECT * FROM unnest($2::int[], $3::text[]) AS wanted(partition, member)
+     ), lease AS (
        -- KEY SHARE: the member's renewals (they set expires_at only) neither wait for the batch nor hold it up.
-       SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 AND member = $3 FOR KEY SHARE
+       SELECT consumer_leases.partition FROM consumer_leases JOIN wanted USING (partition, member)
+        WHERE consumer_group = $1 FOR KEY SHARE OF consumer_leases
      ), checkpoint AS (
-       INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, $2, 0 WHERE EXISTS (SELECT 1 FROM lease)
+       INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, partition, 0 FROM lease ORDER BY partition
        ON CONFLICT (consumer_group, partition) DO UPDATE SET position = checkpoints.position
-       RETURNING position, blocked_position, read_model_version
+       RETURNING partition, position, blocked_position, read_model_version
      )
-     SELECT checkpoint.position, checkpoint.blocked_position, checkpoint.read_model_version,
+     SELECT wanted.partition, checkpoint.position, checkpoint.blocked_position, checkpoint.read_model_version,
        ARRAY(SELECT DISTINCT stream_id FROM dead_letters WHERE consumer_group = $1 AND stream_id = ANY($4)) AS waiting
-     FROM (SELECT 1) AS one LEFT JOIN checkpoint ON true`,
-    values: [lease.group, lease.partition, lease.member, streamIds],
+     FROM wanted LEFT JOIN checkpoint USING (partition)`,
+    values: [group, batches.map(({ lease }) => lease.partition), batches.map(({ lease }) => lease.member), batches.flatMap(({ streamIds }) => streamIds)],
   });
-  if (rows[0].position === null) throw new LeaseLost(lease);
-  const { position, blocked_position, read_model_version, waiting } = rows[0];
-  return {
-    position: BigInt(position),
-    blocked: blocked_position !== null,
-    ...(read_model_version !== null ? { readModelVersion: read_model_version } : {}),
-    waiting: new Set(waiting),
-  };
+  const byPartition = new Map(rows.map((row) => [row.partition, row]));
+  return batches.map(({ lease, streamIds }) => {
+    const row = byPartition.get(lease.partition);
+    if (!row || row.position === null) throw new LeaseLost(lease);
+    // A stream belongs to one partition: the group's dead-lettered streams among all the batches' are this batch's among its own.
+    const waiting = new Set(row.waiting.length ? row.waiting.filter(Set.prototype.has, new Set(streamIds)) : []);
+    return {
+      position: BigInt(row.position),
+      blocked: row.blocked_position !== null,
+      ...(row.read_model_version !== null ? { readModelVersion: row.read_model_version } : {}),
+      waiting,
+    };
+  });
 }
 
 /** Moves the checkpoint; `readModelVersion` records which tables the batch wrote (kept when not given). */
 export async function saveCheckpoint(db: PoolClient, group: string, partition: number, position: bigint, readModelVersion?: number): Promise<void> {
+  await saveCheckpoints(db, group, [{ partition, position, ...(readModelVersion !== undefined ? { readModelVersion } : {}) }]);
+}
+
+/** saveCheckpoint for several partitions of a group, in one round trip. */
+export async function saveCheckpoints(db: PoolClient, group: string, checkpoints: readonly Readonly<{ partition: number; position: bigint; readModelVersion?: number }>[]): Promise<void> {
   await db.query({
-    name: 'tidings_save_checkpoint',
-    text: `UPDATE checkpoints SET position = $3, read_model_version = coalesce($4, read_model_version), updated_at = now()
-           WHERE consumer_group = $1 AND partition = $2`,
-    values: [group, partition, position.toString(), readModelVersion ?? null],
+    name: 'tidings_save_checkpoints',
+    text: `UPDATE checkpoints SET position = saved.position, read_model_version = coalesce(saved.read_model_version, checkpoints.read_model_version), updated_at = now()
+           FROM unnest($2::int[], $3::bigint[], $4::int[]) AS saved(partition, position, read_model_version)
+           WHERE consumer_group = $1 AND checkpoints.partition = saved.partition`,
+    values: [
+      group,
+      checkpoints.map(({ partition }) => partition),
+      checkpoints.map(({ position }) => position.toString()),
+      checkpoints.map(({ readModelVersion }) => readModelVersion ?? null),
+    ],
   });
 }
 

@@ -4,6 +4,7 @@ export * from './projection';
 export * from './projection-registry';
 export * from './checkpoints';
 export * from './projection-consumer';
+export * from './joint-batches';
 export * from './dead-letters';
 export * from './rebuild';
 export * from './projection-status';

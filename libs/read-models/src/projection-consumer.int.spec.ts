@@ -271,6 +271,52 @@ describe('ProjectionConsumer over PostgreSQL', () => {
       expect(await checkpoints(pool, group)).toEqual({ 0: e2.position });
     });
 
+    it('applies batches of several partitions that arrive together in one transaction, in position order, and a poison event holds up only its own partition', async () => {
+      const recording = failingProjection('gadgets_joint', 'block', 'joint');
+      const applied: bigint[][] = [];
+      const projection: FailingProjection = Object.assign(Object.create(recording) as FailingProjection, {
+        apply: (...[db, events, tables]: Parameters<FailingProjection['apply']>) => {
+          applied.push(events.map((event) => event.position));
+          return recording.apply(db, events, tables);
+        },
+      });
+      const group = consumerGroupOf(projection);
+      const { leases, consumer } = await setUp(projection, 3);
+      const taken = new Set<string>();
+      const [a, b, c] = [0, 1, 2].map((partition) => streamOn('joint', partition, 3, taken));
+      const a0 = await appendOne(given.store, a, gadget(0));
+      const b0 = await appendOne(given.store, b, gadget(0));
+      const c0 = await appendOne(given.store, c, gadget(0));
+      const a1 = await appendOne(given.store, a, gadget(1));
+      const b1 = await appendOne(given.store, b, gadget(1));
+
+      const together = [
+        { lease: leases[2], events: [c0] },
+        { lease: leases[0], events: [a0, a1] },
+        { lease: leases[1], events: [b0, b1] },
+      ];
+      await expect(Promise.all(together.map((batch) => consumer.handle(batch)))).resolves.toEqual(['applied', 'applied', 'applied']);
+      expect(applied).toEqual([[a0, b0, c0, a1, b1].map((event) => event.position)]);
+      expect(await checkpoints(pool, group)).toEqual({ 0: a1.position, 1: b1.position, 2: c0.position });
+
+      const a2 = await appendOne(given.store, a, gadget(2));
+      const b2 = await appendOne(given.store, b, gadget(2, true));
+      const c1 = await appendOne(given.store, c, gadget(1));
+      applied.length = 0;
+      const outcomes = await Promise.allSettled([
+        consumer.handle({ lease: leases[0], events: [a2] }),
+        consumer.handle({ lease: leases[1], events: [b2] }),
+        consumer.handle({ lease: leases[2], events: [c1] }),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      // The joint transaction fails on the poison and rolls back; each batch is then applied on its own, at once.
+      expect(applied[0]).toEqual([a2.position, b2.position, c1.position]);
+      expect(applied.slice(1)).toHaveLength(3);
+      expect(applied.slice(1)).toEqual(expect.arrayContaining([[a2.position], [b2.position], [c1.position]]));
+      expect(await checkpoints(pool, group)).toEqual({ 0: a2.position, 1: b1.position, 2: c1.position });
+      expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual([a0, b0, c0, a1, b1, a2, c1].map((event) => event.position));
+    });
+
     it('blocks only the poisoned partition under policy block, and applies the event once after the fix and resume', async () => {
       const projection = failingProjection('gadgets_blocking', 'block', 'blocking');
       const group = consumerGroupOf(projection);

@@ -1,9 +1,10 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
-import { LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
-import { openBatch, readCheckpoint, saveCheckpoint } from './checkpoints';
+import { DEFAULT_BATCHING, LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
+import { openBatch, openBatches, readCheckpoint, saveCheckpoint, saveCheckpoints, type Checkpoint } from './checkpoints';
+import { JointBatches, type BatchOutcome } from './joint-batches';
 import { parkEvent } from './dead-letters';
-import { consumerGroupOf, tablesOf, type Projection } from './projection';
+import { consumerGroupOf, tablesOf, type AfterCommit, type Projection } from './projection';
 import { currentVersion } from './projection-registry';
 import { inTransaction, isTransient } from './transaction';
 
@@ -27,6 +28,7 @@ export class ProjectionConsumer implements ConsumerGroup {
   private readonly attempts = new Map<string, number>();
   private readonly maxAttempts: number;
   private readonly log: (line: string) => void;
+  private readonly joint: JointBatches;
 
   constructor(
     private readonly pool: Pool,
@@ -37,17 +39,19 @@ export class ProjectionConsumer implements ConsumerGroup {
     this.categories = projection.categories;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.log = options.log ?? (() => undefined);
+    this.joint = new JointBatches((batches) => this.applyTogether(batches), (projection.batching ?? DEFAULT_BATCHING).maxEvents);
   }
 
-  async handle({ lease, events }: Batch): Promise<'applied' | 'blocked'> {
+  async handle({ lease, events }: Batch): Promise<BatchOutcome> {
     try {
-      return await this.applyOnce(lease, events);
+      return await this.joint.apply({ lease, events });
     } catch (error) {
       if (mustRetry(error) || events.length === 1) return this.failed(lease, events[0], error);
     }
     for (const event of events) {
       try {
-        if ((await this.applyOnce(lease, [event])) === 'blocked') return 'blocked';
+        const [outcome] = await this.applyTogether([{ lease, events: [event] }]);
+        if (outcome === 'blocked') return 'blocked';
       } catch (error) {
         if ((await this.failed(lease, event, error)) === 'blocked') return 'blocked';
       }
@@ -59,24 +63,19 @@ export class ProjectionConsumer implements ConsumerGroup {
     return readCheckpoint(this.pool, this.name, partition);
   }
 
-  private async applyOnce(lease: Lease, events: readonly RecordedEvent[]): Promise<'applied' | 'blocked'> {
+  /**
+   * One transaction for batches of different partitions (see JointBatches): each batch is
+   * opened under its lease, and its events after its checkpoint are applied — all batches'
+   * events in position order, as one partition's would be — and its checkpoint moved.
+   */
+  private async applyTogether(batches: readonly Batch[]): Promise<BatchOutcome[]> {
     const committed: (() => void)[] = [];
-    const outcome = await inTransaction(this.pool, async (db) => {
-      const checkpoint = await openBatch(db, lease, [...new Set(events.map((event) => event.streamId))]);
-      if (checkpoint.blocked) return 'blocked';
-      const fresh = freshEvents(events, checkpoint.position);
-      if (fresh.length === 0) return 'applied';
-      const { waiting } = checkpoint;
-      const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
-      // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
-      const version = checkpoint.readModelVersion ?? (await currentVersion(db, this.projection.name));
-      if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
-      if (live.length) await this.projection.apply(db, live, tablesOf(this.projection, version), (work) => committed.push(work));
-      for (const event of fresh.filter((candidate) => waiting.has(candidate.streamId))) {
-        await parkEvent(db, this.name, lease.partition, event, `waits behind an earlier dead letter of ${event.streamId}`, 0);
-      }
-      await saveCheckpoint(db, this.name, lease.partition, fresh[fresh.length - 1].position, version);
-      return 'applied';
+    const outcomes = await inTransaction(this.pool, async (db) => {
+      const checkpoints = await openBatches(db, batches.map(({ lease, events }) => ({ lease, streamIds: [...new Set(events.map((event) => event.streamId))] })));
+      const opened = batches.map(({ lease, events }, i): Opened => ({ lease, checkpoint: checkpoints[i], fresh: checkpoints[i].blocked ? [] : freshEvents(events, checkpoints[i].position) }));
+      const toApply = opened.filter(({ fresh }) => fresh.length > 0);
+      if (toApply.length > 0) await this.applyOpened(db, toApply, (work) => committed.push(work));
+      return opened.map(({ checkpoint }): BatchOutcome => (checkpoint.blocked ? 'blocked' : 'applied'));
     });
     for (const work of committed) {
       try {
@@ -86,11 +85,39 @@ export class ProjectionConsumer implements ConsumerGroup {
         this.log(`${this.name}: after-commit work failed: ${(error as Error).message}`);
       }
     }
-    return outcome;
+    return outcomes;
+  }
+
+  private async applyOpened(db: PoolClient, opened: readonly Opened[], afterCommit: AfterCommit): Promise<void> {
+    // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
+    let current: number | undefined;
+    const versionOf = async ({ readModelVersion }: Checkpoint): Promise<number> => {
+      const version = readModelVersion ?? (current ??= await currentVersion(db, this.projection.name));
+      if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
+      return version;
+    };
+    const liveByVersion = new Map<number, RecordedEvent[]>();
+    for (const { checkpoint, fresh } of opened) {
+      const version = await versionOf(checkpoint);
+      const { waiting } = checkpoint;
+      const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
+      liveByVersion.set(version, [...(liveByVersion.get(version) ?? []), ...live]);
+    }
+    for (const [version, live] of liveByVersion) {
+      if (live.length) await this.projection.apply(db, live.sort(byPosition), tablesOf(this.projection, version), afterCommit);
+    }
+    const saved = [];
+    for (const { lease, checkpoint, fresh } of opened) {
+      for (const event of fresh.filter((candidate) => checkpoint.waiting.has(candidate.streamId))) {
+        await parkEvent(db, this.name, lease.partition, event, `waits behind an earlier dead letter of ${event.streamId}`, 0);
+      }
+      saved.push({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion: await versionOf(checkpoint) });
+    }
+    await saveCheckpoints(db, this.name, saved);
   }
 
   /** Throws to have the runtime back off and redeliver, until the event has failed `maxAttempts` times. */
-  private async failed(lease: Lease, event: RecordedEvent, error: unknown): Promise<'applied' | 'blocked'> {
+  private async failed(lease: Lease, event: RecordedEvent, error: unknown): Promise<BatchOutcome> {
     if (mustRetry(error)) throw error;
     const attempts = (this.attempts.get(event.eventId) ?? 0) + 1;
     if (attempts < this.maxAttempts) {
@@ -125,9 +152,14 @@ export class ProjectionConsumer implements ConsumerGroup {
  * position, saved last, would move the checkpoint back.
  */
 function freshEvents(events: readonly RecordedEvent[], checkpoint: bigint): RecordedEvent[] {
-  const byPosition = new Map<bigint, RecordedEvent>();
-  for (const event of events) if (event.position > checkpoint && !byPosition.has(event.position)) byPosition.set(event.position, event);
-  return [...byPosition.values()].sort((a, b) => (a.position < b.position ? -1 : 1));
+  const atPosition = new Map<bigint, RecordedEvent>();
+  for (const event of events) if (event.position > checkpoint && !atPosition.has(event.position)) atPosition.set(event.position, event);
+  return [...atPosition.values()].sort(byPosition);
 }
+
+const byPosition = (a: RecordedEvent, b: RecordedEvent): number => (a.position < b.position ? -1 : 1);
+
+/** A batch opened in the joint transaction: its checkpoint, and its events after it. */
+type Opened = Readonly<{ lease: Lease; checkpoint: Checkpoint; fresh: RecordedEvent[] }>;
 
 const mustRetry = (error: unknown): boolean => isTransient(error) || error instanceof LeaseLost;

@@ -1,10 +1,12 @@
 import type { Pool } from 'pg';
 import {
+  Coalescer,
   EventIdConflict,
   WrongExpectedVersion,
   type AppendResult,
   type EventToAppend,
   type ExpectedVersion,
+  type Waiting,
 } from '@tidings/core';
 
 export type AppendRequest = Readonly<{
@@ -13,10 +15,7 @@ export type AppendRequest = Readonly<{
   expectedVersion: ExpectedVersion;
 }>;
 
-type Pending = AppendRequest & {
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-};
+type Pending = Waiting<AppendRequest, AppendResult>;
 
 type Outcome = { outcome: string; version: string; last_position: string | null };
 
@@ -32,71 +31,20 @@ const EXPECTED_CODES = { no_stream: -1, any: -2, stream_exists: -3 } as const;
 /**
  * Group commit: appends that arrive while a batch is in flight wait and leave together in the
  * next one — one call of `tidings_append`, one transaction, one round trip — and each caller
- * still gets its own result. Under load the batch grows by itself; alone, an append leaves at
- * once.
+ * still gets its own result. A request that repeats an event id of the batch waits for the next.
  */
 export class GroupCommit {
-  private queue: Pending[] = [];
-  private inFlight = 0;
-  private flushScheduled = false;
+  private readonly appends: Coalescer<AppendRequest, AppendResult>;
 
   constructor(
     private readonly pool: Pool,
-    private readonly options: GroupCommitOptions,
-  ) {}
+    { maxBatchEvents, maxInFlight }: GroupCommitOptions,
+  ) {
+    this.appends = new Coalescer((batch) => this.commit(batch), { maxInFlight, batchRule: () => appendsThatFit(maxBatchEvents) });
+  }
 
   append(request: AppendRequest): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ...request, resolve, reject });
-      this.scheduleFlush();
-    });
-  }
-
-  /**
-   * Flushes on the next turn of the event loop, not at once: callers woken by the previous
-   * batch append again in the same turn, and should leave together rather than one by one.
-   */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
-  private flush(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.takeBatch();
-      this.inFlight++;
-      void this.commit(batch).finally(() => {
-        this.inFlight--;
-        this.scheduleFlush();
-      });
-    }
-  }
-
-  /**
-   * Takes requests in arrival order; one that repeats an event id of the batch waits for the
-   * next. One pass over the queue: it can hold thousands of requests under load.
-   */
-  private takeBatch(): Pending[] {
-    const batch: Pending[] = [];
-    const waiting: Pending[] = [];
-    const ids = new Set<string>();
-    let events = 0;
-    for (const request of this.queue) {
-      const fits = batch.length === 0 || events + request.events.length <= this.options.maxBatchEvents;
-      if (fits && !request.events.some((event) => ids.has(event.eventId))) {
-        batch.push(request);
-        events += request.events.length;
-        for (const event of request.events) ids.add(event.eventId);
-      } else {
-        waiting.push(request);
-      }
-    }
-    this.queue = waiting;
-    return batch;
+    return this.appends.submit(request);
   }
 
   private async commit(batch: Pending[]): Promise<void> {
@@ -114,6 +62,19 @@ export class GroupCommit {
     }
     batch.forEach((request, i) => settle(request, rows[i]));
   }
+}
+
+/** Up to `maxBatchEvents` events (the first request whatever its size), no event id twice. */
+function appendsThatFit(maxBatchEvents: number): (request: AppendRequest) => boolean {
+  const ids = new Set<string>();
+  let events = 0;
+  return (request) => {
+    const fits = events === 0 || events + request.events.length <= maxBatchEvents;
+    if (!fits || request.events.some((event) => ids.has(event.eventId))) return false;
+    events += request.events.length;
+    for (const event of request.events) ids.add(event.eventId);
+    return true;
+  };
 }
 
 export const appendQuery = (batch: readonly AppendRequest[]) => {
