@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { claimDueCheckouts, deferCheckout, settleCheckout, type CheckoutDriver, type ClaimedCheckout, type DriveOutcome } from '@tidings/checkout';
+import { claimDueCheckouts, deferCheckout, settleCheckouts, type CheckoutDriver, type ClaimedCheckout, type DriveOutcome, type SettledCheckout } from '@tidings/checkout';
+import { Coalescer } from '@tidings/core';
 
 export type CheckoutSchedulerOptions = Readonly<{
   /** Sagas driven at once by this process. */
@@ -26,12 +27,19 @@ export class CheckoutScheduler {
   private woken = false;
   private resolveWait?: () => void;
   private loop?: Promise<void>;
+  /** Drives that end together are settled in one statement. */
+  private readonly settles: Coalescer<SettledCheckout, void>;
 
   constructor(
     private readonly pool: Pool,
     private readonly driver: CheckoutDriver,
     private readonly options: CheckoutSchedulerOptions,
-  ) {}
+  ) {
+    this.settles = new Coalescer(async (settled) => {
+      await settleCheckouts(pool, settled);
+      for (const drive of settled) drive.resolve();
+    }, { maxInFlight: 1 });
+  }
 
   start(): void {
     this.loop = this.run();
@@ -92,8 +100,8 @@ export class CheckoutScheduler {
 
   private async driveOnce(claim: ClaimedCheckout): Promise<void> {
     try {
-      const outcome = await this.driver.drive(claim.orderId);
-      await settleCheckout(this.pool, claim, outcome);
+      const outcome = await this.driver.drive(claim.orderId, { isNew: claim.isNew });
+      await this.settles.submit({ claim, outcome });
       this.options.onSettled?.(claim.orderId, outcome);
     } catch (error) {
       const reason = (error as Error).message ?? String(error);

@@ -4,6 +4,7 @@ import { productStreamId } from '@tidings/inventory';
 import { orderStreamId } from '@tidings/orders';
 import { SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
 import { useTestEventStore } from '@tidings/testing';
+import { checkoutStreamId } from './checkout';
 import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from './checkout-driver';
 
 const ORDER_ID = '0190a000-0000-7000-8000-0000000000cc';
@@ -76,5 +77,37 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     const orderEvents = (await store.readStream(orderStreamId(ORDER_ID))).map((event) => event.type);
     expect(orderEvents).toEqual(['OrderPlaced', 'OrderCancellationRequested', 'OrderCancelled']);
     expect(await other.drive(ORDER_ID)).toMatchObject({ status: 'compensated', step: 'done' });
+  });
+
+  it('carries on from what the stream holds when told the saga is new but a drive killed before it settled had begun it', async () => {
+    const { store } = testStore;
+    const orderId = '0190a000-0000-7000-8000-0000000000cd';
+    for (const { sku } of ITEMS) await store.append(productStreamId(`${sku}-b`), stocked(`${sku}-b`).map(toAppend), { expectedVersion: 'no_stream' });
+    const items = ITEMS.map((item) => ({ ...item, sku: `${item.sku}-b` }));
+    await store.append(orderStreamId(orderId), [toAppend({ type: 'OrderPlaced', data: { ...(orderPlaced.data as object), orderId, items } })], { expectedVersion: 'no_stream' });
+    const simulator = new SimulatedPaymentGateway(pool);
+    const killedAtTheGateway: PaymentGateway = {
+      authorize: () => Promise.reject(new Error('the process was killed')),
+      capture: (request, signal) => simulator.capture(request, signal),
+      void: (request, signal) => simulator.void(request, signal),
+      refund: (request, signal) => simulator.refund(request, signal),
+    };
+    await expect(driverWith(killedAtTheGateway).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+
+    // A new process: nothing cached, and the saga's row still says it is new.
+    await expect(driverWith(simulator).drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'completed', step: 'done' });
+    const steps = (await store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
+    expect(steps).toEqual([
+      'CheckoutStarted',
+      'CheckoutItemReserved',
+      'CheckoutItemReserved',
+      'CheckoutPaymentAttempted',
+      'CheckoutPaymentAuthorized',
+      'CheckoutPaymentCaptured',
+      'CheckoutOrderConfirmed',
+      'CheckoutStockCommitted',
+      'CheckoutStockCommitted',
+      'CheckoutCompleted',
+    ]);
   });
 });

@@ -1,8 +1,8 @@
-import { BusinessRuleViolation, type Clock, type HandleCommand } from '@tidings/core';
+import { BusinessRuleViolation, type Clock, type CommandOptions, type HandleCommand } from '@tidings/core';
 import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidings/inventory';
 import { cancelOrder, confirmOrder, orderStreamId, type Order } from '@tidings/orders';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
-import { checkoutStreamId, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
+import { checkoutStreamId, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
 import { nextStep, type Step } from './next-step/next-step';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
@@ -39,8 +39,9 @@ const MAX_STEPS = 200;
 export class CheckoutDriver {
   constructor(private readonly deps: CheckoutDriverDeps) {}
 
-  async drive(orderId: string): Promise<DriveOutcome> {
-    let saga = await this.saga(orderId);
+  /** `isNew`: the saga has most likely recorded nothing yet; it starts without reading its stream (a wrong guess costs a read). */
+  async drive(orderId: string, { isNew = false }: Readonly<{ isNew?: boolean }> = {}): Promise<DriveOutcome> {
+    let saga = isNew ? initialCheckout() : await this.saga(orderId);
     // Read once per drive: a cancellation requested during it nudges the saga into another drive.
     let order = await this.order(orderId);
     for (let taken = 0; taken < MAX_STEPS; taken++) {
@@ -70,7 +71,8 @@ export class CheckoutDriver {
       case 'start': {
         if (order.status === 'none') return saga;
         const { customerId, items, totalCents, currency, paymentToken } = order;
-        return record({ type: 'CheckoutStarted', data: { orderId, customerId, items, totalCents, currency, paymentToken } });
+        // Decided on the saga as this drive found it: a stream that has events after all refuses the append, and it is decided again on them.
+        return this.record(orderId, { type: 'CheckoutStarted', data: { orderId, customerId, items, totalCents, currency, paymentToken } }, 'CheckoutStarted', { likelyNew: true });
       }
       case 'compensate':
         return record({ type: 'CheckoutCompensationStarted', data: { orderId, reason: step.reason, actor: step.actor } });
@@ -232,8 +234,8 @@ export class CheckoutDriver {
     await this.deps.handle(recordPayment, paymentStreamId(orderId), { type: 'RecordPayment', data: { event }, metadata: this.metadata(orderId, `payment:${discriminator}`) }, { likelyNew });
   }
 
-  private async record(orderId: string, event: CheckoutEvent, discriminator: string): Promise<CheckoutState> {
-    const result = await this.deps.handle(recordCheckoutStep, checkoutStreamId(orderId), { type: 'RecordCheckoutStep', data: event, metadata: this.metadata(orderId, `record:${discriminator}`) });
+  private async record(orderId: string, event: CheckoutEvent, discriminator: string, options: CommandOptions = {}): Promise<CheckoutState> {
+    const result = await this.deps.handle(recordCheckoutStep, checkoutStreamId(orderId), { type: 'RecordCheckoutStep', data: event, metadata: this.metadata(orderId, `record:${discriminator}`) }, options);
     return result.state;
   }
 

@@ -59,14 +59,15 @@ export async function nudgeCheckouts(db: Db, orderIds: readonly string[]): Promi
   });
 }
 
-export type ClaimedCheckout = Readonly<{ orderId: string; claimedAt: Date }>;
+/** `isNew`: no drive of the saga has settled yet, so its stream most likely has no events. */
+export type ClaimedCheckout = Readonly<{ orderId: string; claimedAt: Date; isNew: boolean }>;
 
 /**
  * Takes up to `limit` due sagas for one drive each: skips those another scheduler holds, and
  * moves their `due_at` a lease ahead, so a driver killed mid-drive leaves them due again then.
  */
 export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: number): Promise<ClaimedCheckout[]> {
-  const { rows } = await pool.query<{ order_id: string; claimed_at: Date }>({
+  const { rows } = await pool.query<{ order_id: string; status: string; claimed_at: Date }>({
     // Planned on every call, never prepared: a plan cached while the table was small (a sequential
     // scan) would be kept as it grows by the thousand sagas, with no ANALYZE to replace it when
     // autovacuum is off.
@@ -74,20 +75,32 @@ export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: numb
            WHERE saga_id IN (
              SELECT saga_id FROM checkout_sagas WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
            )
-           RETURNING order_id, clock_timestamp() AS claimed_at`,
+           RETURNING order_id, status, clock_timestamp() AS claimed_at`,
     values: [limit, leaseMs],
   });
-  return rows.map((row) => ({ orderId: row.order_id, claimedAt: row.claimed_at }));
+  return rows.map((row) => ({ orderId: row.order_id, claimedAt: row.claimed_at, isNew: row.status === 'new' }));
 }
 
-/** What a drive reached; due again at its wake-up, or at once if nudged while it ran. */
-export async function settleCheckout(pool: Pool, claim: ClaimedCheckout, outcome: DriveOutcome): Promise<void> {
+export type SettledCheckout = Readonly<{ claim: ClaimedCheckout; outcome: DriveOutcome }>;
+
+/** What drives reached, in one statement: each saga due again at its wake-up, or at once if nudged while it ran. */
+export async function settleCheckouts(pool: Pool, settled: readonly SettledCheckout[]): Promise<void> {
   await pool.query({
-    name: 'tidings_settle_checkout',
-    text: `UPDATE checkout_sagas SET status = $2, step = $3, payment_attempts = $4, last_error = $5, drive_failures = 0, updated_at = now(),
-             due_at = CASE WHEN nudged_at > $7 THEN now() ELSE $6::timestamptz END
-           WHERE saga_id = $1`,
-    values: [checkoutStreamId(claim.orderId), outcome.status, outcome.step, outcome.paymentAttempts, outcome.lastError ?? null, outcome.wakeAt ?? null, claim.claimedAt],
+    // Planned on every call, never prepared, like the claim: a plan cached while the table was small would scan it whole at every settle as it grows.
+    text: `UPDATE checkout_sagas SET status = drive.status, step = drive.step, payment_attempts = drive.payment_attempts, last_error = drive.last_error,
+             drive_failures = 0, updated_at = now(), due_at = CASE WHEN nudged_at > drive.claimed_at THEN now() ELSE drive.wake_at END
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+                AS drive(saga_id, status, step, payment_attempts, last_error, wake_at, claimed_at)
+           WHERE checkout_sagas.saga_id = drive.saga_id`,
+    values: [
+      settled.map(({ claim }) => checkoutStreamId(claim.orderId)),
+      settled.map(({ outcome }) => outcome.status),
+      settled.map(({ outcome }) => outcome.step),
+      settled.map(({ outcome }) => outcome.paymentAttempts),
+      settled.map(({ outcome }) => outcome.lastError ?? null),
+      settled.map(({ outcome }) => outcome.wakeAt ?? null),
+      settled.map(({ claim }) => claim.claimedAt),
+    ],
   });
 }
 
