@@ -99,9 +99,9 @@ export class ProjectionConsumer implements ConsumerGroup {
     const liveByVersion = new Map<number, RecordedEvent[]>();
     for (const { checkpoint, fresh } of opened) {
       const version = await versionOf(checkpoint);
-      const { waiting } = checkpoint;
-      const live = waiting.size ? fresh.filter((event) => !waiting.has(event.streamId)) : fresh;
-      liveByVersion.set(version, [...(liveByVersion.get(version) ?? []), ...live]);
+      const live = liveByVersion.get(version) ?? [];
+      for (const event of fresh) if (!checkpoint.waiting.has(event.streamId)) live.push(event);
+      liveByVersion.set(version, live);
     }
     for (const [version, live] of liveByVersion) {
       if (live.length) await this.projection.apply(db, live.sort(byPosition), tablesOf(this.projection, version), afterCommit);
