@@ -14,8 +14,8 @@ export type CoalescerOptions<Request> = Readonly<{
 /**
  * Requests that arrive while batches are being served wait and leave together in the next one,
  * in arrival order; each caller still gets its own answer. Under load a batch grows by itself;
- * alone, a request leaves on the next turn of the event loop. The store's group commit and the
- * consumers' joint transactions are both this.
+ * alone, a request leaves on the next turn of the event loop. The store's group commit, the
+ * consumers' joint batches and the sagas' settles are all this.
  */
 export class Coalescer<Request extends object, Answer> {
   private queue: Waiting<Request, Answer>[] = [];
