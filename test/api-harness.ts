@@ -23,7 +23,8 @@ export type TidingsApi = Readonly<{
   env: Readonly<Record<string, string>>;
 }>;
 
-const freePort = () =>
+/** A port nothing listens on now. */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer().once('error', reject);
     server.listen(0, '127.0.0.1', () => {

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, InvalidArgumentError } from 'commander';
-import { NestFactory } from '@nestjs/core';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { apiAdapter, configureApi, issueToken, type UserRole } from '@tidings/apps-api';
+import { issueToken, type UserRole } from '@tidings/apps-api';
 import { PinoLogger } from '@tidings/platform';
 import { migrate } from '@tidings/read-models';
 import { loadSettings } from '@tidings/settings';
@@ -14,7 +12,8 @@ import { addDlqCommand } from './dlq.command';
 import { print } from './output';
 import { addProjectionsCommand } from './projections.command';
 import { addSagasCommand } from './sagas.command';
-import { TidingsModule } from './tidings.module';
+import { runRoleThreads } from './start/role-threads';
+import { runRoles } from './start/run-roles';
 
 const program = new Command()
   .name('tidings')
@@ -52,18 +51,9 @@ program
   .action(async () => {
     const settings = loadSettings();
     await migrate(settings.databaseUrl);
-    const logger = new PinoLogger(`tidings-${settings.roles.join('-')}`);
-    const module = TidingsModule.forRoles(settings);
-    if (!settings.roles.includes('api')) {
-      // SIGTERM / SIGINT stop the roles gracefully: batches finish, leases and the relay lock are given back.
-      (await NestFactory.createApplicationContext(module, { logger })).enableShutdownHooks();
-      return;
-    }
-    const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger });
-    await configureApi(app, settings);
-    app.enableShutdownHooks();
-    await app.listen(settings.port, '0.0.0.0');
-    logger.log(`api listening on http://127.0.0.1:${settings.port}`, 'tidings');
+    if (settings.threads === 'per-role' && settings.roles.length > 1) return runRoleThreads(settings, new PinoLogger('tidings'));
+    // SIGTERM / SIGINT stop the roles gracefully: batches finish, leases and the relay lock are given back.
+    (await runRoles(settings)).enableShutdownHooks();
   });
 
 program

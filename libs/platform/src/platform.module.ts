@@ -11,7 +11,7 @@ export const EVENT_STORE = Symbol('EventStore');
 export const NATS = Symbol('NatsConnection');
 export const DATABASE = Symbol('Pool');
 export const TOPOLOGY = Symbol('EventTopology');
-/** The process's one command handler (HandleCommand): one fold cache, and one queue per stream, for every role. */
+/** The application's one command handler (HandleCommand): one fold cache, and one queue per stream, for every role it runs. */
 export const COMMANDS = Symbol('HandleCommand');
 
 /** Closes what the platform opened, after every role has stopped (Nest shuts providers down in reverse). */
@@ -31,7 +31,8 @@ class PlatformShutdown implements OnApplicationShutdown {
 }
 
 /**
- * What every Tidings process shares, opened once per process however many roles it runs: the
+ * What the roles of one Nest application share, opened once however many roles it runs (one
+ * per thread of `tidings start`, or one for all of them with TIDINGS_THREADS=single): the
  * settings, the event store, one NATS connection, one PostgreSQL pool for read models, and one
  * command handler, so a stream one role wrote is folded already when another decides on it.
  */

@@ -9,6 +9,8 @@ export type Settings = Readonly<{
   partitions: number;
   /** Processes `start` runs (TIDINGS_ROLES), e.g. `relay,projector`. */
   roles: readonly Role[];
+  /** `per-role`: `start` runs each of several roles on a worker thread of its own; `single`: all of them on the main thread (TIDINGS_THREADS). */
+  threads: 'per-role' | 'single';
   /** How long a consumer's partition lease outlives its last renewal (TIDINGS_LEASE_TTL_MS). */
   leaseTtlMs: number;
   /** HS256 key of the API's bearer tokens (JWT_SECRET). */
@@ -41,10 +43,7 @@ export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** Reads Tidings' configuration from the environment; a wrong value stops start-up with a reason. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const eventStore = env.EVENT_STORE ?? 'postgres';
-  if (eventStore !== 'postgres' && eventStore !== 'eventstoredb') {
-    throw new SettingsError(`EVENT_STORE must be postgres or eventstoredb, not "${eventStore}"`);
-  }
+  const eventStore = oneOf('EVENT_STORE', env.EVENT_STORE ?? 'postgres', ['postgres', 'eventstoredb'] as const);
   if (eventStore === 'eventstoredb' && !env.EVENTSTORE_URL) {
     throw new SettingsError('EVENT_STORE=eventstoredb needs EVENTSTORE_URL (e.g. esdb://127.0.0.1:2113?tls=false)');
   }
@@ -61,6 +60,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port: port(env.PORT ?? '3000'),
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
     roles: roles(env.TIDINGS_ROLES ?? ROLES.join(',')),
+    threads: oneOf('TIDINGS_THREADS', env.TIDINGS_THREADS ?? 'per-role', ['per-role', 'single'] as const),
     leaseTtlMs: integer('TIDINGS_LEASE_TTL_MS', env.TIDINGS_LEASE_TTL_MS ?? '10000', 1_000, 600_000),
     jwtSecret: jwtSecret(env),
     production: env.NODE_ENV === 'production',
@@ -117,6 +117,11 @@ const integer = (name: string, value: string, min: number, max: number): number 
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new SettingsError(`${name} must be an integer ${min}-${max}, not "${value}"`);
   return parsed;
+};
+
+const oneOf = <Value extends string>(name: string, value: string, values: readonly Value[]): Value => {
+  if (!(values as readonly string[]).includes(value)) throw new SettingsError(`${name} must be one of ${values.join(', ')}, not "${value}"`);
+  return value as Value;
 };
 
 const DURATION_UNITS_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -10,6 +10,7 @@ describe('loadSettings', () => {
       port: 3000,
       partitions: 8,
       roles: ['api', 'relay', 'projector', 'sagas'],
+      threads: 'per-role',
       leaseTtlMs: 10_000,
       jwtSecret: DEVELOPMENT_JWT_SECRET,
       production: false,
@@ -58,6 +59,10 @@ describe('loadSettings', () => {
     expect(loadSettings({ TIDINGS_ROLES: 'relay, projector,relay' }).roles).toEqual(['relay', 'projector']);
   });
 
+  it('runs every role on the main thread when TIDINGS_THREADS says single', () => {
+    expect(loadSettings({ TIDINGS_THREADS: 'single' }).threads).toBe('single');
+  });
+
   it.each([
     [{ EVENT_STORE: 'mongo' }, /EVENT_STORE must be/],
     [{ EVENT_STORE: 'eventstoredb' }, /needs EVENTSTORE_URL/],
@@ -66,6 +71,7 @@ describe('loadSettings', () => {
     [{ TIDINGS_NAMESPACE: 'a.b' }, /TIDINGS_NAMESPACE must be/],
     [{ TIDINGS_PARTITIONS: '0' }, /TIDINGS_PARTITIONS must be an integer 1-256/],
     [{ TIDINGS_ROLES: 'relay,mailer' }, /TIDINGS_ROLES must list some of/],
+    [{ TIDINGS_THREADS: 'many' }, /TIDINGS_THREADS must be one of per-role, single/],
     [{ TIDINGS_LEASE_TTL_MS: 'soon' }, /TIDINGS_LEASE_TTL_MS must be/],
     [{ TIDINGS_VIEWS_MINUTE_RETENTION: '7 days' }, /TIDINGS_VIEWS_MINUTE_RETENTION must be a duration/],
     [{ TIDINGS_VIEWS_MINUTE_RETENTION: '30s' }, /of at least 60 s/],

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { LoggerService } from '@nestjs/common';
+import type { Role, Settings } from '@tidings/settings';
+import type { MainThreadMessage } from './role-thread';
+
+/** How long a role may take to stop gracefully before its thread is ended. */
+const STOP_TIMEOUT_MS = 30_000;
+
+/** A role's worker thread, and why it ended once it has. */
+type RoleThread = Readonly<{ worker: Worker; ended: Promise<string> }>;
+
+/**
+ * Every role on a worker thread of its own, in this one process: each thread has its own event
+ * loop, so the roles use every core instead of taking turns on one (as the processes of a
+ * scaled-out deployment do, each with its own platform). Resolves once every role runs; a role
+ * that cannot start stops the others and rejects. SIGTERM / SIGINT stop every role gracefully;
+ * a role's thread that ends by itself ends the process with exit code 1, for its supervisor to
+ * restart — a process that runs some of its roles is worse than one that runs none.
+ */
+export async function runRoleThreads(settings: Settings, logger: LoggerService): Promise<void> {
+  let running = false;
+  let stopping = false;
+  const threads = settings.roles.map(startThread);
+  const stopAll = async () => {
+    stopping = true;
+    for (const { worker } of threads) worker.postMessage('stop' satisfies MainThreadMessage);
+    const timeout = setTimeout(() => threads.forEach(({ worker }) => void worker.terminate()), STOP_TIMEOUT_MS).unref();
+    await Promise.all(threads.map(({ ended }) => ended));
+    clearTimeout(timeout);
+  };
+  for (const { ended } of threads) {
+    void ended.then((reason) => {
+      if (!running || stopping) return;
+      logger.error(`${reason}; stopping every role`, undefined, 'tidings');
+      process.exitCode = 1;
+      void stopAll();
+    });
+  }
+  const runs = ({ worker, ended }: RoleThread) =>
+    Promise.race([new Promise((resolve) => worker.once('message', resolve)), ended.then((reason) => Promise.reject(new Error(reason)))]);
+  try {
+    await Promise.all(threads.map(runs));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  running = true;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stopAll());
+  logger.log(`running ${settings.roles.join(', ')}, each on a thread of its own`, 'tidings');
+}
+
+function startThread(role: Role): RoleThread {
+  const worker = new Worker(join(__dirname, 'role-thread.js'), { workerData: { role } });
+  const ended = new Promise<string>((resolve) => {
+    let error: unknown;
+    worker.once('error', (thrown) => (error = thrown));
+    worker.once('exit', (code) => resolve(`the ${role} role stopped${error ? `: ${error instanceof Error ? error.message : String(error)}` : ` with exit code ${code}`}`));
+  });
+  return { worker, ended };
+}

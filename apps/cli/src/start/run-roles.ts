@@ -1,0 +1,23 @@
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { apiAdapter, configureApi } from '@tidings/apps-api';
+import { PinoLogger } from '@tidings/platform';
+import type { Settings } from '@tidings/settings';
+import { TidingsModule } from './tidings.module';
+
+/**
+ * Runs the roles of `settings` on this thread, as one Nest application sharing one platform
+ * (one pool, one NATS connection, one command handler); resolves once they run. Closing the
+ * application stops them gracefully: batches finish, leases and the relay lock are given back.
+ */
+export async function runRoles(settings: Settings): Promise<INestApplicationContext> {
+  const logger = new PinoLogger(`tidings-${settings.roles.join('-')}`);
+  const module = TidingsModule.forRoles(settings);
+  if (!settings.roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
+  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger });
+  await configureApi(app, settings);
+  await app.listen(settings.port, '0.0.0.0');
+  logger.log(`api listening on http://127.0.0.1:${settings.port}`, 'tidings');
+  return app;
+}

@@ -1,0 +1,53 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createTestDatabase, eventually, newTestNamespace, testNatsUrl, type TestDatabase } from '@tidings/testing';
+import { freePort } from './api-harness';
+import { startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+
+const EVERY_ROLE = 'api,relay,projector,sagas';
+
+/** `tidings start` with several roles, each on a worker thread of its own in one process. */
+describe('tidings start', () => {
+  let database: TestDatabase;
+  let taken: Server;
+  const started: TidingsProcess[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    await Promise.all(started.map(stopGracefully));
+    await new Promise((resolve) => taken.close(resolve));
+    await database.drop();
+  });
+
+  const start = (port: number) => {
+    const process = startTidings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), TIDINGS_PARTITIONS: '2' }, EVERY_ROLE);
+    started.push(process);
+    return process;
+  };
+
+  it('runs every role on a thread of its own, and stops them all gracefully on SIGTERM', async () => {
+    const port = await freePort();
+    const tidings = start(port);
+    await eventually(
+      async () => {
+        expect(tidings.child.exitCode).toBeNull();
+        expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+        expect(tidings.output()).toContain('running api, relay, projector, sagas, each on a thread of its own');
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${tidings.output().slice(-3_000)}`);
+    });
+    expect(await stopGracefully(tidings)).toBe(0);
+  });
+
+  it('ends with exit code 1 and the reason when a role cannot start, after stopping the others', async () => {
+    const tidings = start((taken.address() as AddressInfo).port);
+    expect(await tidings.exited).toBe(1);
+    expect(tidings.output()).toMatch(/the api role stopped: .*EADDRINUSE/);
+  });
+});
