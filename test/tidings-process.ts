@@ -13,7 +13,9 @@ export type TidingsProcess = Readonly<{
 /** Runs the built `tidings start` with the given roles, as an operator would. */
 export function startTidings(env: Readonly<Record<string, string>>, roles: string): TidingsProcess {
   const child = spawn(process.execPath, [CLI, 'start'], {
-    env: { ...process.env, ...env, TIDINGS_ROLES: roles, NO_COLOR: '1' },
+    // Two e2e files run at once, each with processes of up to four role threads, two pools a thread:
+    // small pools keep them within the server's 100 connections.
+    env: { ...process.env, TIDINGS_DATABASE_POOL_SIZE: '4', ...env, TIDINGS_ROLES: roles, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -51,7 +51,7 @@ export class PlatformModule {
         {
           provide: DATABASE,
           useFactory: () => {
-            const pool = new Pool({ connectionString: settings.databaseUrl, max: 10, application_name: processName });
+            const pool = new Pool({ connectionString: settings.databaseUrl, max: settings.databasePoolSize, application_name: processName });
             // A dropped idle connection is replaced on the next query; it must not end the process.
             pool.on('error', () => undefined);
             return pool;

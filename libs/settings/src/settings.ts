@@ -11,6 +11,8 @@ export type Settings = Readonly<{
   roles: readonly Role[];
   /** `per-role`: `start` runs each of several roles on a worker thread of its own; `single`: all of them on the main thread (TIDINGS_THREADS). */
   threads: 'per-role' | 'single';
+  /** Connections each PostgreSQL pool may open (TIDINGS_DATABASE_POOL_SIZE): the event store's and the read models', per role thread. */
+  databasePoolSize: number;
   /** How long a consumer's partition lease outlives its last renewal (TIDINGS_LEASE_TTL_MS). */
   leaseTtlMs: number;
   /** HS256 key of the API's bearer tokens (JWT_SECRET). */
@@ -61,6 +63,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
     roles: roles(env.TIDINGS_ROLES ?? ROLES.join(',')),
     threads: oneOf('TIDINGS_THREADS', env.TIDINGS_THREADS ?? 'per-role', ['per-role', 'single'] as const),
+    databasePoolSize: integer('TIDINGS_DATABASE_POOL_SIZE', env.TIDINGS_DATABASE_POOL_SIZE ?? '10', 1, 1_000),
     leaseTtlMs: integer('TIDINGS_LEASE_TTL_MS', env.TIDINGS_LEASE_TTL_MS ?? '10000', 1_000, 600_000),
     jwtSecret: jwtSecret(env),
     production: env.NODE_ENV === 'production',
