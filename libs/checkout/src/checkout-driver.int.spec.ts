@@ -68,8 +68,8 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       },
     };
 
-    // This driver's record of the capture comes too late: the saga is compensated.
-    await expect(driverWith(capturingSlowly).drive(ORDER_ID)).rejects.toThrow(/refused/);
+    // This driver's confirmation comes too late: the order is cancelled, and the saga compensated.
+    await expect(driverWith(capturingSlowly).drive(ORDER_ID)).resolves.toMatchObject({ status: 'compensated' });
     expect(cancelledDuringCapture).toBe(true);
 
     const books = [...(await SimulatedPaymentGateway.ledger(pool)).values()];
@@ -97,17 +97,6 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     // A new process: nothing cached, and the saga's row still says it is new.
     await expect(driverWith(simulator).drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'completed', step: 'done' });
     const steps = (await store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
-    expect(steps).toEqual([
-      'CheckoutStarted',
-      'CheckoutItemReserved',
-      'CheckoutItemReserved',
-      'CheckoutPaymentAttempted',
-      'CheckoutPaymentAuthorized',
-      'CheckoutPaymentCaptured',
-      'CheckoutOrderConfirmed',
-      'CheckoutStockCommitted',
-      'CheckoutStockCommitted',
-      'CheckoutCompleted',
-    ]);
+    expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAttempted', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
   });
 });

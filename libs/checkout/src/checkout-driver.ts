@@ -3,7 +3,7 @@ import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidin
 import { cancelOrder, confirmOrder, orderStreamId, type Order } from '@tidings/orders';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
 import { checkoutStreamId, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
-import { nextStep, type Step } from './next-step/next-step';
+import { nextStep, type Reservation, type Step } from './next-step/next-step';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
 export type CheckoutPolicy = Readonly<{
@@ -82,34 +82,10 @@ export class CheckoutDriver {
         return this.authorize(orderId, started(saga), step, record);
       case 'time-out':
         return record({ type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
-      case 'capture': {
-        const { totalCents } = started(saga);
-        const refused = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId: step.authorizationId, amountCents: totalCents }), record);
-        if (refused) return refused;
-        await this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId: step.authorizationId, amountCents: totalCents } });
-        return record({ type: 'CheckoutPaymentCaptured', data: { orderId, authorizationId: step.authorizationId } });
-      }
       case 'confirm':
-        try {
-          await this.deps.handle(confirmOrder, orderStreamId(orderId), { type: 'ConfirmOrder', data: { orderId }, metadata: this.metadata(orderId, 'confirm') });
-          return record({ type: 'CheckoutOrderConfirmed', data: { orderId } });
-        } catch (error) {
-          // The customer's cancellation reached the order first: it wins, and the saga compensates.
-          if (error instanceof BusinessRuleViolation && error.code === 'order-cancelled') {
-            const actor = order.status !== 'none' ? (order.cancellationRequestedBy ?? 'customer') : 'customer';
-            return record({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor } });
-          }
-          return this.failed(orderId, 'confirm', error, record);
-        }
-      case 'commit':
-        try {
-          await this.deps.handle(commitStock, productStreamId(step.sku), { type: 'CommitStock', data: { sku: step.sku, reservationId: step.reservationId }, metadata: this.metadata(orderId, `commit:${step.sku}`) });
-          return record({ type: 'CheckoutStockCommitted', data: { orderId, sku: step.sku } }, `commit:${step.sku}`);
-        } catch (error) {
-          return this.failed(orderId, `commit ${step.sku}`, error, record);
-        }
+        return this.confirm(orderId, started(saga), step, order, record);
       case 'complete':
-        return record({ type: 'CheckoutCompleted', data: { orderId } });
+        return this.complete(orderId, step, record);
       case 'void': {
         // A capture in flight when compensation began (a customer's cancellation) went through at
         // the gateway but could not be recorded here: its void is refused, so it is refunded.
@@ -151,24 +127,58 @@ export class CheckoutDriver {
     }
   }
 
+  /** Reserves every item at once; the saga records them all reserved, or the first that is not. */
   private async reserve(orderId: string, step: Extract<Step, { kind: 'reserve' }>, record: Recorder): Promise<CheckoutState> {
-    const { sku, quantity } = step.item;
+    const outcomes = await Promise.all(step.items.map((reservation) => this.reserveItem(orderId, reservation)));
+    const unavailable = outcomes.find((outcome) => outcome.available !== undefined);
+    if (unavailable) return record({ type: 'CheckoutItemUnavailable', data: { orderId, sku: unavailable.sku, reservationId: unavailable.reservationId, available: unavailable.available ?? 0 } }, `reserve:${unavailable.sku}`);
+    return record({ type: 'CheckoutItemsReserved', data: { orderId, items: outcomes.map(({ sku, reservationId }) => ({ sku, reservationId })) } }, 'reserve');
+  }
+
+  /** `available` when the item could not be reserved. */
+  private async reserveItem(orderId: string, { item: { sku, quantity }, reservationId }: Reservation): Promise<{ sku: string; reservationId: string; available?: number }> {
     try {
-      const result = await this.deps.handle(reserveStock, productStreamId(sku), { type: 'ReserveStock', data: { sku, reservationId: step.reservationId, quantity }, metadata: this.metadata(orderId, `reserve:${sku}`) });
+      const result = await this.deps.handle(reserveStock, productStreamId(sku), { type: 'ReserveStock', data: { sku, reservationId, quantity }, metadata: this.metadata(orderId, `reserve:${sku}`) });
       const product = result.state;
-      const reservation = product.status === 'registered' ? product.reservations.get(step.reservationId) : undefined;
-      if (reservation?.status === 'reserved' || reservation?.status === 'committed') {
-        return record({ type: 'CheckoutItemReserved', data: { orderId, sku, reservationId: step.reservationId } }, `reserve:${sku}`);
-      }
-      const available = product.status === 'registered' ? product.onHand - product.reserved : 0;
+      const reservation = product.status === 'registered' ? product.reservations.get(reservationId) : undefined;
+      if (reservation?.status === 'reserved' || reservation?.status === 'committed') return { sku, reservationId };
       // Rejected, or already closed by a compensation that overtook this reserve.
-      return record({ type: 'CheckoutItemUnavailable', data: { orderId, sku, reservationId: step.reservationId, available } }, `reserve:${sku}`);
+      return { sku, reservationId, available: product.status === 'registered' ? product.onHand - product.reserved : 0 };
     } catch (error) {
-      if (error instanceof BusinessRuleViolation && error.code === 'product-not-found') {
-        return record({ type: 'CheckoutItemUnavailable', data: { orderId, sku, reservationId: step.reservationId, available: 0 } }, `reserve:${sku}`);
-      }
+      if (error instanceof BusinessRuleViolation && error.code === 'product-not-found') return { sku, reservationId, available: 0 };
       throw error;
     }
+  }
+
+  /** Captures the payment and confirms the order: from here on the checkout goes forward only. */
+  private async confirm(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'confirm' }>, order: Order, record: Recorder): Promise<CheckoutState> {
+    const { authorizationId } = step;
+    const refused = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId, amountCents: saga.totalCents }), record);
+    if (refused) return refused;
+    await this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId, amountCents: saga.totalCents } });
+    try {
+      await this.deps.handle(confirmOrder, orderStreamId(orderId), { type: 'ConfirmOrder', data: { orderId }, metadata: this.metadata(orderId, 'confirm') });
+      return await record({ type: 'CheckoutOrderConfirmed', data: { orderId } });
+    } catch (error) {
+      // The customer's cancellation reached the order first: it wins, and the saga compensates (refunding the capture).
+      if (error instanceof BusinessRuleViolation && error.code === 'order-cancelled') {
+        const actor = order.status !== 'none' ? (order.cancellationRequestedBy ?? 'customer') : 'customer';
+        return record({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor } });
+      }
+      return this.failed(orderId, 'confirm', error, record);
+    }
+  }
+
+  /** Commits every item's stock at once (sold), then completes; a commit that fails waits for an operator. */
+  private async complete(orderId: string, step: Extract<Step, { kind: 'complete' }>, record: Recorder): Promise<CheckoutState> {
+    const commits = await Promise.allSettled(
+      step.items.map(({ item: { sku }, reservationId }) =>
+        this.deps.handle(commitStock, productStreamId(sku), { type: 'CommitStock', data: { sku, reservationId }, metadata: this.metadata(orderId, `commit:${sku}`) }),
+      ),
+    );
+    const failed = commits.findIndex((commit) => commit.status === 'rejected');
+    if (failed >= 0) return this.failed(orderId, `commit ${step.items[failed].item.sku}`, (commits[failed] as PromiseRejectedResult).reason, record);
+    return record({ type: 'CheckoutCompleted', data: { orderId } });
   }
 
   private async authorize(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'authorize' }>, record: Recorder): Promise<CheckoutState> {

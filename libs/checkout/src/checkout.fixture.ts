@@ -18,9 +18,12 @@ export const started = (): CheckoutEvent => ({
     paymentToken: 'tok_visa',
   },
 });
+export const itemsReserved = (...skus: string[]): CheckoutEvent => ({ type: 'CheckoutItemsReserved', data: { orderId, items: skus.map((sku) => ({ sku, reservationId: `${orderId}:${sku}` })) } });
+/** As a saga of an earlier version recorded its reservations: an item at a time. */
 export const itemReserved = (sku: string): CheckoutEvent => ({ type: 'CheckoutItemReserved', data: { orderId, sku, reservationId: `${orderId}:${sku}` } });
 export const paymentAttempted = (attempt: number, deadline = '2026-01-01T00:00:30.000Z'): CheckoutEvent => ({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt, deadline } });
 export const paymentAuthorized = (): CheckoutEvent => ({ type: 'CheckoutPaymentAuthorized', data: { orderId, authorizationId: 'auth_1' } });
+/** As a saga of an earlier version recorded its capture. */
 export const paymentCaptured = (): CheckoutEvent => ({ type: 'CheckoutPaymentCaptured', data: { orderId, authorizationId: 'auth_1' } });
 export const orderConfirmed = (): CheckoutEvent => ({ type: 'CheckoutOrderConfirmed', data: { orderId } });
 export const compensationStarted = (reason = 'payment declined: card_declined', actor = 'checkout'): CheckoutEvent => ({ type: 'CheckoutCompensationStarted', data: { orderId, reason, actor } });

@@ -12,6 +12,9 @@ export type CheckoutStarted = Checkout<
   'CheckoutStarted',
   { customerId: string; items: readonly CheckoutItem[]; totalCents: number; currency: string; paymentToken: string }
 >;
+/** Every item of the order is reserved, each under its reservation id. */
+export type CheckoutItemsReserved = Checkout<'CheckoutItemsReserved', { items: readonly Readonly<{ sku: string; reservationId: string }>[] }>;
+/** One item reserved: recorded by earlier versions, which reserved item by item; still read. */
 export type CheckoutItemReserved = Checkout<'CheckoutItemReserved', { sku: string; reservationId: string }>;
 export type CheckoutItemUnavailable = Checkout<'CheckoutItemUnavailable', { sku: string; reservationId: string; available: number }>;
 /** An authorization attempt began; it times out at `deadline` (ISO) if the gateway has not answered. */
@@ -21,9 +24,12 @@ export type CheckoutPaymentDeclined = Checkout<'CheckoutPaymentDeclined', { reas
 /** A transient gateway failure: tried again at `retryAt` (ISO), or, when `gaveUp`, compensated. */
 export type CheckoutPaymentFailed = Checkout<'CheckoutPaymentFailed', { attempt: number; error: string; retryAt?: string; gaveUp: boolean }>;
 export type CheckoutPaymentTimedOut = Checkout<'CheckoutPaymentTimedOut', { attempt: number }>;
+/** Recorded by earlier versions between capture and confirmation; still read. The capture is on the payment stream. */
 export type CheckoutPaymentCaptured = Checkout<'CheckoutPaymentCaptured', { authorizationId: string }>;
 export type CheckoutOrderConfirmed = Checkout<'CheckoutOrderConfirmed'>;
+/** Recorded by earlier versions, an item at a time, before CheckoutCompleted; still read. */
 export type CheckoutStockCommitted = Checkout<'CheckoutStockCommitted', { sku: string }>;
+/** The order is confirmed and every item's stock committed (sold): the checkout succeeded. */
 export type CheckoutCompleted = Checkout<'CheckoutCompleted'>;
 export type CheckoutCompensationStarted = Checkout<'CheckoutCompensationStarted', { reason: string; actor: string }>;
 export type CheckoutPaymentVoided = Checkout<'CheckoutPaymentVoided', { authorizationId: string }>;
@@ -37,6 +43,7 @@ export type CheckoutRetried = Checkout<'CheckoutRetried', { actor: string; reaso
 
 export type CheckoutEvent =
   | CheckoutStarted
+  | CheckoutItemsReserved
   | CheckoutItemReserved
   | CheckoutItemUnavailable
   | CheckoutPaymentAttempted
@@ -109,6 +116,8 @@ export function evolveCheckout(state: CheckoutState, event: CheckoutEvent): Chec
   if (state.status === 'new') return state;
   const payment = (progress: Partial<PaymentProgress> & Pick<PaymentProgress, 'status'>): StartedCheckout => ({ ...state, payment: { attempt: state.payment.attempt, authorizationId: state.payment.authorizationId, ...progress } });
   switch (event.type) {
+    case 'CheckoutItemsReserved':
+      return { ...state, reserved: { ...state.reserved, ...Object.fromEntries(event.data.items.map(({ sku, reservationId }) => [sku, reservationId])) } };
     case 'CheckoutItemReserved':
       return { ...state, reserved: { ...state.reserved, [event.data.sku]: event.data.reservationId } };
     case 'CheckoutItemUnavailable':

@@ -4,14 +4,12 @@ import { reservationIdOf, type CheckoutItem, type CheckoutState, type StartedChe
 export type Step =
   | Readonly<{ kind: 'start' }>
   | Readonly<{ kind: 'compensate'; reason: string; actor: string }>
-  | Readonly<{ kind: 'reserve'; item: CheckoutItem; reservationId: string }>
+  | Readonly<{ kind: 'reserve'; items: readonly Reservation[] }>
   | Readonly<{ kind: 'authorize'; attempt: number; deadline?: string }>
   | Readonly<{ kind: 'time-out'; attempt: number }>
   | Readonly<{ kind: 'wait'; until: string }>
-  | Readonly<{ kind: 'capture'; authorizationId: string }>
-  | Readonly<{ kind: 'confirm' }>
-  | Readonly<{ kind: 'commit'; sku: string; reservationId: string }>
-  | Readonly<{ kind: 'complete' }>
+  | Readonly<{ kind: 'confirm'; authorizationId: string }>
+  | Readonly<{ kind: 'complete'; items: readonly Reservation[] }>
   | Readonly<{ kind: 'void'; authorizationId: string }>
   | Readonly<{ kind: 'refund'; authorizationId: string }>
   | Readonly<{ kind: 'release'; sku: string; reservationId: string }>
@@ -20,12 +18,18 @@ export type Step =
   /** Terminal, or failed and waiting for an operator. */
   | Readonly<{ kind: 'idle' }>;
 
+/** An item of the order, and the id its stock is reserved (and later committed or released) under. */
+export type Reservation = Readonly<{ item: CheckoutItem; reservationId: string }>;
+
 /** What the saga knows of its order besides its own stream: whether its customer asked to cancel. */
 export type OrderSignals = Readonly<{ cancellationRequestedBy?: string }>;
 
 /**
- * The orchestration, as a pure function of the saga's state: reserve every item → authorize →
- * capture → confirm the order → commit the stock → complete. Once compensating, in reverse:
+ * The orchestration, as a pure function of the saga's state: reserve every item (together) →
+ * authorize → capture and confirm the order → commit every item's stock and complete. A step's
+ * effects carry ids derived from the saga, so a step taken again after a crash has its effects
+ * once: the saga records only where its course can turn (reserved or not, the payment's
+ * answer, the order confirmed). Once compensating, in reverse:
  * void or refund the payment → release what was reserved (newest first) → cancel the order.
  * A customer's cancellation turns a running saga into compensation until the order is confirmed.
  */
@@ -38,8 +42,8 @@ export function nextStep(state: CheckoutState, order: OrderSignals, now: Date): 
 
 function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
   if (order.cancellationRequestedBy && !state.confirmed) return { kind: 'compensate', reason: 'cancelled by the customer', actor: order.cancellationRequestedBy };
-  const unreserved = state.items.find((item) => !state.reserved[item.sku]);
-  if (unreserved) return { kind: 'reserve', item: unreserved, reservationId: reservationIdOf(state.orderId, unreserved.sku) };
+  const unreserved = state.items.filter((item) => !state.reserved[item.sku]);
+  if (unreserved.length) return { kind: 'reserve', items: reservationsOf(state, unreserved) };
   const { payment } = state;
   if (payment.status === 'attempting') {
     if (payment.deadline && now.getTime() >= Date.parse(payment.deadline)) return { kind: 'time-out', attempt: payment.attempt };
@@ -50,12 +54,13 @@ function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
     if (payment.retryAt && now.getTime() < Date.parse(payment.retryAt)) return { kind: 'wait', until: payment.retryAt };
     return { kind: 'authorize', attempt: payment.attempt + 1 };
   }
-  if (payment.status === 'authorized' && payment.authorizationId) return { kind: 'capture', authorizationId: payment.authorizationId };
-  if (!state.confirmed) return { kind: 'confirm' };
-  const uncommitted = state.items.find((item) => !state.committed.includes(item.sku));
-  if (uncommitted) return { kind: 'commit', sku: uncommitted.sku, reservationId: reservationIdOf(state.orderId, uncommitted.sku) };
-  return { kind: 'complete' };
+  // Captured: a saga of an earlier version recorded its capture apart; capturing again under the same key changes nothing.
+  if (!state.confirmed && (payment.status === 'authorized' || payment.status === 'captured') && payment.authorizationId) return { kind: 'confirm', authorizationId: payment.authorizationId };
+  return { kind: 'complete', items: reservationsOf(state, state.items.filter((item) => !state.committed.includes(item.sku))) };
 }
+
+const reservationsOf = (state: StartedCheckout, items: readonly CheckoutItem[]): Reservation[] =>
+  items.map((item) => ({ item, reservationId: reservationIdOf(state.orderId, item.sku) }));
 
 function backward(state: StartedCheckout): Step {
   const { payment } = state;

@@ -1,27 +1,34 @@
 import { evolveCheckout, initialCheckout, type CheckoutEvent } from '../checkout';
-import { compensationStarted, itemReleased, itemReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
+import { compensationStarted, itemReleased, itemReserved, itemsReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
 import { nextStep, type OrderSignals } from './next-step';
 
 const NOW = new Date('2026-01-01T00:00:10.000Z');
 const after = (history: readonly CheckoutEvent[], order: OrderSignals = {}, now = NOW) => nextStep(history.reduce(evolveCheckout, initialCheckout()), order, now);
-const forward = [started(), itemReserved('A'), itemReserved('B')];
+const forward = [started(), itemsReserved('A', 'B')];
+const A = { item: { sku: 'A', quantity: 2, unitPriceCents: 500 }, reservationId: 'o-1:A' };
+const B = { item: { sku: 'B', quantity: 1, unitPriceCents: 1_000 }, reservationId: 'o-1:B' };
 
 describe('the checkout orchestration (nextStep)', () => {
-  it('starts, then reserves every item in order', () => {
+  it('starts, then reserves every item at once', () => {
     expect(after([])).toEqual({ kind: 'start' });
-    expect(after([started()])).toEqual({ kind: 'reserve', item: { sku: 'A', quantity: 2, unitPriceCents: 500 }, reservationId: 'o-1:A' });
-    expect(after([started(), itemReserved('A')])).toMatchObject({ kind: 'reserve', reservationId: 'o-1:B' });
+    expect(after([started()])).toEqual({ kind: 'reserve', items: [A, B] });
   });
 
-  it('authorizes once everything is reserved, then captures, confirms, commits each item and completes', () => {
+  it('authorizes once everything is reserved, then captures and confirms, then commits every item and completes', () => {
     expect(after(forward)).toEqual({ kind: 'authorize', attempt: 1 });
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized()])).toEqual({ kind: 'capture', authorizationId: 'auth_1' });
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured()])).toEqual({ kind: 'confirm' });
-    const confirmed = [...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured(), orderConfirmed()];
-    expect(after(confirmed)).toEqual({ kind: 'commit', sku: 'A', reservationId: 'o-1:A' });
-    const committed = (sku: string): CheckoutEvent => ({ type: 'CheckoutStockCommitted', data: { orderId: 'o-1', sku } });
-    expect(after([...confirmed, committed('A'), committed('B')])).toEqual({ kind: 'complete' });
-    expect(after([...confirmed, committed('A'), committed('B'), { type: 'CheckoutCompleted', data: { orderId: 'o-1' } }])).toEqual({ kind: 'idle' });
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized()])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
+    const confirmed = [...forward, paymentAttempted(1), paymentAuthorized(), orderConfirmed()];
+    expect(after(confirmed)).toEqual({ kind: 'complete', items: [A, B] });
+    expect(after([...confirmed, { type: 'CheckoutCompleted', data: { orderId: 'o-1' } }])).toEqual({ kind: 'idle' });
+  });
+
+  it('carries on a saga an earlier version recorded step by step', () => {
+    expect(after([started(), itemReserved('A')])).toEqual({ kind: 'reserve', items: [B] });
+    const legacy = [started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), paymentAuthorized()];
+    expect(after(legacy)).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
+    expect(after([...legacy, paymentCaptured()])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
+    const committedA: CheckoutEvent = { type: 'CheckoutStockCommitted', data: { orderId: 'o-1', sku: 'A' } };
+    expect(after([...legacy, paymentCaptured(), orderConfirmed(), committedA])).toEqual({ kind: 'complete', items: [B] });
   });
 
   it('goes on with an attempt a crash interrupted, under its deadline, and times it out once the deadline passed', () => {
@@ -53,19 +60,19 @@ describe('the checkout orchestration (nextStep)', () => {
 
   it('releases every item, reserved or not, when stock ran out: a late reserve is closed by its release', () => {
     const unavailable: CheckoutEvent = { type: 'CheckoutItemUnavailable', data: { orderId: 'o-1', sku: 'B', reservationId: 'o-1:B', available: 0 } };
-    expect(after([started(), itemReserved('A'), unavailable])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
+    expect(after([started(), unavailable])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
     expect(after([started(), compensationStarted()])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
   });
 
   it('turns a customer’s cancellation into compensation until the order is confirmed, and not after', () => {
     expect(after([...forward, paymentAttempted(1), paymentAuthorized()], { cancellationRequestedBy: 'alice' })).toEqual({ kind: 'compensate', reason: 'cancelled by the customer', actor: 'alice' });
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'commit' });
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'complete' });
   });
 
   it('stays idle when a step failed, until an operator retries', () => {
     const failed: CheckoutEvent = { type: 'CheckoutStepFailed', data: { orderId: 'o-1', step: 'capture', error: 'refused' } };
     expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed])).toEqual({ kind: 'idle' });
     const retried: CheckoutEvent = { type: 'CheckoutRetried', data: { orderId: 'o-1', actor: 'ops', reason: 'gateway fixed' } };
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed, retried])).toEqual({ kind: 'capture', authorizationId: 'auth_1' });
+    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed, retried])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
   });
 });

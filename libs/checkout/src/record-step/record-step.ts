@@ -5,6 +5,7 @@ import { evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState
 export type RecordCheckoutStep = Command<'RecordCheckoutStep', CheckoutEvent>;
 
 const FORWARD = new Set<CheckoutEvent['type']>([
+  'CheckoutItemsReserved',
   'CheckoutItemReserved',
   'CheckoutItemUnavailable',
   'CheckoutPaymentAttempted',
@@ -24,6 +25,8 @@ export class StepRefused extends BusinessRuleViolation {}
 /** Whether the state already shows this event's fact: recording it again changes nothing. */
 function alreadyRecorded(state: StartedCheckout, event: CheckoutEvent): boolean {
   switch (event.type) {
+    case 'CheckoutItemsReserved':
+      return event.data.items.every(({ sku }) => state.reserved[sku] !== undefined);
     case 'CheckoutItemReserved':
       return state.reserved[event.data.sku] !== undefined;
     case 'CheckoutPaymentAttempted':

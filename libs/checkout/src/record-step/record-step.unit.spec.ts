@@ -1,6 +1,6 @@
 import type { CheckoutEvent } from '../checkout';
 import { deciderSpec, testCommandMetadata } from '@tidings/testing';
-import { compensationStarted, itemReleased, itemReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
+import { compensationStarted, itemReleased, itemReserved, itemsReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
 import { recordCheckoutStep, StepRefused, type RecordCheckoutStep } from './record-step';
 
 const record = (event: CheckoutEvent): RecordCheckoutStep => ({ type: 'RecordCheckoutStep', data: event, metadata: testCommandMetadata() });
@@ -9,18 +9,19 @@ describe('RecordCheckoutStep', () => {
   const spec = deciderSpec(recordCheckoutStep);
 
   it('records a step that fits', () => {
-    spec.given([started()]).when(record(itemReserved('A'))).then([itemReserved('A')]);
+    spec.given([started()]).when(record(itemsReserved('A', 'B'))).then([itemsReserved('A', 'B')]);
   });
 
   it('records a step twice as once', () => {
-    spec.given([started(), itemReserved('A')]).when(record(itemReserved('A'))).then([]);
-    spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1)]).when(record(paymentAttempted(1))).then([]);
+    spec.given([started(), itemsReserved('A', 'B')]).when(record(itemsReserved('A', 'B'))).then([]);
+    spec.given([started(), itemReserved('A'), itemReserved('B')]).when(record(itemsReserved('A', 'B'))).then([]);
+    spec.given([started(), itemsReserved('A', 'B'), paymentAttempted(1)]).when(record(paymentAttempted(1))).then([]);
     spec.given([started(), compensationStarted(), itemReleased('B')]).when(record(itemReleased('B'))).then([]);
     spec.given([started()]).when(record(started())).then([]);
   });
 
   it('ignores an attempt\'s time-out or decline once the gateway\'s answer is recorded', () => {
-    const attempted = [started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1)];
+    const attempted = [started(), itemsReserved('A', 'B'), paymentAttempted(1)];
     const timedOut: CheckoutEvent = { type: 'CheckoutPaymentTimedOut', data: { orderId: 'o-1', attempt: 1 } };
     const declined: CheckoutEvent = { type: 'CheckoutPaymentDeclined', data: { orderId: 'o-1', reason: 'card_declined' } };
     spec.given(attempted).when(record(timedOut)).then([timedOut]);
@@ -30,8 +31,8 @@ describe('RecordCheckoutStep', () => {
   });
 
   it('refuses a forward step that arrives after compensation began', () => {
-    spec.given([started(), compensationStarted()]).when(record(itemReserved('A'))).thenThrows(StepRefused, /compensating/);
-    spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), compensationStarted()]).when(record(paymentAuthorized())).thenThrows(StepRefused, /compensating/);
+    spec.given([started(), compensationStarted()]).when(record(itemsReserved('A', 'B'))).thenThrows(StepRefused, /compensating/);
+    spec.given([started(), itemsReserved('A', 'B'), paymentAttempted(1), compensationStarted()]).when(record(paymentAuthorized())).thenThrows(StepRefused, /compensating/);
   });
 
   it('compensating twice equals compensating once', () => {
@@ -39,11 +40,11 @@ describe('RecordCheckoutStep', () => {
   });
 
   it('refuses compensation once the order is confirmed', () => {
-    spec.given([started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), paymentAuthorized(), paymentCaptured(), orderConfirmed()]).when(record(compensationStarted('too late', 'ops'))).thenThrows(StepRefused, /confirmed/);
+    spec.given([started(), itemsReserved('A', 'B'), paymentAttempted(1), paymentAuthorized(), orderConfirmed()]).when(record(compensationStarted('too late', 'ops'))).thenThrows(StepRefused, /confirmed/);
   });
 
   it('refuses a compensation step while running forward', () => {
-    spec.given([started(), itemReserved('A')]).when(record(itemReleased('A'))).thenThrows(StepRefused, /running/);
+    spec.given([started(), itemsReserved('A', 'B')]).when(record(itemReleased('A'))).thenThrows(StepRefused, /running/);
   });
 
   it('retries only what failed or waits', () => {
