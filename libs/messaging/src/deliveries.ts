@@ -7,6 +7,8 @@ import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
  */
 export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?: number }>;
 
+const PULL_EXPIRES_MS = 30_000;
+
 /** Up to 500 events, of whatever has arrived. */
 export const DEFAULT_BATCHING: Batching = { maxEvents: 500 };
 
@@ -33,9 +35,15 @@ export class Deliveries {
     const deliveries = new Deliveries(stop);
     deliveries.messages = await consumer.consume({
       max_messages: maxPending,
-      // Pulls renewed every 2 s, heartbeats every 1 s: a consumer or stream deleted from under
-      // us is noticed within seconds (missed heartbeats make nats.js look it up), not 30.
-      expires: 2_000,
+      // A pull lives 30 s: nats-server before 2.9.16 (Debian bookworm ships 2.9.10) may drop an
+      // expiring pull without the 408 that tells nats.js to pull again, when a message arrives
+      // as it expires; the consumer then gets nothing until two heartbeats are missed (2 s).
+      // With pulls renewed every 2 s that stalled a partition for 2 s a few times a minute.
+      expires: PULL_EXPIRES_MS,
+      // Heartbeats every second whatever the pull's life: a lost pull, or a consumer or stream
+      // deleted from under us, is noticed within 2 s (missed heartbeats make nats.js pull again
+      // or look the consumer up), not 60.
+      idle_heartbeat: 1_000,
       abort_on_missing_resource: true,
       callback: (message) => deliveries.arrived(message),
     });
