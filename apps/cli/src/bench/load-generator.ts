@@ -47,10 +47,10 @@ export async function atFixedRate(rate: number, seconds: number, label: string, 
  */
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-/** One JSON request with a bearer token; rejects with the status and body on an answer ≥ 300. */
-export function requestJson(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+/** One JSON request, with a bearer token unless anonymous; rejects with the status and body on an answer ≥ 300. */
+export function requestJson(baseUrl: string, token: string | undefined, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string | number> = { authorization: `Bearer ${token}` };
+  const headers: Record<string, string | number> = token === undefined ? {} : { authorization: `Bearer ${token}` };
   if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
   return new Promise((resolve, reject) => {
     const request = httpRequest(`${baseUrl}${path}`, { method, agent, headers }, (response) => {
