@@ -54,9 +54,11 @@ function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
     if (payment.retryAt && now.getTime() < Date.parse(payment.retryAt)) return { kind: 'wait', until: payment.retryAt };
     return { kind: 'authorize', attempt: payment.attempt + 1 };
   }
+  if (state.confirmed) return { kind: 'complete', items: reservationsOf(state, state.items.filter((item) => !state.committed.includes(item.sku))) };
   // Captured: a saga of an earlier version recorded its capture apart; capturing again under the same key changes nothing.
-  if (!state.confirmed && (payment.status === 'authorized' || payment.status === 'captured') && payment.authorizationId) return { kind: 'confirm', authorizationId: payment.authorizationId };
-  return { kind: 'complete', items: reservationsOf(state, state.items.filter((item) => !state.committed.includes(item.sku))) };
+  if ((payment.status === 'authorized' || payment.status === 'captured') && payment.authorizationId) return { kind: 'confirm', authorizationId: payment.authorizationId };
+  // A running saga has no other payment state here: nothing to do rather than a step that would not fit.
+  return { kind: 'idle' };
 }
 
 const reservationsOf = (state: StartedCheckout, items: readonly CheckoutItem[]): Reservation[] =>
