@@ -155,9 +155,15 @@ export class CheckoutDriver {
     const { authorizationId } = step;
     const refused = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId, amountCents: saga.totalCents }), record);
     if (refused) return refused;
-    await this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId, amountCents: saga.totalCents } });
+    // The capture's record and the confirmation are on streams of their own, so they go together; a drive killed
+    // between them takes this step again, and what was done already changes nothing.
+    const [captured, confirmed] = await Promise.allSettled([
+      this.recordPayment(orderId, { type: 'PaymentCaptured', data: { orderId, authorizationId, amountCents: saga.totalCents } }),
+      this.deps.handle(confirmOrder, orderStreamId(orderId), { type: 'ConfirmOrder', data: { orderId }, metadata: this.metadata(orderId, 'confirm') }),
+    ]);
+    if (captured.status === 'rejected') throw captured.reason;
     try {
-      await this.deps.handle(confirmOrder, orderStreamId(orderId), { type: 'ConfirmOrder', data: { orderId }, metadata: this.metadata(orderId, 'confirm') });
+      if (confirmed.status === 'rejected') throw confirmed.reason;
       return await record({ type: 'CheckoutOrderConfirmed', data: { orderId } });
     } catch (error) {
       // The customer's cancellation reached the order first: it wins, and the saga compensates (refunding the capture).
