@@ -16,6 +16,8 @@ export type TidingsApi = Readonly<{
   database: TestDatabase;
   /** Every event the store holds, visible or not yet to $all readers. */
   eventCount(): Promise<number>;
+  /** The types of a stream's events, oldest first. */
+  eventTypes(streamId: string): Promise<string[]>;
   /** Tokens signed by the API's own `issueToken`, as built. */
   tokens(requests: readonly TokenRequest[]): Promise<string[]>;
   process: TidingsProcess;
@@ -51,7 +53,16 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, r
     const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '4000', ...settings };
     const process = startTidings(env, roles);
     const eventPool = pool;
-    api = { baseUrl, secret, database, process, env, tokens: (requests) => issueTokens(secret, requests), eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count) };
+    api = {
+      baseUrl,
+      secret,
+      database,
+      process,
+      env,
+      tokens: (requests) => issueTokens(secret, requests),
+      eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count),
+      eventTypes: async (streamId) => (await eventPool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId])).rows.map((row) => row.type),
+    };
     await eventually(
       async () => {
         if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);

@@ -162,10 +162,8 @@ export class CheckoutDriver {
       this.deps.handle(confirmOrder, orderStreamId(orderId), { type: 'ConfirmOrder', data: { orderId }, metadata: this.metadata(orderId, 'confirm') }),
     ]);
     if (captured.status === 'rejected') throw captured.reason;
-    try {
-      if (confirmed.status === 'rejected') throw confirmed.reason;
-      return await record({ type: 'CheckoutOrderConfirmed', data: { orderId } });
-    } catch (error) {
+    if (confirmed.status === 'rejected') {
+      const error: unknown = confirmed.reason;
       // The customer's cancellation reached the order first: it wins, and the saga compensates (refunding the capture).
       if (error instanceof BusinessRuleViolation && error.code === 'order-cancelled') {
         const actor = order.status !== 'none' ? (order.cancellationRequestedBy ?? 'customer') : 'customer';
@@ -173,6 +171,7 @@ export class CheckoutDriver {
       }
       return this.failed(orderId, 'confirm', error, record);
     }
+    return record({ type: 'CheckoutOrderConfirmed', data: { orderId } }).catch((error: unknown) => this.failed(orderId, 'confirm', error, record));
   }
 
   /** Commits every item's stock at once (sold), then completes; a commit that fails waits for an operator. */

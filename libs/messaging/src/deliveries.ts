@@ -7,8 +7,6 @@ import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
  */
 export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?: number }>;
 
-const PULL_EXPIRES_MS = 30_000;
-
 /** Up to 500 events, of whatever has arrived. */
 export const DEFAULT_BATCHING: Batching = { maxEvents: 500 };
 
@@ -39,7 +37,7 @@ export class Deliveries {
       // expiring pull without the 408 that tells nats.js to pull again, when a message arrives
       // as it expires; the consumer then gets nothing until two heartbeats are missed (2 s).
       // With pulls renewed every 2 s that stalled a partition for 2 s a few times a minute.
-      expires: PULL_EXPIRES_MS,
+      expires: 30_000,
       // Heartbeats every second whatever the pull's life: a lost pull, or a consumer or stream
       // deleted from under us, is noticed within 2 s (missed heartbeats make nats.js pull again
       // or look the consumer up), not 60.

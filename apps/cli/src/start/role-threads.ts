@@ -19,7 +19,6 @@ type RoleThread = Readonly<{ worker: Worker; ended: Promise<string> }>;
  * restart — a process that runs some of its roles is worse than one that runs none.
  */
 export async function runRoleThreads(settings: Settings, logger: LoggerService): Promise<void> {
-  let running = false;
   let stopping = false;
   const threads = settings.roles.map(startThread);
   const stopAll = async () => {
@@ -29,14 +28,6 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
     await Promise.all(threads.map(({ ended }) => ended));
     clearTimeout(timeout);
   };
-  for (const { ended } of threads) {
-    void ended.then((reason) => {
-      if (!running || stopping) return;
-      logger.error(`${reason}; stopping every role`, undefined, 'tidings');
-      process.exitCode = 1;
-      void stopAll();
-    });
-  }
   const runs = ({ worker, ended }: RoleThread) =>
     Promise.race([new Promise((resolve) => worker.once('message', resolve)), ended.then((reason) => Promise.reject(new Error(reason)))]);
   try {
@@ -45,7 +36,14 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
     await stopAll();
     throw error;
   }
-  running = true;
+  for (const { ended } of threads) {
+    void ended.then((reason) => {
+      if (stopping) return;
+      logger.error(`${reason}; stopping every role`, undefined, 'tidings');
+      process.exitCode = 1;
+      void stopAll();
+    });
+  }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stopAll());
   logger.log(`running ${settings.roles.join(', ')}, each on a thread of its own`, 'tidings');
 }
