@@ -102,7 +102,6 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     expect((await saga(orderId)).history.map((entry) => entry.type)).toEqual([
       'CheckoutStarted',
       'CheckoutItemsReserved',
-      'CheckoutPaymentAttempted',
       'CheckoutPaymentDeclined',
       'CheckoutItemReleased',
       'CheckoutOrderCancelled',

@@ -127,12 +127,14 @@ export class CheckoutDriver {
     }
   }
 
-  /** Reserves every item at once; the saga records them all reserved, or the first that is not. */
+  /** Reserves every item at once; the saga records them all reserved (and the first payment attempt begun), or the first that is not. */
   private async reserve(orderId: string, step: Extract<Step, { kind: 'reserve' }>, record: Recorder): Promise<CheckoutState> {
     const outcomes = await Promise.all(step.items.map((reservation) => this.reserveItem(orderId, reservation)));
     const unavailable = outcomes.find((outcome) => outcome.available !== undefined);
     if (unavailable) return record({ type: 'CheckoutItemUnavailable', data: { orderId, sku: unavailable.sku, reservationId: unavailable.reservationId, available: unavailable.available ?? 0 } }, `reserve:${unavailable.sku}`);
-    return record({ type: 'CheckoutItemsReserved', data: { orderId, items: outcomes.map(({ sku, reservationId }) => ({ sku, reservationId })) } }, 'reserve');
+    // The first authorization attempt begins with the reservation, under the deadline recorded with it.
+    const paymentDeadline = new Date(this.deps.clock.now().getTime() + this.deps.policy.paymentTimeoutMs).toISOString();
+    return record({ type: 'CheckoutItemsReserved', data: { orderId, items: outcomes.map(({ sku, reservationId }) => ({ sku, reservationId })), paymentDeadline } }, 'reserve');
   }
 
   /** `available` when the item could not be reserved. */
@@ -189,6 +191,7 @@ export class CheckoutDriver {
   private async authorize(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'authorize' }>, record: Recorder): Promise<CheckoutState> {
     const now = this.deps.clock.now();
     const deadline = step.deadline ?? new Date(now.getTime() + this.deps.policy.paymentTimeoutMs).toISOString();
+    // The first attempt began with the reservation, under its deadline; a retry (or a saga of an earlier version) records its attempt here.
     if (!step.deadline) await record({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt: step.attempt, deadline } }, `attempt:${step.attempt}`);
     const remainingMs = Math.max(0, Date.parse(deadline) - now.getTime());
     const firstAttempt = step.attempt === 1;

@@ -18,7 +18,13 @@ export const started = (): CheckoutEvent => ({
     paymentToken: 'tok_visa',
   },
 });
-export const itemsReserved = (...skus: string[]): CheckoutEvent => ({ type: 'CheckoutItemsReserved', data: { orderId, items: skus.map((sku) => ({ sku, reservationId: `${orderId}:${sku}` })) } });
+/** Every item reserved, and the first payment attempt begun with a deadline at 00:00:30. */
+export const itemsReserved = (...skus: string[]): CheckoutEvent => ({
+  type: 'CheckoutItemsReserved',
+  data: { orderId, items: skus.map((sku) => ({ sku, reservationId: `${orderId}:${sku}` })), paymentDeadline: '2026-01-01T00:00:30.000Z' },
+});
+/** As the version before recorded its reservations: without the payment attempt, which it recorded apart. */
+export const itemsReservedWithoutAttempt = (...skus: string[]): CheckoutEvent => ({ type: 'CheckoutItemsReserved', data: { orderId, items: skus.map((sku) => ({ sku, reservationId: `${orderId}:${sku}` })) } });
 /** As a saga of an earlier version recorded its reservations: an item at a time. */
 export const itemReserved = (sku: string): CheckoutEvent => ({ type: 'CheckoutItemReserved', data: { orderId, sku, reservationId: `${orderId}:${sku}` } });
 export const paymentAttempted = (attempt: number, deadline = '2026-01-01T00:00:30.000Z'): CheckoutEvent => ({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt, deadline } });

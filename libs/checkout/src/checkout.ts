@@ -12,12 +12,16 @@ export type CheckoutStarted = Checkout<
   'CheckoutStarted',
   { customerId: string; items: readonly CheckoutItem[]; totalCents: number; currency: string; paymentToken: string }
 >;
-/** Every item of the order is reserved, each under its reservation id. */
-export type CheckoutItemsReserved = Checkout<'CheckoutItemsReserved', { items: readonly Readonly<{ sku: string; reservationId: string }>[] }>;
+/**
+ * Every item of the order is reserved, each under its reservation id, and the first authorization
+ * attempt begins: it times out at `paymentDeadline` (ISO). Earlier versions recorded that attempt
+ * apart (CheckoutPaymentAttempted) and carry no deadline here.
+ */
+export type CheckoutItemsReserved = Checkout<'CheckoutItemsReserved', { items: readonly Readonly<{ sku: string; reservationId: string }>[]; paymentDeadline?: string }>;
 /** One item reserved: recorded by earlier versions, which reserved item by item; still read. */
 export type CheckoutItemReserved = Checkout<'CheckoutItemReserved', { sku: string; reservationId: string }>;
 export type CheckoutItemUnavailable = Checkout<'CheckoutItemUnavailable', { sku: string; reservationId: string; available: number }>;
-/** An authorization attempt began; it times out at `deadline` (ISO) if the gateway has not answered. */
+/** An authorization attempt after a transient failure began; it times out at `deadline` (ISO) if the gateway has not answered. */
 export type CheckoutPaymentAttempted = Checkout<'CheckoutPaymentAttempted', { attempt: number; deadline: string }>;
 export type CheckoutPaymentAuthorized = Checkout<'CheckoutPaymentAuthorized', { authorizationId: string }>;
 export type CheckoutPaymentDeclined = Checkout<'CheckoutPaymentDeclined', { reason: string }>;
@@ -116,8 +120,11 @@ export function evolveCheckout(state: CheckoutState, event: CheckoutEvent): Chec
   if (state.status === 'new') return state;
   const payment = (progress: Partial<PaymentProgress> & Pick<PaymentProgress, 'status'>): StartedCheckout => ({ ...state, payment: { attempt: state.payment.attempt, authorizationId: state.payment.authorizationId, ...progress } });
   switch (event.type) {
-    case 'CheckoutItemsReserved':
-      return { ...state, reserved: { ...state.reserved, ...Object.fromEntries(event.data.items.map(({ sku, reservationId }) => [sku, reservationId])) } };
+    case 'CheckoutItemsReserved': {
+      const reserved = { ...state, reserved: { ...state.reserved, ...Object.fromEntries(event.data.items.map(({ sku, reservationId }) => [sku, reservationId])) } };
+      const { paymentDeadline } = event.data;
+      return paymentDeadline && state.payment.status === 'none' ? { ...reserved, payment: { status: 'attempting', attempt: state.payment.attempt + 1, deadline: paymentDeadline } } : reserved;
+    }
     case 'CheckoutItemReserved':
       return { ...state, reserved: { ...state.reserved, [event.data.sku]: event.data.reservationId } };
     case 'CheckoutItemUnavailable':

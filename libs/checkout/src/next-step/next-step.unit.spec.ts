@@ -1,5 +1,5 @@
 import { evolveCheckout, initialCheckout, type CheckoutEvent } from '../checkout';
-import { compensationStarted, itemReleased, itemReserved, itemsReserved, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
+import { compensationStarted, itemReleased, itemReserved, itemsReserved, itemsReservedWithoutAttempt, orderConfirmed, paymentAttempted, paymentAuthorized, paymentCaptured, started } from '../checkout.fixture';
 import { nextStep, type OrderSignals } from './next-step';
 
 const NOW = new Date('2026-01-01T00:00:10.000Z');
@@ -14,15 +14,18 @@ describe('the checkout orchestration (nextStep)', () => {
     expect(after([started()])).toEqual({ kind: 'reserve', items: [A, B] });
   });
 
-  it('authorizes once everything is reserved, then captures and confirms, then commits every item and completes', () => {
-    expect(after(forward)).toEqual({ kind: 'authorize', attempt: 1 });
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized()])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
-    const confirmed = [...forward, paymentAttempted(1), paymentAuthorized(), orderConfirmed()];
+  it('authorizes once everything is reserved (the attempt begun with the reservation), then captures and confirms, then commits every item and completes', () => {
+    expect(after(forward)).toEqual({ kind: 'authorize', attempt: 1, deadline: '2026-01-01T00:00:30.000Z' });
+    expect(after([...forward, paymentAuthorized()])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
+    const confirmed = [...forward, paymentAuthorized(), orderConfirmed()];
     expect(after(confirmed)).toEqual({ kind: 'complete', items: [A, B] });
     expect(after([...confirmed, { type: 'CheckoutCompleted', data: { orderId: 'o-1' } }])).toEqual({ kind: 'idle' });
   });
 
   it('carries on a saga an earlier version recorded step by step', () => {
+    // Reserved without the attempt: it is recorded with its deadline when the attempt begins.
+    expect(after([started(), itemsReservedWithoutAttempt('A', 'B')])).toEqual({ kind: 'authorize', attempt: 1 });
+    expect(after([started(), itemsReservedWithoutAttempt('A', 'B'), paymentAttempted(1)])).toEqual({ kind: 'authorize', attempt: 1, deadline: '2026-01-01T00:00:30.000Z' });
     expect(after([started(), itemReserved('A')])).toEqual({ kind: 'reserve', items: [B] });
     const legacy = [started(), itemReserved('A'), itemReserved('B'), paymentAttempted(1), paymentAuthorized()];
     expect(after(legacy)).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
@@ -32,18 +35,19 @@ describe('the checkout orchestration (nextStep)', () => {
   });
 
   it('goes on with an attempt a crash interrupted, under its deadline, and times it out once the deadline passed', () => {
-    expect(after([...forward, paymentAttempted(1)])).toEqual({ kind: 'authorize', attempt: 1, deadline: '2026-01-01T00:00:30.000Z' });
-    expect(after([...forward, paymentAttempted(1)], {}, new Date('2026-01-01T00:00:30.000Z'))).toEqual({ kind: 'time-out', attempt: 1 });
+    const failed: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId: 'o-1', attempt: 1, error: 'unavailable', gaveUp: false } };
+    expect(after([...forward, failed, paymentAttempted(2, '2026-01-01T00:00:40.000Z')])).toEqual({ kind: 'authorize', attempt: 2, deadline: '2026-01-01T00:00:40.000Z' });
+    expect(after(forward, {}, new Date('2026-01-01T00:00:30.000Z'))).toEqual({ kind: 'time-out', attempt: 1 });
   });
 
   it('waits after a transient failure until its retry time, then tries the next attempt', () => {
     const failed: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId: 'o-1', attempt: 1, error: 'unavailable', retryAt: '2026-01-01T00:00:11.000Z', gaveUp: false } };
-    expect(after([...forward, paymentAttempted(1), failed])).toEqual({ kind: 'wait', until: '2026-01-01T00:00:11.000Z' });
-    expect(after([...forward, paymentAttempted(1), failed], {}, new Date('2026-01-01T00:00:11.000Z'))).toEqual({ kind: 'authorize', attempt: 2 });
+    expect(after([...forward, failed])).toEqual({ kind: 'wait', until: '2026-01-01T00:00:11.000Z' });
+    expect(after([...forward, failed], {}, new Date('2026-01-01T00:00:11.000Z'))).toEqual({ kind: 'authorize', attempt: 2 });
   });
 
   it('compensates in reverse: void the authorization, release the items newest first, cancel the order, finish', () => {
-    const compensating = [...forward, paymentAttempted(1), paymentAuthorized(), compensationStarted('cancelled by an operator', 'ops')];
+    const compensating = [...forward, paymentAuthorized(), compensationStarted('cancelled by an operator', 'ops')];
     expect(after(compensating)).toEqual({ kind: 'void', authorizationId: 'auth_1' });
     const voided: CheckoutEvent = { type: 'CheckoutPaymentVoided', data: { orderId: 'o-1', authorizationId: 'auth_1' } };
     expect(after([...compensating, voided])).toEqual({ kind: 'release', sku: 'B', reservationId: 'o-1:B' });
@@ -55,7 +59,7 @@ describe('the checkout orchestration (nextStep)', () => {
   });
 
   it('refunds a captured payment when compensating', () => {
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), paymentCaptured(), compensationStarted()])).toEqual({ kind: 'refund', authorizationId: 'auth_1' });
+    expect(after([...forward, paymentAuthorized(), paymentCaptured(), compensationStarted()])).toEqual({ kind: 'refund', authorizationId: 'auth_1' });
   });
 
   it('releases every item, reserved or not, when stock ran out: a late reserve is closed by its release', () => {
@@ -65,14 +69,14 @@ describe('the checkout orchestration (nextStep)', () => {
   });
 
   it('turns a customer’s cancellation into compensation until the order is confirmed, and not after', () => {
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized()], { cancellationRequestedBy: 'alice' })).toEqual({ kind: 'compensate', reason: 'cancelled by the customer', actor: 'alice' });
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'complete' });
+    expect(after([...forward, paymentAuthorized()], { cancellationRequestedBy: 'alice' })).toEqual({ kind: 'compensate', reason: 'cancelled by the customer', actor: 'alice' });
+    expect(after([...forward, paymentAuthorized(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'complete' });
   });
 
   it('stays idle when a step failed, until an operator retries', () => {
     const failed: CheckoutEvent = { type: 'CheckoutStepFailed', data: { orderId: 'o-1', step: 'capture', error: 'refused' } };
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed])).toEqual({ kind: 'idle' });
+    expect(after([...forward, paymentAuthorized(), failed])).toEqual({ kind: 'idle' });
     const retried: CheckoutEvent = { type: 'CheckoutRetried', data: { orderId: 'o-1', actor: 'ops', reason: 'gateway fixed' } };
-    expect(after([...forward, paymentAttempted(1), paymentAuthorized(), failed, retried])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
+    expect(after([...forward, paymentAuthorized(), failed, retried])).toEqual({ kind: 'confirm', authorizationId: 'auth_1' });
   });
 });
