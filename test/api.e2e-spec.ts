@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { PostgresEventStore } from '@tidings/event-store';
@@ -44,6 +45,31 @@ describe('tidings HTTP API', () => {
     }
     return { status: response.status, headers: response.headers, body: parsed as Body };
   };
+
+  /**
+   * A request whose headers declare a body of `bytes` and which sends none of it: the server
+   * answers from the Content-Length alone and closes the connection. (Sending the body as well
+   * races that close: the client's next write may fail with EPIPE before it reads the answer.)
+   */
+  const declareBody = (method: string, path: string, bytes: number, as: Caller) =>
+    new Promise<Answer>((resolve, reject) => {
+      const sending = httpRequest(`${api.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${tokens[as]}`, 'content-type': 'application/json', 'content-length': String(bytes) },
+      });
+      sending.on('error', reject);
+      sending.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          sending.destroy();
+          const headers = new Headers(Object.entries(response.headers).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value] as [string, string]] : [])));
+          resolve({ status: response.statusCode ?? 0, headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        });
+      });
+      sending.flushHeaders();
+    });
 
   type Written = { sku: string; position: string };
   const register = (sku: string, extra: object = {}) => call<Written>('POST', '/products', { as: 'admin', json: { sku, name: `Product ${sku}`, priceCents: 1_999, ...extra } });
@@ -206,7 +232,7 @@ describe('tidings HTTP API', () => {
       ['stale If-Match', () => receive(sku, 1, { 'if-match': `"${Number(etag.slice(1, -1)) + 5}"` }), 409, 'wrong-expected-version'],
       ['non-JSON body', () => call('POST', '/products', { as: 'admin', raw: '{"sku": "x", name: }' }), 400, 'invalid-request'],
       ['body not declared as JSON', () => call('POST', '/products', { as: 'admin', raw: `<sku>${valid.sku}</sku>`, contentType: 'application/xml' }), 415, 'unsupported-media-type'],
-      ['2 MiB body', () => register(unique('x'), { name: 'n'.repeat(2 * 1024 * 1024) }), 413, 'payload-too-large'],
+      ['2 MiB body', () => declareBody('POST', '/products', 2 * 1024 * 1024, 'admin'), 413, 'payload-too-large'],
       ['duplicate sku', () => register(sku), 409, 'product-already-registered'],
       ['stock for an unknown sku', () => receive(unique('ghost'), 3), 404, 'product-not-found'],
       ['sku path that is no sku', () => receive('no sku!', 3), 400, 'invalid-request'],
