@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { Coalescer } from '@tidings/core';
 import { productRowOf, type ProductRecord, type ProductRow } from './products.projection';
 
 /** A product as the `products` read model answers it (API.md). */
@@ -12,6 +13,30 @@ export async function findProduct(pool: Pool, sku: string): Promise<ProductView 
 export async function findProducts(pool: Pool, skus: readonly string[]): Promise<Map<string, ProductView>> {
   const { rows } = await pool.query<ProductRecord>({ name: 'tidings_find_products', text: 'SELECT * FROM products WHERE sku = ANY($1)', values: [skus] });
   return new Map(rows.map((row) => [row.sku, toView(row)]));
+}
+
+/**
+ * findProducts for many callers at once, as the store's group commit is for appends: lookups
+ * asked while one is being answered leave together in the next query, and each caller gets its
+ * own skus. Under load the API asks PostgreSQL once per batch of orders, not once per order;
+ * every answer is still read after its lookup was asked.
+ */
+export class ProductLookups {
+  private readonly lookups: Coalescer<{ skus: readonly string[] }, Map<string, ProductView>>;
+
+  constructor(pool: Pool) {
+    this.lookups = new Coalescer(
+      async (batch) => {
+        const found = await findProducts(pool, [...new Set(batch.flatMap(({ skus }) => skus))]);
+        for (const { skus, resolve } of batch) resolve(new Map(skus.flatMap((sku) => (found.has(sku) ? [[sku, found.get(sku) as ProductView]] : []))));
+      },
+      { maxInFlight: 2 },
+    );
+  }
+
+  find(skus: readonly string[]): Promise<Map<string, ProductView>> {
+    return this.lookups.submit({ skus });
+  }
 }
 
 /** One page in sku order, after the sku `after` (keyset pagination: stable under inserts). */

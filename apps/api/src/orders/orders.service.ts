@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { BusinessRuleViolation, type CommandMetadata, type EventStore, type RecordedEvent } from '@tidings/core';
-import { evolveProduct, findProducts, initialProduct, productStreamId, type InventoryEvent } from '@tidings/inventory';
+import { evolveProduct, initialProduct, ProductLookups, productStreamId, type InventoryEvent } from '@tidings/inventory';
 import {
   evolveOrder,
   findOrder,
@@ -42,12 +42,17 @@ const ordersQuery = pageQuery.extend({ status: z.enum(['placed', 'confirmed', 'c
 /** Orders use cases, shared by REST and GraphQL: a customer places and cancels their own orders; admins see all. */
 @Injectable()
 export class Orders {
+  /** The catalog's prices, looked up for concurrent orders together. */
+  private readonly catalog: ProductLookups;
+
   constructor(
     @Inject(Commands) private readonly commands: Commands,
     @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(TaxRates) private readonly taxRates: TaxRates,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-  ) {}
+  ) {
+    this.catalog = new ProductLookups(readModels.pool);
+  }
 
   /**
    * Prices come from the catalog (the read model, or the product's stream when the read model
@@ -105,7 +110,7 @@ export class Orders {
   private async priced(items: readonly { sku: string; quantity: number }[]): Promise<(OrderItem & { currency: string })[]> {
     const skus = items.map((item) => item.sku);
     if (new Set(skus).size !== skus.length) throw problems.invalid('each sku appears once in an order', [{ path: 'body.items', message: 'duplicate sku' }]);
-    const catalog = await findProducts(this.readModels.pool, skus);
+    const catalog = await this.catalog.find(skus);
     return Promise.all(
       items.map(async ({ sku, quantity }) => {
         // A product registered a moment ago may be on its stream only.
