@@ -28,7 +28,7 @@ export class ProductLookups {
     this.lookups = new Coalescer(
       async (batch) => {
         const found = await findProducts(pool, [...new Set(batch.flatMap(({ skus }) => skus))]);
-        for (const { skus, resolve } of batch) resolve(new Map(skus.flatMap((sku) => (found.has(sku) ? [[sku, found.get(sku) as ProductView]] : []))));
+        for (const { skus, resolve } of batch) resolve(new Map(skus.flatMap((sku) => found.get(sku) ?? []).map((product) => [product.sku, product])));
       },
       { maxInFlight: 2 },
     );
