@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { Principal } from '@tidings/apps-api';
-import { createTestDatabase, eventually, newTestNamespace, testNatsUrl, type TestDatabase } from '@tidings/testing';
-import { startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+import { newTestNamespace, testNatsUrl, useTestDatabase, type TestDatabase } from '@tidings/testing';
+import { startTidings, stopGracefully, untilReady, type TidingsProcess } from './tidings-process';
 
 export type TokenRequest = Principal & { secret?: string; ttlSeconds?: number };
 
@@ -14,6 +14,8 @@ export type TidingsApi = Readonly<{
   baseUrl: string;
   secret: string;
   database: TestDatabase;
+  /** A pool on its database, for the test's own reads; ended by the harness. */
+  pool: Pool;
   /** Every event the store holds, visible or not yet to $all readers. */
   eventCount(): Promise<number>;
   /** The types of a stream's events, oldest first. */
@@ -21,8 +23,10 @@ export type TidingsApi = Readonly<{
   /** Tokens signed by the API's own `issueToken`, as built. */
   tokens(requests: readonly TokenRequest[]): Promise<string[]>;
   process: TidingsProcess;
-  /** The environment it runs with: more processes of the same deployment start with it. */
+  /** The environment it runs with. */
   env: Readonly<Record<string, string>>;
+  /** Starts another process of the same deployment (its environment, with `overrides`); the harness stops it with the rest. */
+  start(roles: string, overrides?: Readonly<Record<string, string>>): TidingsProcess;
 }>;
 
 /** A port nothing listens on now. */
@@ -43,41 +47,34 @@ export const freePort = () =>
 export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, roles = 'api,relay,projector,sagas'): TidingsApi {
   const secret = `api-e2e-${randomBytes(24).toString('hex')}`;
   let api: TidingsApi | undefined;
-  let pool: Pool | undefined;
+  const processes: TidingsProcess[] = [];
+  // Declared before the database's hooks: after-all hooks run in the order they are declared.
+  afterAll(() => Promise.all(processes.map(stopGracefully)));
+  const { database, pool } = useTestDatabase();
 
   beforeAll(async () => {
-    const database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url });
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '4000', ...settings };
-    const process = startTidings(env, roles);
-    const eventPool = pool;
+    const start = (moreRoles: string, overrides: Readonly<Record<string, string>> = {}) => {
+      const started = startTidings({ ...env, ...overrides }, moreRoles);
+      processes.push(started);
+      return started;
+    };
+    const process = start(roles);
     api = {
       baseUrl,
       secret,
       database,
+      pool,
       process,
       env,
+      start,
       tokens: (requests) => issueTokens(secret, requests),
-      eventCount: async () => Number((await eventPool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count),
-      eventTypes: async (streamId) => (await eventPool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId])).rows.map((row) => row.type),
+      eventCount: async () => Number((await pool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count),
+      eventTypes: async (streamId) => (await pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId])).rows.map((row) => row.type),
     };
-    await eventually(
-      async () => {
-        if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);
-        expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${process.output().slice(-3_000)}`);
-    });
-  });
-
-  afterAll(async () => {
-    if (api) await stopGracefully(api.process);
-    await pool?.end();
-    await api?.database.drop();
+    await untilReady(process, baseUrl);
   });
 
   return new Proxy({} as TidingsApi, {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
-import { Pool } from 'pg';
 import { PostgresEventStore } from '@tidings/event-store';
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
@@ -12,12 +11,8 @@ import { useTidingsApi } from './api-harness';
  */
 describe('tidings HTTP API', () => {
   let store: PostgresEventStore | undefined;
-  let pool: Pool | undefined;
   // Declared before the harness's: closed before it stops the process and drops the database.
-  afterAll(async () => {
-    await store?.close();
-    await pool?.end();
-  });
+  afterAll(() => store?.close());
   const api = useTidingsApi();
   type Caller = 'anonymous' | 'customerA' | 'customerB' | 'admin';
   type Answer<Body = unknown> = { status: number; headers: Headers; body: Body };
@@ -92,7 +87,6 @@ describe('tidings HTTP API', () => {
 
   beforeAll(async () => {
     store = new PostgresEventStore({ connectionString: api.database.url });
-    pool = new Pool({ connectionString: api.database.url });
     [tokens.customerA, tokens.customerB, tokens.admin, badTokens.expired, badTokens.foreign, badTokens.roleless] = await api.tokens([
       { userId: 'customer-a', roles: ['customer'] },
       { userId: 'customer-b', roles: ['customer'] },
@@ -141,7 +135,7 @@ describe('tidings HTTP API', () => {
       expect(pages).toBeLessThan(10);
       path = `/products?limit=2&cursor=${page.body.nextCursor}`;
     }
-    const { rows } = await pool!.query<{ sku: string }>('SELECT sku FROM products ORDER BY sku');
+    const { rows } = await api.pool.query<{ sku: string }>('SELECT sku FROM products ORDER BY sku');
     expect(seen).toEqual(rows.map((row) => row.sku));
     expect(seen).toHaveLength(6);
   });

@@ -1,7 +1,6 @@
-import { Pool } from 'pg';
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
-import { killHard, startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+import { killHard, type TidingsProcess } from './tidings-process';
 
 const ORDERS = 500;
 const CUSTOMERS = 25;
@@ -32,20 +31,8 @@ function random(seed: number) {
  * per sku available + reserved + sold = received, never negative; no effect twice.
  */
 describe('checkout under kill -9 and duplicated deliveries: the ledger holds', () => {
-  const api = useTidingsApi({ PAYMENT_SIMULATOR_LATENCY_MS: '3', CHECKOUT_PAYMENT_TIMEOUT_MS: '1000' }, 'api,relay,projector');
   const sagas: TidingsProcess[] = [];
-  let pool: Pool;
-
-  beforeAll(() => {
-    pool = new Pool({ connectionString: api.database.url });
-    // The test database is dropped after the run, connections and all.
-    pool.on('error', () => undefined);
-  });
-
-  afterAll(async () => {
-    await Promise.all(sagas.map((process) => stopGracefully(process)));
-    await pool?.end();
-  });
+  const api = useTidingsApi({ PAYMENT_SIMULATOR_LATENCY_MS: '3', CHECKOUT_PAYMENT_TIMEOUT_MS: '1000' }, 'api,relay,projector');
 
   let onFinished = () => undefined as unknown;
   afterEach(() => onFinished());
@@ -63,13 +50,13 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
       expect((await post(`/products/${sku}/stock`, admin, { quantity: UNITS_PER_SKU })).status).toBe(200);
     }
 
-    sagas.push(startTidings(api.env, 'sagas'), startTidings(api.env, 'sagas'));
+    sagas.push(api.start('sagas'), api.start('sagas'));
     let running = true;
     onFinished = () => (running = false);
     // Duplicated deliveries: sagas made due again at random while they run, so both processes drive them at once.
     const nudging = (async () => {
       while (running) {
-        await pool.query(`UPDATE checkout_sagas SET due_at = now(), nudged_at = clock_timestamp() WHERE saga_id IN (SELECT saga_id FROM checkout_sagas ORDER BY random() LIMIT 20)`);
+        await api.pool.query(`UPDATE checkout_sagas SET due_at = now(), nudged_at = clock_timestamp() WHERE saga_id IN (SELECT saga_id FROM checkout_sagas ORDER BY random() LIMIT 20)`);
         await new Promise((resolve) => setTimeout(resolve, 30));
       }
     })();
@@ -80,7 +67,7 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
         await eventually(() => expect(placedCount).toBeGreaterThanOrEqual((kill * ORDERS) / (KILLS + 1)), { timeoutMs: 120_000, intervalMs: 10 });
         const victim = sagas.shift() as TidingsProcess;
         await killHard(victim);
-        sagas.push(startTidings(api.env, 'sagas'));
+        sagas.push(api.start('sagas'));
       }
     })();
 
@@ -104,13 +91,13 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
     // Every saga reaches an end (completed or compensated), none stuck or failed.
     await eventually(
       async () => {
-        const { rows } = await pool.query<{ status: string; count: string }>('SELECT status, count(*) FROM checkout_sagas GROUP BY status');
+        const { rows } = await api.pool.query<{ status: string; count: string }>('SELECT status, count(*) FROM checkout_sagas GROUP BY status');
         const counts = Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
         expect((counts.completed ?? 0) + (counts.compensated ?? 0)).toBe(ORDERS);
       },
       { timeoutMs: 120_000, intervalMs: 250 },
     ).catch(async (error: Error) => {
-      const { rows } = await pool.query(`SELECT saga_id, status, step, last_error, drive_failures, due_at FROM checkout_sagas WHERE status NOT IN ('completed', 'compensated') LIMIT 10`);
+      const { rows } = await api.pool.query(`SELECT saga_id, status, step, last_error, drive_failures, due_at FROM checkout_sagas WHERE status NOT IN ('completed', 'compensated') LIMIT 10`);
       throw new Error(`${error.message}\nnot ended: ${JSON.stringify(rows, null, 1)}`);
     });
     running = false;
@@ -119,7 +106,7 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
     // The orders read model catches up with the store.
     const orderRows = await eventually(
       async () => {
-        const { rows } = await pool.query<{ order_id: string; status: string; total_cents: string }>('SELECT order_id, status, total_cents FROM orders');
+        const { rows } = await api.pool.query<{ order_id: string; status: string; total_cents: string }>('SELECT order_id, status, total_cents FROM orders');
         expect(rows.filter((row) => row.status !== 'placed')).toHaveLength(ORDERS);
         return rows;
       },
@@ -127,7 +114,7 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
     );
 
     // Per order: captured − refunded at the gateway = total if confirmed, else 0.
-    const { rows: money } = await pool.query<{ order_id: string; captured: string; refunded: string; authorizations: string }>(`
+    const { rows: money } = await api.pool.query<{ order_id: string; captured: string; refunded: string; authorizations: string }>(`
       SELECT substring(o.idempotency_key from 'checkout-(.*):authorize') AS order_id,
              coalesce(sum(a.captured_cents), 0) AS captured, coalesce(sum(a.refunded_cents), 0) AS refunded, count(a.authorization_id) AS authorizations
       FROM payment_simulator_operations o LEFT JOIN payment_simulator_authorizations a ON a.authorization_id = o.authorization_id
@@ -138,7 +125,7 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
     expect(money.filter((row) => Number(row.authorizations) > 1)).toEqual([]);
 
     // Per sku, from the event store: available + reserved + sold = received, never negative; each reservation reserved, committed and released at most once.
-    const { rows: stockEvents } = await pool.query<{ stream_id: string; type: string; data: { quantity: number; reservationId?: string } }>(
+    const { rows: stockEvents } = await api.pool.query<{ stream_id: string; type: string; data: { quantity: number; reservationId?: string } }>(
       `SELECT stream_id, type, data FROM events WHERE stream_id LIKE 'product-chaos-%' ORDER BY position`,
     );
     const perSku = new Map<string, { received: number; onHand: number; reserved: number; sold: number }>();

@@ -1,11 +1,10 @@
 import { createClient } from 'graphql-ws';
-import { Pool } from 'pg';
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@tidings/event-store';
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
-import { killHard, startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+import { killHard, type TidingsProcess } from './tidings-process';
 
 const ROWS = 100_000;
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -61,12 +60,6 @@ async function liveClient(url: string) {
  */
 describe('imports: CSV products in chunks on a work queue', () => {
   const workers: TidingsProcess[] = [];
-  let pool: Pool;
-  // Declared before the API's hooks so that it runs before they drop the database.
-  afterAll(async () => {
-    await pool?.end();
-    await Promise.all(workers.map((worker) => stopGracefully(worker)));
-  });
   const api = useTidingsApi(
     { TIDINGS_LEASE_TTL_MS: '2000', TIDINGS_IMPORT_ACK_WAIT_MS: '3000', TIDINGS_IMPORT_MAX_BYTES: String(MAX_BYTES), TIDINGS_IMPORT_WORKERS: '3' },
     'api,relay,projector',
@@ -75,12 +68,11 @@ describe('imports: CSV products in chunks on a work queue', () => {
   let customer: string;
 
   beforeAll(async () => {
-    workers.push(startTidings(api.env, 'sagas'), startTidings(api.env, 'sagas'));
+    workers.push(api.start('sagas'), api.start('sagas'));
     [admin, customer] = await api.tokens([
       { userId: 'imports-admin', roles: ['admin'] },
       { userId: 'imports-customer', roles: ['customer'] },
     ]);
-    pool = new Pool({ connectionString: api.database.url, max: 2 });
   });
 
   const upload = (csv: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}, token = admin) =>
@@ -95,7 +87,7 @@ describe('imports: CSV products in chunks on a work queue', () => {
     expect(response.status).toBe(200);
     return (await response.json()) as ImportJob;
   };
-  const count = async (sql: string, values: unknown[] = []) => Number((await pool.query<{ count: string }>(sql, values)).rows[0].count);
+  const count = async (sql: string, values: unknown[] = []) => Number((await api.pool.query<{ count: string }>(sql, values)).rows[0].count);
 
   it('imports 100,000 rows once each while a chunk worker is killed -9, reports every bad row once and completes once', async () => {
     const run = `imp${Date.now().toString(36)}`;
@@ -112,7 +104,7 @@ describe('imports: CSV products in chunks on a work queue', () => {
 
     await eventually(() => expect(progress().length).toBeGreaterThanOrEqual(15), { timeoutMs: 60_000, intervalMs: 50 });
     await killHard(workers[0]);
-    workers[0] = startTidings(api.env, 'sagas');
+    workers[0] = api.start('sagas');
 
     await eventually(() => expect(progress().at(-1)?.type).toBe('completed'), { timeoutMs: 180_000, intervalMs: 200 });
     live.socket.close();
@@ -135,12 +127,12 @@ describe('imports: CSV products in chunks on a work queue', () => {
     expect(await count('SELECT count(*) FROM import_rows WHERE job_id = $1', [started.jobId])).toBe(0);
 
     // The products read model, once it has applied everything the store holds.
-    const head = (await pool.query<{ head: string }>('SELECT max(position) AS head FROM events')).rows[0].head;
+    const head = (await api.pool.query<{ head: string }>('SELECT max(position) AS head FROM events')).rows[0].head;
     await eventually(
       async () => expect((await fetch(`${api.baseUrl}/products/${run}-0?minPosition=${head}`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200),
       { timeoutMs: 120_000, intervalMs: 100 },
     );
-    const { rows } = await pool.query<{ sku: string; name: string; price_cents: string; on_hand: number }>('SELECT sku, name, price_cents, on_hand FROM products WHERE sku LIKE $1', [`${run}-%`]);
+    const { rows } = await api.pool.query<{ sku: string; name: string; price_cents: string; on_hand: number }>('SELECT sku, name, price_cents, on_hand FROM products WHERE sku LIKE $1', [`${run}-%`]);
     expect(rows).toHaveLength(good.size);
     const wrong = rows.filter((row) => {
       const product = good.get(row.sku);
@@ -225,7 +217,7 @@ describe('imports: CSV products in chunks on a work queue', () => {
     const jobId = randomUUID();
     const run = `orphan${Date.now().toString(36)}`;
     const rows = Array.from({ length: 1_500 }, (_, index) => ({ line: index + 2, fields: [`${run}-${index}`, 'Item', '100', '2'] }));
-    await pool.query(
+    await api.pool.query(
       `INSERT INTO import_rows (job_id, chunk, line, sku, fields)
        SELECT $1, (line - 2) / 1000, line, fields->>0, fields FROM unnest($2::int[], $3::jsonb[]) AS staged(line, fields)`,
       [jobId, rows.map((row) => row.line), rows.map((row) => JSON.stringify(row.fields))],

@@ -1,20 +1,10 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { eventually } from '@tidings/testing';
-import { useTidingsApi } from './api-harness';
-import { startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+import { freePort, useTidingsApi } from './api-harness';
+import { untilReady } from './tidings-process';
 
 /** ARCHITECTURE §6 config: tax rates live in a JetStream KV bucket that every API instance watches. */
 describe('tax rates across API instances', () => {
   const first = useTidingsApi();
-  let second: TidingsProcess | undefined;
   let secondUrl: string;
   let admin: string;
   let alice: string;
@@ -26,12 +16,7 @@ describe('tax rates across API instances', () => {
     ]);
     const port = await freePort();
     secondUrl = `http://127.0.0.1:${port}`;
-    second = startTidings({ ...first.env, PORT: String(port) }, 'api');
-    await eventually(async () => expect((await fetch(`${secondUrl}/health/ready`)).status).toBe(200), { timeoutMs: 20_000, intervalMs: 100 });
-  });
-
-  afterAll(async () => {
-    if (second) await stopGracefully(second);
+    await untilReady(first.start('api', { PORT: String(port) }), secondUrl);
   });
 
   const call = async (baseUrl: string, method: string, path: string, token: string, body?: unknown) => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { eventually } from '@tidings/testing';
 
 const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 
@@ -23,6 +24,25 @@ export function startTidings(env: Readonly<Record<string, string>>, roles: strin
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
+}
+
+/**
+ * How long a process may take to answer /health/ready. Starting is CPU-bound (each role thread
+ * loads its code) and two e2e files run at once on two cores, one of them perhaps under load.
+ */
+const STARTUP_TIMEOUT_MS = 45_000;
+
+/** Resolves once the API of `process` at `baseUrl` is ready; fails with its output if it exits or takes too long. */
+export async function untilReady(process: TidingsProcess, baseUrl: string): Promise<void> {
+  await eventually(
+    async () => {
+      if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);
+      expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+    },
+    { timeoutMs: STARTUP_TIMEOUT_MS, intervalMs: 100 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${process.output().slice(-3_000)}`);
+  });
 }
 
 /** kill -9: no shutdown hooks, no goodbyes. */

@@ -1,6 +1,6 @@
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
-import { killHard, startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
+import { killHard, type TidingsProcess } from './tidings-process';
 
 const VIEWS = 100_000;
 const PER_REQUEST = 1_000;
@@ -34,12 +34,8 @@ describe('views: exact counts by bucket, range queries and trending', () => {
   let admin: string;
 
   beforeAll(async () => {
-    projectors.push(startTidings(api.env, 'projector'), startTidings(api.env, 'projector'));
+    projectors.push(api.start('projector'), api.start('projector'));
     [admin] = await api.tokens([{ userId: 'views-admin', roles: ['admin'] }]);
-  });
-
-  afterAll(async () => {
-    await Promise.all(projectors.map((process) => stopGracefully(process)));
   });
 
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
@@ -98,7 +94,7 @@ describe('views: exact counts by bucket, range queries and trending', () => {
           if (sent >= requests.length / 2 && !killed) {
             killed = true;
             await killHard(projectors[0]);
-            projectors[0] = startTidings(api.env, 'projector');
+            projectors[0] = api.start('projector');
           }
         }
       }),

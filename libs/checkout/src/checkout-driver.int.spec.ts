@@ -1,4 +1,3 @@
-import { Pool } from 'pg';
 import { createCommandHandler, systemClock, uuidV7Ids, type EventToAppend, type Message } from '@tidings/core';
 import { productStreamId } from '@tidings/inventory';
 import { orderStreamId } from '@tidings/orders';
@@ -34,14 +33,7 @@ const toAppend = (event: Message): EventToAppend => ({
  */
 describe('CheckoutDriver, two drives of one saga at once', () => {
   const testStore = useTestEventStore();
-  let pool: Pool;
-
-  beforeAll(() => {
-    pool = new Pool({ connectionString: testStore.database.url });
-    // The test database may be dropped before this pool ends.
-    pool.on('error', () => undefined);
-  });
-  afterAll(() => pool.end());
+  const { pool } = testStore;
 
   const driverWith = (gateway: PaymentGateway) =>
     new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway, clock: systemClock, policy: DEFAULT_CHECKOUT_POLICY });

@@ -1,6 +1,5 @@
-import { Pool } from 'pg';
 import { ensureProjection, inTransaction, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, recordedStreams, type TestDatabase } from '@tidings/testing';
+import { recordedStreams, useTestDatabase } from '@tidings/testing';
 import { productStreamId } from './inventory';
 import { productsProjection } from './products.projection';
 import { ProductLookups } from './products.queries';
@@ -8,20 +7,13 @@ import { ProductLookups } from './products.queries';
 const stream = recordedStreams();
 
 describe('ProductLookups on PostgreSQL', () => {
-  let database: TestDatabase;
-  let pool: Pool;
+  const { pool } = useTestDatabase();
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 4 });
     await ensureProjection(pool, productsProjection);
     const registered = ['mug', 'lamp', 'kettle'].map((sku, index) =>
       stream(productStreamId(sku))({ type: 'ProductRegistered', data: { sku, name: sku, priceCents: 100 * (index + 1), currency: 'EUR' } }),
     );
     await inTransaction(pool, (db) => productsProjection.apply(db, registered, tablesOf(productsProjection, 1)));
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await database?.drop();
   });
 
   it('answers lookups asked together in one query, each with its own skus only', async () => {

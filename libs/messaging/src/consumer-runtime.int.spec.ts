@@ -1,4 +1,3 @@
-import { Pool } from 'pg';
 import { uuidV7Ids, type RecordedEvent } from '@tidings/core';
 import { productsProjection } from '@tidings/inventory';
 import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
@@ -8,20 +7,17 @@ import { ConsumerRuntime } from './consumer-runtime';
 import { Relay } from './relay';
 
 describe('ConsumerRuntime', () => {
-  let pool: Pool;
   let relay: Relay;
   const runtimes: ConsumerRuntime[] = [];
   // Declared before the database and NATS hooks so that it runs before they drop them.
   afterAll(async () => {
     await Promise.allSettled([...runtimes.map((runtime) => runtime.stop()), relay.stop()]);
-    await pool.end();
   });
   const given = useTestEventStore();
+  const { pool } = given;
   const jetstream = useTestJetStream(4);
 
   beforeAll(async () => {
-    pool = new Pool({ connectionString: given.database.url });
-    pool.on('error', () => undefined);
     await ensureProjection(pool, productsProjection);
     relay = new Relay({ store: given.store, natsUrl: testNatsUrl(), databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
     relay.start();

@@ -1,7 +1,6 @@
-import { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import { ensureProjection, inTransaction, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, recordedStreams, type TestDatabase } from '@tidings/testing';
+import { recordedStreams, useTestDatabase } from '@tidings/testing';
 import { orderStreamId } from './orders';
 import { cancellationRequested, orderCancelled, orderConfirmed, orderPlaced } from './orders.fixture';
 import { ordersProjection, type OrderRecord } from './orders.projection';
@@ -16,16 +15,9 @@ const paymentStream = (orderId: string) => {
 };
 
 describe('orders projection on PostgreSQL', () => {
-  let database: TestDatabase;
-  let pool: Pool;
+  const { pool } = useTestDatabase();
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 2 });
     await ensureProjection(pool, ordersProjection);
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await database?.drop();
   });
 
   const apply = (...events: RecordedEvent[]) => inTransaction(pool, (db) => ordersProjection.apply(db, events, tablesOf(ordersProjection, 1)));

@@ -1,25 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@tidings/testing';
+import { eventually, useTestDatabase } from '@tidings/testing';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable } from './payment-gateway';
 import { SimulatedPaymentGateway } from './simulated-payment.gateway';
 
 describe('SimulatedPaymentGateway, on PostgreSQL', () => {
-  let database: TestDatabase;
-  let pool: Pool;
-  let gateway: SimulatedPaymentGateway;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 12 });
-    gateway = new SimulatedPaymentGateway(pool);
-  });
-  afterAll(async () => {
-    // pool.end() resolves before its connections are closed; the forced drop may cut them first.
-    pool.on('error', () => undefined);
-    await pool.end();
-    await database.drop();
-  });
+  const { pool } = useTestDatabase();
+  const gateway = new SimulatedPaymentGateway(pool);
 
   const key = () => `key-${randomUUID()}`;
   const authorize = (token: string, idempotencyKey = key(), amountCents = 2500) =>

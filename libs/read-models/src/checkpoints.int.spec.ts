@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Pool } from 'pg';
 import { LeaseLost, PartitionLeases } from '@tidings/messaging';
-import { createTestDatabase, type TestDatabase } from '@tidings/testing';
+import { useTestDatabase } from '@tidings/testing';
 import { openBatch, openBatches, saveCheckpoints } from './checkpoints';
 import { inTransaction } from './transaction';
 
@@ -9,18 +8,7 @@ const GROUP = 'spec.fence';
 const TTL_MS = 60_000;
 
 describe('a batch holds its partition lease until it commits', () => {
-  let database: TestDatabase;
-  let pool: Pool;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 4 });
-  });
-
-  afterAll(async () => {
-    await pool.end();
-    await database.drop();
-  });
+  const { pool } = useTestDatabase();
 
   it('lets the owner renew meanwhile, and makes a member taking over the expired lease wait for the commit', async () => {
     const owner = new PartitionLeases(pool, GROUP, 'owner', 1, TTL_MS);

@@ -1,4 +1,3 @@
-import { Pool } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { uuidV7Ids, type EventToAppend } from '@tidings/core';
 import { migrations } from '@tidings/migrations';
@@ -13,14 +12,8 @@ const event = (type: string): EventToAppend => ({
 
 /** The migration that gave multi-category groups a partition per category, run on checkpoints written before it. */
 describe('migration GroupPartitions1764300000000', () => {
-  let pool: Pool;
-  // Declared before the database's hooks so that it runs before they drop it.
-  afterAll(() => pool.end());
   const testStore = useTestEventStore();
-
-  beforeAll(() => {
-    pool = new Pool({ connectionString: testStore.database.url, max: 2 });
-  });
+  const { pool } = testStore;
 
   it('gives each category of a partition its checkpoint, keeps a block where its event is, and moves leases and dead letters', async () => {
     const { position: blockedOn } = await testStore.store.append('payment-1', [event('PaymentAuthorized')], { expectedVersion: 'no_stream' });

@@ -181,7 +181,6 @@ describe('ProjectionConsumer over PostgreSQL', () => {
         const database = await createTestDatabase();
         const store = new PostgresEventStore({ connectionString: database.url });
         const pool = new Pool({ connectionString: database.url, max: 4 });
-        pool.on('error', () => undefined);
         try {
           const histories = plan.products.map((product, index) => ({
             streamId: productStreamId(`sku-${index}`),
@@ -239,12 +238,7 @@ describe('ProjectionConsumer over PostgreSQL', () => {
 
   describe('with a projection that records each event it applies', () => {
     const given = useTestEventStore();
-    let pool: Pool;
-    beforeAll(() => {
-      pool = new Pool({ connectionString: given.database.url, max: 4 });
-      pool.on('error', () => undefined);
-    });
-    afterAll(() => pool.end());
+    const { pool } = given;
 
     const gadget = (n: number, poison = false) => ({ type: 'GadgetChanged', data: poison ? { n, poison: true } : { n } });
 

@@ -1,4 +1,3 @@
-import { Pool } from 'pg';
 import { uuidV7Ids, type EventToAppend } from '@tidings/core';
 import { eventTopology, partitionOf } from '@tidings/messaging';
 import { eventually, useTestEventStore } from '@tidings/testing';
@@ -23,15 +22,11 @@ const streamIn = (partition: number): string => {
 
 describe('AppliedPositions (read-your-writes)', () => {
   const testStore = useTestEventStore();
-  let pool: Pool;
+  const { pool } = testStore;
 
   beforeAll(async () => {
-    pool = new Pool({ connectionString: testStore.database.url });
-    // The test database may be dropped before this pool ends.
-    pool.on('error', () => undefined);
     await pool.query(`INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, p, 0 FROM generate_series(0, $2 - 1) AS p`, [consumerGroupOf(projection), PARTITIONS]);
   });
-  afterAll(() => pool.end());
 
   const checkpoint = (partition: number, position: bigint) =>
     pool.query('UPDATE checkpoints SET position = $3 WHERE consumer_group = $1 AND partition = $2', [consumerGroupOf(projection), partition, position.toString()]);

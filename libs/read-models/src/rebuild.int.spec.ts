@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { uuidV7Ids, type EventStore, type EventToAppend, type RecordedEvent } from '@tidings/core';
 import { evolveProductRow, productStreamId, productsProjection, type InventoryEvent, type ProductRow } from '@tidings/inventory';
 import { PartitionLeases, partitionOf, type Lease } from '@tidings/messaging';
@@ -147,21 +147,18 @@ async function project(consumer: ProjectionConsumer, leases: readonly Lease[], e
 
 describe('rebuildProjection', () => {
   const given = useTestEventStore();
-  let pool: Pool;
+  const { pool } = given;
   let leases: Lease[];
   let consumer: ProjectionConsumer;
   const rebuild = (projection: Projection, onProgress?: (progress: RebuildProgress) => void, partitions = PARTITIONS) =>
     rebuildProjection({ pool, databaseUrl: given.database.url, store: given.store, projection, partitions, pageSize: 250, onProgress });
 
   beforeAll(async () => {
-    pool = new Pool({ connectionString: given.database.url, max: 10 });
-    pool.on('error', () => undefined);
     await appendInventory(given.store);
     await ensureProjection(pool, productsProjection);
     leases = await leaseAll(pool, group, PARTITIONS);
     consumer = new ProjectionConsumer(pool, productsProjection);
   });
-  afterAll(() => pool.end());
 
   it('builds version 2 from $all while version 1 keeps answering and being written, then switches readers and checkpoints together', async () => {
     const stored = await settledEvents(given.store, PRODUCTS * EVENTS_PER_PRODUCT);

@@ -1,7 +1,6 @@
-import { Pool } from 'pg';
 import { decidedEvents, type Command, type Decider, type Message, type RecordedEvent } from '@tidings/core';
 import { ensureProjection, inTransaction, quoteIdentifier, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, recordedStreams, testCommandMetadata, type TestDatabase } from '@tidings/testing';
+import { recordedStreams, testCommandMetadata, useTestDatabase } from '@tidings/testing';
 import { commentOnPost } from './comment-on-post/comment-on-post';
 import { feedProjection, type FeedItemAdded } from './feed.projection';
 import { follow } from './follow/follow';
@@ -30,18 +29,11 @@ const prng = (seed: number) => () => {
 };
 
 describe('feed projection on PostgreSQL', () => {
-  let database: TestDatabase;
-  let pool: Pool;
+  const { pool } = useTestDatabase();
   const tables = tablesOf(feedProjection({ celebrityFollowers: 1 }), 1);
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 4 });
     await ensureProjection(pool, feedProjection({ celebrityFollowers: 1 }));
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await database?.drop();
   });
   const reset = () => pool.query(`TRUNCATE ${Object.values(tables).map(quoteIdentifier).join(', ')}`);
   beforeEach(reset);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Pool } from 'pg';
 import { migrate, quoteIdentifier, withDatabase } from '@tidings/read-models';
 
 /** The server the tests use; each run works in databases of its own there. */
@@ -20,11 +21,9 @@ export async function createTemplateDatabase(runId: string): Promise<string> {
 export type TestDatabase = Readonly<{ url: string; name: string; drop: () => Promise<void> }>;
 
 /** A fresh, migrated database for one test file: a copy of the run's template. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const runId = process.env.TIDINGS_TEST_RUN;
+export async function createTestDatabase(name = newTestDatabaseName()): Promise<TestDatabase> {
   const template = process.env.TIDINGS_TEST_TEMPLATE;
-  if (!runId || !template) throw new Error('the test run was not set up: run the tests with `npm test`');
-  const name = `${RUN_PREFIX}${runId}_${randomBytes(4).toString('hex')}`;
+  if (!template) throw new Error('the test run was not set up: run the tests with `npm test`');
   await withAdmin(async (admin) => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -33,11 +32,36 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       } catch (error) {
         // Two copies of one template at the same moment can collide; the next try succeeds.
         if ((error as { code?: string }).code !== '55006' || attempt === 20) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        await delay(50 * attempt);
       }
     }
   });
-  return { url: withDatabase(testServerUrl(), name), name, drop: () => dropDatabases([name]) };
+  return testDatabase(name);
+}
+
+const testDatabase = (name: string): TestDatabase => ({ url: withDatabase(testServerUrl(), name), name, drop: () => dropDatabases([name]) });
+
+function newTestDatabaseName(): string {
+  const runId = process.env.TIDINGS_TEST_RUN;
+  if (!runId) throw new Error('the test run was not set up: run the tests with `npm test`');
+  return `${RUN_PREFIX}${runId}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * For a test file: a fresh database, created before the file's tests and dropped after them,
+ * and a pool on it that connects at its first query and is ended before the drop.
+ */
+export function useTestDatabase(): { readonly database: TestDatabase; readonly pool: Pool } {
+  const database = testDatabase(newTestDatabaseName());
+  const pool = new Pool({ connectionString: database.url });
+  beforeAll(async () => {
+    await createTestDatabase(database.name);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+  return { database, pool };
 }
 
 /** Drops every database of a run: its template and whatever a crashed test left behind. */
@@ -54,8 +78,30 @@ export async function dropRunDatabases(runId: string): Promise<void> {
 
 const dropDatabases = (names: readonly string[]) =>
   withAdmin(async (admin) => {
-    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    for (const name of names) {
+      await untilDisconnected(admin, name);
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+    }
   });
+
+const DISCONNECT_WAIT_MS = 5_000;
+
+/**
+ * Waits, a few seconds at most, for the connections to a database to close. A pool's end()
+ * resolves before its connections are gone; a forced drop cutting one of them would hand
+ * that pool an error no one listens for, and crash the test file.
+ */
+async function untilDisconnected(admin: Client, name: string): Promise<void> {
+  const deadline = Date.now() + DISCONNECT_WAIT_MS;
+  while (Date.now() < deadline) {
+    const { rows } = await admin.query<{ connected: boolean }>(
+      'SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) AS connected',
+      [name],
+    );
+    if (!rows[0].connected) return;
+    await delay(20);
+  }
+}
 
 async function withAdmin<T>(work: (admin: Client) => Promise<T>): Promise<T> {
   const admin = new Client({ connectionString: withDatabase(testServerUrl(), 'postgres') });

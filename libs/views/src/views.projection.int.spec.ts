@@ -1,7 +1,6 @@
-import { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import { ensureProjection, inTransaction, tablesOf } from '@tidings/read-models';
-import { createTestDatabase, recordedStreams, type TestDatabase } from '@tidings/testing';
+import { recordedStreams, useTestDatabase } from '@tidings/testing';
 import { compactViewMinutes } from './views-compaction.repository';
 import { viewsProjection } from './views.projection';
 import { trendingVideos, videoViews } from './views.queries';
@@ -18,16 +17,9 @@ const viewed = (videoId: string, at: string): RecordedEvent => {
 const longAgo = new Date('2000-01-01T00:00:00Z');
 
 describe('views projection on PostgreSQL', () => {
-  let database: TestDatabase;
-  let pool: Pool;
+  const { pool } = useTestDatabase();
   beforeAll(async () => {
-    database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 3 });
     await ensureProjection(pool, viewsProjection);
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await database?.drop();
   });
 
   const apply = (events: RecordedEvent[]) => inTransaction(pool, (db) => viewsProjection.apply(db, events, tablesOf(viewsProjection, 1)));

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { Pool } from 'pg';
 import { createCommandHandler, systemClock, uuidV7Ids, type HandleCommand } from '@tidings/core';
 import { productStreamId, registerProduct } from '@tidings/inventory';
 import { testCommandMetadata, useTestEventStore } from '@tidings/testing';
@@ -12,13 +11,8 @@ import { abandonChunk, importChunk, type ImportChunkDeps } from './import-chunk'
 const CHUNK_ROWS = 3;
 
 describe('importing chunks on PostgreSQL', () => {
-  let pool: Pool;
-  // Declared before the database's hooks so that it runs before they drop it.
-  afterAll(() => pool?.end());
   const given = useTestEventStore();
-  beforeAll(() => {
-    pool = new Pool({ connectionString: given.database.url, max: 4 });
-  });
+  const { pool } = given;
 
   const deps = (handle: HandleCommand): ImportChunkDeps => ({ handle, upload: stagedUploads(pool), clock: systemClock, concurrency: 8 });
   const stagedRows = async (jobId: string) => Number((await pool.query<{ count: string }>('SELECT count(*) FROM import_rows WHERE job_id = $1', [jobId])).rows[0].count);
