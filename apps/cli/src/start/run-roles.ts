@@ -1,7 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { apiAdapter, configureApi } from '@tidings/apps-api';
 import { PinoLogger } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { TidingsModule } from './tidings.module';
@@ -13,8 +12,9 @@ import { TidingsModule } from './tidings.module';
  */
 export async function runRoles(settings: Settings): Promise<INestApplicationContext> {
   const logger = new PinoLogger(`tidings-${settings.roles.join('-')}`);
-  const module = TidingsModule.forRoles(settings);
+  const module = await TidingsModule.forRoles(settings);
   if (!settings.roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
+  const { apiAdapter, configureApi } = await import('@tidings/apps-api');
   const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger });
   await configureApi(app, settings);
   await app.listen(settings.port, '0.0.0.0');
