@@ -1,24 +1,22 @@
 import type { Settings } from '@tidings/settings';
-import { APPEND, APPEND_BATCH, benchAppend } from './append.bench';
 import type { BenchResult } from './bench-result';
-import { benchFeed } from './feed.bench';
-import { benchHttp } from './http.bench';
-import { benchImports } from './imports.bench';
-import { benchLag } from './lag.bench';
-import { benchProject } from './project.bench';
-import { benchRebuild } from './rebuild.bench';
-import { benchRelay } from './relay.bench';
-import { benchViews } from './views.bench';
 
+/** Each workload loads its code when it runs: `tidings` itself starts without loading every benchmark. */
 export const workloads: Record<string, (settings: Settings) => Promise<BenchResult[]>> = {
-  append: async (settings) => [await benchAppend(settings, APPEND)],
-  append_batch: async (settings) => [await benchAppend(settings, APPEND_BATCH)],
-  relay: async (settings) => [await benchRelay(settings)],
-  project: async (settings) => [await benchProject(settings)],
-  rebuild: async (settings) => [await benchRebuild(settings)],
-  http: async (settings) => [await benchHttp(settings)],
-  lag: benchLag,
-  views: benchViews,
-  feed: benchFeed,
-  imports: benchImports,
+  append: async (settings) => {
+    const { APPEND, benchAppend } = await import('./append.bench');
+    return [await benchAppend(settings, APPEND)];
+  },
+  append_batch: async (settings) => {
+    const { APPEND_BATCH, benchAppend } = await import('./append.bench');
+    return [await benchAppend(settings, APPEND_BATCH)];
+  },
+  relay: async (settings) => [await (await import('./relay.bench')).benchRelay(settings)],
+  project: async (settings) => [await (await import('./project.bench')).benchProject(settings)],
+  rebuild: async (settings) => [await (await import('./rebuild.bench')).benchRebuild(settings)],
+  http: async (settings) => [await (await import('./http.bench')).benchHttp(settings)],
+  lag: async (settings) => (await import('./lag.bench')).benchLag(settings),
+  views: async (settings) => (await import('./views.bench')).benchViews(settings),
+  feed: async (settings) => (await import('./feed.bench')).benchFeed(settings),
+  imports: async (settings) => (await import('./imports.bench')).benchImports(settings),
 };
