@@ -35,14 +35,14 @@ export const apiAdapter = (): FastifyAdapter =>
 /**
  * What runs around every route, in Fastify hooks: authentication (before rate limiting, which
  * counts per user or, for anonymous calls, per IP), Idempotency-Key, the correlation id on the
- * answer, latency metrics, and problem+json for what Fastify itself refuses (413, bad JSON).
+ * answer, latency metrics. What Fastify itself refuses (413, bad JSON) reaches the ProblemFilter
+ * through the error handler Nest installs when the application starts.
  */
 export async function configureApi(app: NestFastifyApplication, settings: Settings): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
   const idempotency = idempotencyHooks(app.get<Pool>(DATABASE), sendProblem);
 
-  fastify.setErrorHandler((error, request, reply) => sendProblem(request, reply, error));
   // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole).
   fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));

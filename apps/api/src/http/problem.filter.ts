@@ -16,6 +16,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     .send(problem);
 }
 
+/** Every error of a request, whether a route threw it or Fastify refused the request before one ran (413, bad JSON). */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
