@@ -22,9 +22,6 @@ export type TidingsApi = Readonly<{
   eventTypes(streamId: string): Promise<string[]>;
   /** Tokens signed by the API's own `issueToken`, as built. */
   tokens(requests: readonly TokenRequest[]): Promise<string[]>;
-  process: TidingsProcess;
-  /** The environment it runs with. */
-  env: Readonly<Record<string, string>>;
   /** Starts another process of the same deployment (its environment, with `overrides`); the harness stops it with the rest. */
   start(roles: string, overrides?: Readonly<Record<string, string>>): TidingsProcess;
 }>;
@@ -67,8 +64,6 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, r
       secret,
       database,
       pool,
-      process,
-      env,
       start,
       tokens: (requests) => issueTokens(secret, requests),
       eventCount: async () => Number((await pool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count),

@@ -1,5 +1,4 @@
 import { createClient, type Client } from 'graphql-ws';
-import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
@@ -157,16 +156,10 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     expect(await wholeFeed('star', head)).toEqual([]);
 
     // The celebrity's post and share were pulled, never written to followers' feeds; the ordinary author's were fanned out.
-    const database = new PgClient({ connectionString: api.database.url });
-    await database.connect();
-    try {
-      const fannedOut = async (postId: string) => (await database.query<{ user_id: string }>('SELECT user_id FROM feed_items WHERE post_id = $1 ORDER BY 1', [postId])).rows.map((row) => row.user_id);
-      expect(await fannedOut(s1.postId)).toEqual([]);
-      expect(await fannedOut(w1.postId)).toEqual(['f1']);
-      expect(await fannedOut(w2.postId)).toEqual(['f1']);
-    } finally {
-      await database.end();
-    }
+    const fannedOut = async (postId: string) => (await api.pool.query<{ user_id: string }>('SELECT user_id FROM feed_items WHERE post_id = $1 ORDER BY 1', [postId])).rows.map((row) => row.user_id);
+    expect(await fannedOut(s1.postId)).toEqual([]);
+    expect(await fannedOut(w1.postId)).toEqual(['f1']);
+    expect(await fannedOut(w2.postId)).toEqual(['f1']);
 
     const unfollowed = await command204('f1', 'DELETE', '/users/star/follow');
     expect((await wholeFeed('f1', unfollowed)).map(keyOf).sort()).toEqual([w1.postId, w2.postId].sort());

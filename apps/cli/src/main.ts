@@ -32,7 +32,7 @@ program
   .command('bench')
   .description(`measure a workload against its baseline: ${[...Object.keys(workloads), 'all'].join(' | ')}`)
   .argument('<workload>', 'workload name', (name: string) => {
-    if (name !== 'all' && !(name in workloads)) throw new InvalidArgumentError(`unknown workload; one of ${[...Object.keys(workloads), 'all'].join(', ')}`);
+    if (name !== 'all' && !Object.hasOwn(workloads, name)) throw new InvalidArgumentError(`unknown workload; one of ${[...Object.keys(workloads), 'all'].join(', ')}`);
     return name;
   })
   .option('--json', 'one JSON object per line on stdout')
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const asked = process.argv[2];
   const definedHere = program.commands.some((command) => command.name() === asked);
   // Help, an unknown command or none at all: every group is defined, so that help lists them all.
-  const groups = definedHere ? [] : asked !== undefined && asked in commandGroups ? [asked] : Object.keys(commandGroups);
+  const groups = definedHere ? [] : asked !== undefined && Object.hasOwn(commandGroups, asked) ? [asked] : Object.keys(commandGroups);
   for (const addGroup of await Promise.all(groups.map((group) => commandGroups[group]()))) addGroup(program);
   await program.parseAsync();
 }
