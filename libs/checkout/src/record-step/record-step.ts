@@ -27,10 +27,14 @@ function alreadyRecorded(state: StartedCheckout, event: CheckoutEvent): boolean 
   switch (event.type) {
     case 'CheckoutItemsReserved':
       return event.data.items.every(({ sku }) => state.reserved[sku] !== undefined);
+    // An item recorded reserved stays so until compensation: a stale reserve's report changes nothing.
     case 'CheckoutItemReserved':
+    case 'CheckoutItemUnavailable':
       return state.reserved[event.data.sku] !== undefined;
+    // An attempt begun is begun once: beginning it again on a stale read, after its outcome was
+    // recorded, would reopen it (and let its time-out compensate a checkout being confirmed).
     case 'CheckoutPaymentAttempted':
-      return state.payment.status === 'attempting' && state.payment.attempt >= event.data.attempt;
+      return state.payment.attempt >= event.data.attempt;
     // An attempt's outcome is news only while that attempt is open: a time-out decided on a
     // stale read, after the gateway's answer was recorded, must not overwrite it.
     case 'CheckoutPaymentFailed':

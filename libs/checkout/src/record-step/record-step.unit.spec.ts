@@ -30,6 +30,21 @@ describe('RecordCheckoutStep', () => {
     spec.given([...attempted, paymentAuthorized()]).when(record(declined)).then([]);
   });
 
+  it('ignores an attempt begun again on a stale read once that attempt has an outcome, so the outcome stands', () => {
+    const failedOnce: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId: 'o-1', attempt: 1, error: 'unavailable', gaveUp: false, retryAt: '2026-01-01T00:00:01.000Z' } };
+    const secondAuthorized = [started(), itemsReserved('A', 'B'), failedOnce, paymentAttempted(2), paymentAuthorized()];
+    spec.given(secondAuthorized).when(record(paymentAttempted(2, '2026-01-01T00:01:00.000Z'))).then([]);
+    spec.given([...secondAuthorized, paymentCaptured()]).when(record(paymentAttempted(2))).then([]);
+    spec.given([started(), itemsReserved('A', 'B'), failedOnce]).when(record(paymentAttempted(1))).then([]);
+    spec.given([started(), itemsReserved('A', 'B'), failedOnce]).when(record(paymentAttempted(2))).then([paymentAttempted(2)]);
+  });
+
+  it('ignores an item reported unavailable on a stale read once it is recorded reserved', () => {
+    const unavailable: CheckoutEvent = { type: 'CheckoutItemUnavailable', data: { orderId: 'o-1', sku: 'B', reservationId: 'o-1:B', available: 0 } };
+    spec.given([started(), itemsReserved('A', 'B'), paymentAuthorized()]).when(record(unavailable)).then([]);
+    spec.given([started(), itemReserved('A')]).when(record(unavailable)).then([unavailable]);
+  });
+
   it('refuses a forward step that arrives after compensation began', () => {
     spec.given([started(), compensationStarted()]).when(record(itemsReserved('A', 'B'))).thenThrows(StepRefused, /compensating/);
     spec.given([started(), itemsReserved('A', 'B'), compensationStarted()]).when(record(paymentAuthorized())).thenThrows(StepRefused, /compensating/);
