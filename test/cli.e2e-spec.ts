@@ -1,28 +1,18 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PostgresEventStore } from '@tidings/event-store';
-import { appendInventoryWorkload, createTestDatabase, eventually, foldProducts, newTestNamespace, type TestDatabase } from '@tidings/testing';
-import { Pool } from 'pg';
+import { appendInventoryWorkload, eventually, foldProducts, newTestNamespace, useTestEventStore } from '@tidings/testing';
 
 const CLI = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 
 /** The operator commands, run as an operator runs them: the built CLI in its own process. */
 describe('tidings projections and dlq', () => {
-  let database: TestDatabase;
-  let store: PostgresEventStore;
+  const { store, database, pool } = useTestEventStore();
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    store = new PostgresEventStore({ connectionString: database.url });
     const appended = await appendInventoryWorkload(store, { products: 30, events: 3_000 });
     // $all shows the events once every older transaction on the server (other tests') has ended.
     await eventually(async () => expect(await store.readAll({ limit: 10_000 })).toHaveLength(appended), { timeoutMs: 30_000 });
-  });
-
-  afterAll(async () => {
-    await store.close();
-    await database.drop();
   });
 
   const tidings = async (...args: string[]) => {
@@ -49,15 +39,10 @@ describe('tidings projections and dlq', () => {
     expect(projections.map((projection) => projection.name)).toEqual(['products', 'orders', 'views', 'feed', 'imports']);
     expect(projections[0]).toEqual({ name: 'products', version: 2, status: 'live', position: head, head, lag: '0', dead_letters: 0 });
 
-    const pool = new Pool({ connectionString: database.url });
-    try {
-      const { rows } = await pool.query<{ sku: string; on_hand: number; reserved: number }>('SELECT sku, on_hand, reserved FROM products');
-      const expected = await foldProducts(store);
-      expect(rows).toHaveLength(expected.size);
-      for (const row of rows) expect([row.on_hand, row.reserved]).toEqual([expected.get(row.sku)?.onHand, expected.get(row.sku)?.reserved]);
-    } finally {
-      await pool.end();
-    }
+    const { rows } = await pool.query<{ sku: string; on_hand: number; reserved: number }>('SELECT sku, on_hand, reserved FROM products');
+    const expected = await foldProducts(store);
+    expect(rows).toHaveLength(expected.size);
+    for (const row of rows) expect([row.on_hand, row.reserved]).toEqual([expected.get(row.sku)?.onHand, expected.get(row.sku)?.reserved]);
   });
 
   it('says what is wrong, with a non-zero exit, for an unknown projection or dead letter', async () => {

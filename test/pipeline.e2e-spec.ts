@@ -1,16 +1,13 @@
-import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
-import { PostgresEventStore } from '@tidings/event-store';
 import { connectNats, eventTopology } from '@tidings/messaging';
 import {
   appendInventoryWorkload,
-  createTestDatabase,
   eventually,
   foldProducts,
   newTestNamespace,
   readStreamMessages,
   testNatsUrl,
-  type TestDatabase,
+  useTestEventStore,
 } from '@tidings/testing';
 import { killHard, startTidings, stopGracefully, type TidingsProcess } from './tidings-process';
 
@@ -20,29 +17,21 @@ import { killHard, startTidings, stopGracefully, type TidingsProcess } from './t
  * while 20k events are written (QUALITY.md, ledger checks D, P and R).
  */
 describe('event pipeline under kill -9', () => {
-  let database: TestDatabase;
-  let store: PostgresEventStore;
-  let pool: Pool;
   let nats: NatsConnection;
   const namespace = newTestNamespace();
   const topology = eventTopology(namespace, 4);
   const processes: TidingsProcess[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    store = new PostgresEventStore({ connectionString: database.url });
-    pool = new Pool({ connectionString: database.url });
-    nats = await connectNats(testNatsUrl(), 'pipeline-e2e');
-  });
-
+  // Declared before the database's hooks: after-all hooks run in the order they are declared.
   afterAll(async () => {
     await Promise.all(processes.map(stopGracefully));
     const jsm = await nats.jetstreamManager();
     await jsm.streams.delete(topology.stream).catch(() => false);
     await nats.close();
-    await pool.end();
-    await store.close();
-    await database.drop();
+  });
+  const { store, database, pool } = useTestEventStore();
+
+  beforeAll(async () => {
+    nats = await connectNats(testNatsUrl(), 'pipeline-e2e');
   });
 
   const roleOf = new Map<TidingsProcess, string>();

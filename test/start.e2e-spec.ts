@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { createTestDatabase, eventually, newTestNamespace, testNatsUrl, type TestDatabase } from '@tidings/testing';
+import { eventually, newTestNamespace, testNatsUrl, useTestDatabase } from '@tidings/testing';
 import { freePort } from './api-harness';
 import { startTidings, stopGracefully, untilReady, type TidingsProcess } from './tidings-process';
 
@@ -7,20 +7,18 @@ const EVERY_ROLE = 'api,relay,projector,sagas';
 
 /** `tidings start` with several roles, each on a worker thread of its own in one process. */
 describe('tidings start', () => {
-  let database: TestDatabase;
   let taken: Server;
   const started: TidingsProcess[] = [];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  });
-
+  // Declared before the database's hooks: after-all hooks run in the order they are declared.
   afterAll(async () => {
     await Promise.all(started.map(stopGracefully));
     await new Promise((resolve) => taken.close(resolve));
-    await database.drop();
+  });
+  const { database } = useTestDatabase();
+
+  beforeAll(async () => {
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   });
 
   const start = (port: number) => {

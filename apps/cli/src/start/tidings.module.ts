@@ -20,10 +20,9 @@ export class TidingsModule {
     const running = settings.roles.filter((role) => roleModules[role]);
     const notYet = settings.roles.filter((role) => !roleModules[role]);
     if (notYet.length) new Logger('tidings').warn(`roles not in this build yet: ${notYet.join(', ')}; running ${running.join(', ') || 'nothing'}`);
-    const loaders = settings.roles.flatMap((role) => roleModules[role] ?? []);
     return {
       module: TidingsModule,
-      imports: [PlatformModule.forRoot(settings, `tidings-${running.join('-')}`), ...(await Promise.all(loaders.map((load) => load())))],
+      imports: [PlatformModule.forRoot(settings, `tidings-${running.join('-')}`), ...(await Promise.all(running.flatMap((role) => roleModules[role]?.() ?? [])))],
     };
   }
 }
