@@ -4,6 +4,7 @@ import { ensureProjection, ProjectionConsumer } from '@tidings/read-models';
 import { appendInventoryWorkload, eventually, foldProducts, testNatsUrl, useTestEventStore, useTestJetStream } from '@tidings/testing';
 import type { ConsumerGroup } from './consumer-group';
 import { ConsumerRuntime } from './consumer-runtime';
+import { subjectOf } from './event-topology';
 import { Relay } from './relay';
 
 describe('ConsumerRuntime', () => {
@@ -99,6 +100,36 @@ describe('ConsumerRuntime', () => {
       );
       expect(rows[0].position).toBe(String(await given.store.headPosition()));
     });
+  });
+
+  it('drops a message that is not an event, with a log line, and applies the events around it', async () => {
+    const handled: string[] = [];
+    const logged: string[] = [];
+    let checkpoint = 0n;
+    const recorder: ConsumerGroup = {
+      name: 'spec.malformed',
+      categories: ['delta'],
+      async handle({ events }) {
+        for (const event of events.filter((candidate) => candidate.position > checkpoint)) handled.push((event.data as { note: string }).note);
+        if (events.length) checkpoint = events[events.length - 1].position;
+        return 'applied';
+      },
+      checkpoint: async () => checkpoint,
+    };
+    const runtime = new ConsumerRuntime({ nats: jetstream.nats, pool, topology: jetstream.topology, group: recorder, member: 'malformed', leaseTtlMs: 1_500, log: (line) => logged.push(line) });
+    runtimes.push(runtime);
+    runtime.start();
+    await eventually(() => expect(runtime.partitions).toHaveLength(4));
+    const note = (text: string) =>
+      given.store.append('delta-1', [{ eventId: uuidV7Ids.next(), type: 'Noted', data: { note: text }, metadata: { correlationId: 'c', causationId: 'c', actor: 'spec', schemaVersion: 1 } }], { expectedVersion: 'any' });
+
+    await note('before');
+    await eventually(() => expect(handled).toEqual(['before']), { timeoutMs: 30_000, intervalMs: 100 });
+    await jetstream.nats.jetstream().publish(subjectOf(jetstream.topology, 'delta-1'), new TextEncoder().encode('not an envelope'));
+    await note('after');
+
+    await eventually(() => expect(handled).toEqual(['before', 'after']), { timeoutMs: 30_000, intervalMs: 100 });
+    expect(logged.filter((line) => line.includes('dropping message'))).toEqual([expect.stringContaining('not JSON')]);
   });
 
   it('reads a group of several categories through a consumer per partition and category: its events, each once, no others', async () => {

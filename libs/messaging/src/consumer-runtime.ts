@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Pool } from 'pg';
-import { AckPolicy, DeliverPolicy, type Consumer, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, type Consumer, type NatsConnection } from 'nats';
 import type { RecordedEvent } from '@tidings/core';
 import type { ConsumerGroup } from './consumer-group';
-import { DEFAULT_BATCHING, Deliveries, type Batching } from './deliveries';
-import { decodeEvent } from './event-message';
+import { DEFAULT_BATCHING, Deliveries, type Batching, type Delivery } from './deliveries';
+import { MalformedEventMessage } from './event-message';
 import { groupPartitions, groupPartitionSubject, partitionConsumerName, partitionConsumerPrefix, type EventTopology } from './event-topology';
 import { ensureEventStream, firstSequenceAfter, isJetStreamError, CONSUMER_NOT_FOUND } from './jetstream';
 import { LeaseLost, PartitionLeases, type Lease } from './partition-leases';
@@ -135,7 +135,7 @@ export class ConsumerRuntime {
           if (received.length === 0) continue;
           // Delivery sequences only grow, so a batch whose first and last are where they belong has no hole
           // (each message's info is parsed from its reply subject: two per batch, not one per event).
-          const [first, last] = [received[0].info.deliverySequence, received[received.length - 1].info.deliverySequence];
+          const [first, last] = [received[0].message.info.deliverySequence, received[received.length - 1].message.info.deliverySequence];
           if (first !== delivered + 1 || last !== delivered + received.length) {
             // A delivery never reached us: applying what came after it would move the checkpoint past it.
             this.log(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
@@ -143,10 +143,10 @@ export class ConsumerRuntime {
             continue;
           }
           delivered = last;
-          const outcome = await group.handle({ lease, events: this.decode(received) });
+          const outcome = await group.handle({ lease, events: this.eventsOf(received) });
           if (outcome === 'applied') {
             // Acknowledging a batch's last delivery acknowledges the batch (AckPolicy.All): one message back, not one per event.
-            received[received.length - 1].ack();
+            received[received.length - 1].message.ack();
             failures = 0;
             this.states.set(lease.partition, { partition: lease.partition, status: 'running' });
           } else {
@@ -174,15 +174,15 @@ export class ConsumerRuntime {
   }
 
   /** A message that is not an event envelope can never be applied: it is terminated, not retried. */
-  private decode(messages: readonly JsMsg[]): RecordedEvent[] {
+  private eventsOf(deliveries: readonly Delivery[]): RecordedEvent[] {
     const events: RecordedEvent[] = [];
-    for (const message of messages) {
-      try {
-        events.push(decodeEvent(message.data));
-      } catch (error) {
-        this.log(`${this.options.group.name}: dropping message ${message.seq} of ${message.subject}: ${(error as Error).message}`);
-        message.term();
+    for (const { message, event } of deliveries) {
+      if (!(event instanceof MalformedEventMessage)) {
+        events.push(event);
+        continue;
       }
+      this.log(`${this.options.group.name}: dropping message ${message.seq} of ${message.subject}: ${event.message}`);
+      message.term();
     }
     return events;
   }

@@ -1,4 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from 'nats';
+import type { RecordedEvent } from '@tidings/core';
+import { decodeEvent, MalformedEventMessage } from './event-message';
 
 /**
  * How deliveries are gathered into batches: up to `maxEvents`, waiting at most `lingerMs` after
@@ -10,14 +12,18 @@ export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?
 /** Up to 500 events, of whatever has arrived. */
 export const DEFAULT_BATCHING: Batching = { maxEvents: 500 };
 
+/** A delivered message and its event, or why it holds none. */
+export type Delivery = Readonly<{ message: JsMsg; event: RecordedEvent | MalformedEventMessage }>;
+
 /**
  * What a durable pull consumer delivers, collected as it arrives (nats.js keeps pulls open in
  * the background) and taken in batches of whatever has come: a lone event is applied at once,
- * a flood in batches, and the next batch arrives while the current one is applied. Ends with
- * an error when the consumer or its stream disappears.
+ * a flood in batches, and the next batch arrives while the current one is applied. Each
+ * message is decoded as it arrives, so a long batch is not decoded all at once when it closes.
+ * Ends with an error when the consumer or its stream disappears.
  */
 export class Deliveries {
-  private received: JsMsg[] = [];
+  private received: Delivery[] = [];
   private lastArrival = 0;
   /** How many received messages wake a waiting `take`. */
   private wakeAtCount = 1;
@@ -55,7 +61,7 @@ export class Deliveries {
    * once per batch) — but no longer than `quietMs` after the last arrival: a flood makes long
    * batches, and its last one goes as soon as the flood stops. Empty only once stopped.
    */
-  async take({ maxEvents, lingerMs = 0, quietMs = Infinity }: Batching): Promise<JsMsg[]> {
+  async take({ maxEvents, lingerMs = 0, quietMs = Infinity }: Batching): Promise<Delivery[]> {
     this.wakeAtCount = 1;
     while (this.received.length === 0 && this.running()) await this.sleep(Infinity);
     // While lingering only a full batch wakes us: a flood's every arrival would otherwise set a timer.
@@ -76,7 +82,7 @@ export class Deliveries {
   }
 
   private arrived(message: JsMsg): void {
-    this.received.push(message);
+    this.received.push({ message, event: decoded(message) });
     this.lastArrival = performance.now();
     if (this.received.length >= this.wakeAtCount) this.wake();
   }
@@ -99,5 +105,14 @@ export class Deliveries {
   private end(error: Error): void {
     this.ended ??= error;
     this.wake();
+  }
+}
+
+/** Runs in nats.js's message callback, where nothing may throw. */
+function decoded(message: JsMsg): RecordedEvent | MalformedEventMessage {
+  try {
+    return decodeEvent(message.data);
+  } catch (error) {
+    return error instanceof MalformedEventMessage ? error : new MalformedEventMessage(String(error));
   }
 }
