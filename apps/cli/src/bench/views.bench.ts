@@ -21,7 +21,8 @@ const STATISTICS_SETTLE_MS = 11_000;
 /**
  * Sends the views as fast as 8 clients can against `tidings start` (every role in one process,
  * or the processes TIDINGS_BENCH_PROCESSES lists), then waits until the views read model has
- * applied the last request's position. Reports views/s from the first request to that moment;
+ * applied the last request's position. Reports views/s from the first request to that moment
+ * (and to the last request's answer, `upload_views_per_s`: what is left is the pipeline's tail);
  * whether every video's count equals what was sent; and the rows the read model wrote per view
  * (inserts and updates of its tables, from PostgreSQL's statistics).
  */
@@ -59,6 +60,7 @@ export async function benchViews(settings: Settings): Promise<BenchResult[]> {
       }),
     );
     progress.stop();
+    const uploadSeconds = (performance.now() - started) / 1000;
     await caughtUp(api.baseUrl, admin, head);
     const seconds = (performance.now() - started) / 1000;
 
@@ -73,6 +75,7 @@ export async function benchViews(settings: Settings): Promise<BenchResult[]> {
     const written = (await rowsWritten(pool)) - rowsBefore;
     return [
       { workload: 'views', metric: 'views_per_s', value: Math.round(VIEWS / seconds) },
+      { workload: 'views', metric: 'upload_views_per_s', value: Math.round(VIEWS / uploadSeconds) },
       { workload: 'views', metric: 'exact', value: exact ? 1 : 0 },
       { workload: 'views', metric: 'rows_per_view', value: Math.round((written / VIEWS) * 10_000) / 10_000 },
     ];
