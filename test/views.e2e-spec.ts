@@ -1,3 +1,4 @@
+import { partitionOf } from '@tidings/messaging';
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
 import { killHard, type TidingsProcess } from './tidings-process';
@@ -197,4 +198,58 @@ describe('views: exact counts by bucket, range queries and trending', () => {
     expect(data.trendingVideos).toContainEqual({ videoId: 'gql-video', views: 1 });
     expect((await graphql(`{ videoViews(videoId: "gql-video") { total } }`)).body.errors).toBeDefined();
   });
+  it('counts exactly when a projector is frozen (SIGSTOP) mid-batch: its partitions move once PostgreSQL ends its idle transaction, and it rejoins when thawed', async () => {
+    const leasesOf = async () =>
+      (await api.pool.query<{ partition: number; member: string }>("SELECT partition, member FROM consumer_leases WHERE consumer_group = 'projection.views' ORDER BY partition")).rows;
+    let leases: { partition: number; member: string }[] = [];
+    await eventually(async () => {
+      leases = await leasesOf();
+      expect(leases).toHaveLength(4);
+      expect(new Set(leases.map(({ member }) => member)).size).toBe(2);
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    // Members are named host-pid-suffix: the frozen one is a process this test started.
+    const frozen = projectors.find(({ child }) => leases.some(({ member }) => member.includes(`-${child.pid}-`))) as TidingsProcess;
+    const frozenPartitions = new Set(leases.filter(({ member }) => member.includes(`-${frozen.child.pid}-`)).map(({ partition }) => partition));
+    // Videos only the frozen projector counts (TIDINGS_PARTITIONS is 4 in the harness).
+    const videos = Array.from({ length: 200 }, (_, index) => `frozen-video-${index}`).filter((videoId) => frozenPartitions.has(partitionOf(`video-${videoId}`, 4))).slice(0, 5);
+    expect(videos).toHaveLength(5);
+    const sent = new Map(videos.map((videoId) => [videoId, 0]));
+    let head = '0';
+    const send = async (round: number) => {
+      const views = Array.from({ length: 500 }, (_, index) => ({ videoId: videos[(index + round) % videos.length] }));
+      for (const { videoId } of views) sent.set(videoId, (sent.get(videoId) as number) + 1);
+      const answer = await call('POST', '/views', { views });
+      expect(answer.status).toBe(202);
+      head = answer.body.position as string;
+    };
+
+    // The counts table is locked, so the frozen projector's next batch waits inside its transaction, holding its lease.
+    const blocker = await api.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE video_views_minute IN SHARE MODE');
+      await send(0);
+      await eventually(async () => {
+        const { rows } = await api.pool.query("SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname LIKE 'video\\_views\\_minute\\_v%'");
+        expect(rows.length).toBeGreaterThan(0);
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      frozen.child.kill('SIGSTOP');
+      await blocker.query('COMMIT');
+    } finally {
+      blocker.release();
+    }
+    try {
+      // Its statement done, the frozen member's transaction sits idle until PostgreSQL ends it (twice the 2 s lease TTL); then the other member takes its partitions.
+      await eventually(async () => expect((await leasesOf()).every(({ member }) => !member.includes(`-${frozen.child.pid}-`))).toBe(true), { timeoutMs: 30_000, intervalMs: 200 });
+      await send(1);
+      await readAt('/videos/trending?window=24h&limit=1', head);
+    } finally {
+      frozen.child.kill('SIGCONT');
+    }
+    await send(2);
+    for (const videoId of videos) expect((await readAt(`/videos/${videoId}/views?granularity=day`, head)).body.total).toBe(sent.get(videoId));
+    // Thawed, it finds its batch refused and its partitions gone, and takes its share again.
+    await eventually(async () => expect(new Set((await leasesOf()).map(({ member }) => member)).size).toBe(2), { timeoutMs: 30_000, intervalMs: 200 });
+    expect(frozen.child.exitCode).toBeNull();
+  }, 120_000);
 });

@@ -9,10 +9,19 @@ export class LeaseLost extends Error {
   }
 }
 
+/** PostgreSQL's lock_not_available: a NOWAIT lock found the row locked. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /**
  * Shares a group's partitions among the members alive (ARCHITECTURE §5): each member renews
  * its leases, takes free or expired ones up to its fair share, and gives back what is above it
  * when members join. A killed member's partitions are free once its leases expire.
+ *
+ * An expired lease whose owner is still inside a batch (it holds the lease until it commits:
+ * openBatches) is not taken until that batch ends: the member tries again at its next round
+ * rather than wait, so an owner frozen mid-batch never holds up the renewal of the member's
+ * own leases. A frozen owner's batch ends when PostgreSQL ends its idle transaction
+ * (idle_in_transaction_session_timeout on the application's pools).
  */
 export class PartitionLeases {
   constructor(
@@ -57,18 +66,27 @@ export class PartitionLeases {
     );
     for (const { partition } of free) {
       if (held.length >= share) break;
-      // The lock waits for the batch an expired owner may still be committing (it holds the lease FOR KEY SHARE).
-      const { rowCount } = await this.pool.query(
-        `WITH previous_owner AS (SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 FOR UPDATE)
-         INSERT INTO consumer_leases (consumer_group, partition, member, expires_at)
-         SELECT $1, $2, $3, now() + $4 * interval '1 millisecond' FROM (SELECT count(*) FROM previous_owner) AS waited
-         ON CONFLICT (consumer_group, partition) DO UPDATE SET member = excluded.member, expires_at = excluded.expires_at
-         WHERE consumer_leases.expires_at <= now() OR consumer_leases.member = excluded.member`,
-        [group, partition, member, ttlMs],
-      );
-      if (rowCount) held.push(partition);
+      if (await this.take(partition)) held.push(partition);
     }
     return held.sort((a, b) => a - b);
+  }
+
+  /** Takes a free or expired lease, unless its previous owner is inside a batch now (it holds the lease FOR KEY SHARE). */
+  private async take(partition: number): Promise<boolean> {
+    try {
+      const { rowCount } = await this.pool.query(
+        `WITH previous_owner AS (SELECT 1 FROM consumer_leases WHERE consumer_group = $1 AND partition = $2 FOR UPDATE NOWAIT)
+         INSERT INTO consumer_leases (consumer_group, partition, member, expires_at)
+         SELECT $1, $2, $3, now() + $4 * interval '1 millisecond' FROM (SELECT count(*) FROM previous_owner) AS locked
+         ON CONFLICT (consumer_group, partition) DO UPDATE SET member = excluded.member, expires_at = excluded.expires_at
+         WHERE consumer_leases.expires_at <= now() OR consumer_leases.member = excluded.member`,
+        [this.group, partition, this.member, this.ttlMs],
+      );
+      return Boolean(rowCount);
+    } catch (error) {
+      if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return false;
+      throw error;
+    }
   }
 
   async holds(partition: number): Promise<boolean> {

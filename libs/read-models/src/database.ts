@@ -15,6 +15,8 @@ export type MigrationReport = Readonly<{ database: string; created: boolean; app
 export async function migrate(databaseUrl: string): Promise<MigrationReport> {
   const created = await ensureDatabase(databaseUrl);
   const lock = new Client({ connectionString: databaseUrl });
+  // Losing the server ends the migration's own statements with the error; unheard, the client's report would end the process.
+  lock.on('error', () => undefined);
   await lock.connect();
   const dataSource = new DataSource({
     type: 'postgres',
@@ -38,6 +40,7 @@ export async function migrate(databaseUrl: string): Promise<MigrationReport> {
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const name = databaseName(databaseUrl);
   const admin = new Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
+  admin.on('error', () => undefined);
   await admin.connect();
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

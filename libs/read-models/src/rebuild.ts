@@ -39,6 +39,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const { pool, store, projection } = options;
   const started = Date.now();
   const lock = new Client({ connectionString: options.databaseUrl, application_name: 'tidings-rebuild' });
+  // Losing the server fails the rebuild's own statements; unheard, the lock's client would end the process with it.
+  lock.on('error', () => undefined);
   await lock.connect();
   try {
     const { rows } = await lock.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [

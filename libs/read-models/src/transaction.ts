@@ -1,18 +1,27 @@
 import type { Pool, PoolClient } from 'pg';
 
-/** Runs `work` in one transaction on a pooled connection; rolls back when it throws. */
+/**
+ * Runs `work` in one transaction on a pooled connection; rolls back when it throws. A connection
+ * lost meanwhile (the server restarted, or ended a transaction left idle too long) is reported
+ * on the client, where nobody would hear it and the process would end: the work's statement
+ * fails instead, and the connection leaves the pool.
+ */
 export async function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
   const db = await pool.connect();
+  let lost: Error | undefined;
+  const onLost = (error: Error) => (lost ??= error);
+  db.on('error', onLost);
   try {
     await db.query('BEGIN');
     const result = await work(db);
     await db.query('COMMIT');
     return result;
   } catch (error) {
-    await db.query('ROLLBACK').catch(() => undefined);
+    if (!lost) await db.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    db.release();
+    db.removeListener('error', onLost);
+    db.release(lost);
   }
 }
 
