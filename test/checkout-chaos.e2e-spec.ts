@@ -1,5 +1,6 @@
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
+import { expectCheckoutLedger, untilEverySagaEnds, type PlacedOrder } from './checkout-ledger';
 import { killHard, type TidingsProcess } from './tidings-process';
 
 const ORDERS = 500;
@@ -73,7 +74,7 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
       }
     })();
 
-    const orders: { orderId: string; items: { sku: string; quantity: number }[] }[] = [];
+    const orders: PlacedOrder[] = [];
     const plan = Array.from({ length: ORDERS }, () => {
       const lines = [...new Set(Array.from({ length: rng.between(1, 3) }, () => rng.pick(skus)))];
       return { token: rng.pick(customers), paymentToken: rng.pick(TOKENS), items: lines.map((sku) => ({ sku, quantity: rng.between(1, 3) })) };
@@ -90,75 +91,11 @@ describe('checkout under kill -9 and duplicated deliveries: the ledger holds', (
     }
     await killing;
 
-    // Every saga reaches an end (completed or compensated), none stuck or failed.
-    await eventually(
-      async () => {
-        const { rows } = await api.pool.query<{ status: string; count: string }>('SELECT status, count(*) FROM checkout_sagas GROUP BY status');
-        const counts = Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
-        expect((counts.completed ?? 0) + (counts.compensated ?? 0)).toBe(ORDERS);
-      },
-      { timeoutMs: 120_000, intervalMs: 250 },
-    ).catch(async (error: Error) => {
-      const { rows } = await api.pool.query(`SELECT saga_id, status, step, last_error, drive_failures, due_at FROM checkout_sagas WHERE status NOT IN ('completed', 'compensated') LIMIT 10`);
-      throw new Error(`${error.message}\nnot ended: ${JSON.stringify(rows, null, 1)}`);
-    });
+    await untilEverySagaEnds(api.pool, ORDERS);
     running = false;
     await nudging;
 
-    // The orders read model catches up with the store.
-    const orderRows = await eventually(
-      async () => {
-        const { rows } = await api.pool.query<{ order_id: string; status: string; total_cents: string }>('SELECT order_id, status, total_cents FROM orders');
-        expect(rows.filter((row) => row.status !== 'placed')).toHaveLength(ORDERS);
-        return rows;
-      },
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-
-    // Per order: captured − refunded at the gateway = total if confirmed, else 0.
-    const { rows: money } = await api.pool.query<{ order_id: string; captured: string; refunded: string; authorizations: string }>(`
-      SELECT substring(o.idempotency_key from 'checkout-(.*):authorize') AS order_id,
-             coalesce(sum(a.captured_cents), 0) AS captured, coalesce(sum(a.refunded_cents), 0) AS refunded, count(a.authorization_id) AS authorizations
-      FROM payment_simulator_operations o LEFT JOIN payment_simulator_authorizations a ON a.authorization_id = o.authorization_id
-      WHERE o.operation = 'authorize' GROUP BY 1`);
-    const settledBy = new Map(money.map((row) => [row.order_id, Number(row.captured) - Number(row.refunded)]));
-    const wrong = orderRows.filter((row) => (settledBy.get(row.order_id) ?? 0) !== (row.status === 'confirmed' ? Number(row.total_cents) : 0));
-    expect(wrong).toEqual([]);
-    expect(money.filter((row) => Number(row.authorizations) > 1)).toEqual([]);
-
-    // Per sku, from the event store: available + reserved + sold = received, never negative; each reservation reserved, committed and released at most once.
-    const { rows: stockEvents } = await api.pool.query<{ stream_id: string; type: string; data: { quantity: number; reservationId?: string } }>(
-      `SELECT stream_id, type, data FROM events WHERE stream_id LIKE 'product-chaos-%' ORDER BY position`,
-    );
-    const perSku = new Map<string, { received: number; onHand: number; reserved: number; sold: number }>();
-    const effects = new Map<string, number>();
-    for (const event of stockEvents) {
-      const sku = event.stream_id.slice('product-'.length);
-      const ledger = perSku.get(sku) ?? { received: 0, onHand: 0, reserved: 0, sold: 0 };
-      const quantity = event.data.quantity;
-      if (event.type === 'StockReceived') Object.assign(ledger, { received: ledger.received + quantity, onHand: ledger.onHand + quantity });
-      if (event.type === 'StockReserved') ledger.reserved += quantity;
-      if (event.type === 'StockReleased') ledger.reserved -= quantity;
-      if (event.type === 'StockCommitted') Object.assign(ledger, { reserved: ledger.reserved - quantity, onHand: ledger.onHand - quantity, sold: ledger.sold + quantity });
-      expect(ledger.onHand - ledger.reserved).toBeGreaterThanOrEqual(0);
-      expect(ledger.reserved).toBeGreaterThanOrEqual(0);
-      perSku.set(sku, ledger);
-      if (event.data.reservationId && event.type !== 'StockReservationRejected') {
-        const effect = `${event.type}/${event.data.reservationId}`;
-        effects.set(effect, (effects.get(effect) ?? 0) + 1);
-      }
-    }
-    expect([...effects].filter(([, count]) => count > 1)).toEqual([]);
-    for (const [sku, ledger] of perSku) {
-      expect({ sku, balance: ledger.onHand - ledger.reserved + ledger.reserved + ledger.sold, reserved: ledger.reserved }).toEqual({ sku, balance: ledger.received, reserved: 0 });
-    }
-    // Confirmed orders sold exactly their quantities.
-    const confirmed = new Set(orderRows.filter((row) => row.status === 'confirmed').map((row) => row.order_id));
-    const expectedSold = new Map<string, number>();
-    for (const order of orders.filter((candidate) => confirmed.has(candidate.orderId))) {
-      for (const item of order.items) expectedSold.set(item.sku, (expectedSold.get(item.sku) ?? 0) + item.quantity);
-    }
-    for (const sku of skus) expect({ sku, sold: perSku.get(sku)?.sold ?? 0 }).toEqual({ sku, sold: expectedSold.get(sku) ?? 0 });
+    const confirmed = await expectCheckoutLedger(api.pool, orders, 'chaos-');
     // Some of everything happened: the run exercised both outcomes.
     expect(confirmed.size).toBeGreaterThan(ORDERS / 10);
     expect(ORDERS - confirmed.size).toBeGreaterThan(ORDERS / 10);

@@ -1,6 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool } from 'pg';
-import { claimDueCheckouts, deferCheckout, settleCheckouts, type CheckoutDriver, type ClaimedCheckout, type DriveOutcome, type SettledCheckout } from '@tidings/checkout';
+import { claimDueCheckouts, deferCheckout, recoverClaim, settleCheckouts, type CheckoutDriver, type ClaimedCheckout, type DriveOutcome, type SettledCheckout } from '@tidings/checkout';
 import { Coalescer } from '@tidings/core';
+
+/** Tries at a bookkeeping statement after a failure (100 ms, 400 ms, 1.6 s apart), before its sagas are left to their claim's lease. */
+const BOOKKEEPING_ATTEMPTS = 4;
+
+/**
+ * Bookkeeping of claims: what failed a drive or a claim (the database connection lost, say) may
+ * fail it too, so it is tried again a few times; else its sagas would wait until their claim's
+ * lease ends (the payment timeout and 30 s more) to be driven again.
+ */
+async function withRetries<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= BOOKKEEPING_ATTEMPTS) throw error;
+      await delay(100 * 4 ** (attempt - 1));
+    }
+  }
+}
 
 export type CheckoutSchedulerOptions = Readonly<{
   /** Sagas driven at once by this process. */
@@ -63,13 +84,9 @@ export class CheckoutScheduler {
       const free = this.options.concurrency - this.driving.size;
       let claimed = 0;
       if (free > 0) {
-        try {
-          const claims = await claimDueCheckouts(this.pool, free, this.options.leaseMs);
-          claimed = claims.length;
-          for (const claim of claims) this.drive(claim);
-        } catch (error) {
-          this.options.log(`checkout scheduler: claiming due sagas failed: ${(error as Error).message}`);
-        }
+        const claims = await this.claim(free);
+        claimed = claims.length;
+        for (const claim of claims) this.drive(claim);
       }
       if ((claimed > 0 && claimed === free) || this.woken) {
         this.woken = false;
@@ -84,6 +101,21 @@ export class CheckoutScheduler {
       });
       this.resolveWait = undefined;
       this.woken = false;
+    }
+  }
+
+  /** Due sagas, up to `limit`; those of a claim whose answer was lost (it may have been carried out) are found by its id. */
+  private async claim(limit: number): Promise<ClaimedCheckout[]> {
+    const claim = randomUUID();
+    const { leaseMs, log } = this.options;
+    try {
+      return await claimDueCheckouts(this.pool, limit, leaseMs, claim);
+    } catch (error) {
+      log(`checkout scheduler: claiming due sagas failed: ${(error as Error).message}`);
+      return withRetries(() => recoverClaim(this.pool, leaseMs, claim)).catch((lost: unknown) => {
+        log(`checkout scheduler: cannot tell what a failed claim took (${(lost as Error).message}); its sagas are due again when its lease ends`);
+        return [];
+      });
     }
   }
 
@@ -106,7 +138,9 @@ export class CheckoutScheduler {
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
       this.options.log(`checkout ${claim.orderId}: drive failed, retrying later: ${reason}`);
-      await deferCheckout(this.pool, claim, reason).catch(() => undefined);
+      await withRetries(() => deferCheckout(this.pool, claim, reason)).catch((lost: unknown) => {
+        this.options.log(`checkout ${claim.orderId}: cannot record its retry (${(lost as Error).message}); it is due again when its claim's lease ends`);
+      });
     }
   }
 }

@@ -66,20 +66,37 @@ export type ClaimedCheckout = Readonly<{ orderId: string; claimedAt: Date; isNew
  * Takes up to `limit` due sagas for one drive each: skips those another scheduler holds, and
  * moves their `due_at` a lease ahead, so a driver killed mid-drive leaves them due again then.
  */
-export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: number): Promise<ClaimedCheckout[]> {
+/** Claims up to `limit` due sagas for `leaseMs`, under `claim` (an id made for this claim alone: see recoverClaim). */
+export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: number, claim: string): Promise<ClaimedCheckout[]> {
   const { rows } = await pool.query<{ order_id: string; status: string; claimed_at: Date }>({
     // Planned on every call, never prepared: a plan cached while the table was small (a sequential
     // scan) would be kept as it grows by the thousand sagas, with no ANALYZE to replace it when
     // autovacuum is off.
-    text: `UPDATE checkout_sagas SET due_at = now() + make_interval(secs => $2::double precision / 1000)
+    text: `UPDATE checkout_sagas SET due_at = now() + make_interval(secs => $2::double precision / 1000), claim = $3
            WHERE saga_id IN (
              SELECT saga_id FROM checkout_sagas WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
            )
            RETURNING order_id, status, clock_timestamp() AS claimed_at`,
-    values: [limit, leaseMs],
+    values: [limit, leaseMs, claim],
   });
-  return rows.map((row) => ({ orderId: row.order_id, claimedAt: row.claimed_at, isNew: row.status === 'new' }));
+  return rows.map(claimedOf);
 }
+
+/**
+ * The sagas a claim took, if it was carried out, while its lease lasts: for a scheduler that
+ * lost the claim's answer with its connection. Claimed when the claim's lease began (the nudge
+ * check in settleCheckouts errs towards driving again).
+ */
+export async function recoverClaim(pool: Pool, leaseMs: number, claim: string): Promise<ClaimedCheckout[]> {
+  const { rows } = await pool.query<{ order_id: string; status: string; claimed_at: Date }>(
+    `SELECT order_id, status, due_at - make_interval(secs => $2::double precision / 1000) AS claimed_at
+     FROM checkout_sagas WHERE claim = $1 AND due_at > now()`,
+    [claim, leaseMs],
+  );
+  return rows.map(claimedOf);
+}
+
+const claimedOf = (row: { order_id: string; status: string; claimed_at: Date }): ClaimedCheckout => ({ orderId: row.order_id, claimedAt: row.claimed_at, isNew: row.status === 'new' });
 
 export type SettledCheckout = Readonly<{ claim: ClaimedCheckout; outcome: DriveOutcome }>;
 
