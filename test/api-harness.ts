@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from 'pg';
@@ -26,16 +25,6 @@ export type TidingsApi = Readonly<{
   start(roles: string, overrides?: Readonly<Record<string, string>>): TidingsProcess;
 }>;
 
-/** A port nothing listens on now. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = (server.address() as AddressInfo);
-      server.close(() => resolve(port));
-    });
-  });
-
 /**
  * For an e2e file: the built `tidings start` with the api, relay, projector and sagas roles on a
  * database and namespace of its own, ready (`/health/ready` answers 200) before the tests;
@@ -50,15 +39,14 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, r
   const { database, pool } = useTestDatabase();
 
   beforeAll(async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '4000', ...settings };
+    // PORT=0: the system picks a port for each API process, so no other test's process can take it first.
+    const env = { DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: '0', JWT_SECRET: secret, TIDINGS_PARTITIONS: '4', CHECKOUT_PAYMENT_TIMEOUT_MS: '4000', ...settings };
     const start = (moreRoles: string, overrides: Readonly<Record<string, string>> = {}) => {
       const started = startTidings({ ...env, ...overrides }, moreRoles);
       processes.push(started);
       return started;
     };
-    const process = start(roles);
+    const baseUrl = await untilReady(start(roles));
     api = {
       baseUrl,
       secret,
@@ -69,7 +57,6 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, r
       eventCount: async () => Number((await pool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count),
       eventTypes: async (streamId) => (await pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId])).rows.map((row) => row.type),
     };
-    await untilReady(process, baseUrl);
   });
 
   return new Proxy({} as TidingsApi, {

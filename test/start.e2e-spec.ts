@@ -1,6 +1,5 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { eventually, newTestNamespace, testNatsUrl, useTestDatabase } from '@tidings/testing';
-import { freePort } from './api-harness';
 import { startTidings, stopGracefully, untilReady, type TidingsProcess } from './tidings-process';
 
 const EVERY_ROLE = 'api,relay,projector,sagas';
@@ -28,9 +27,8 @@ describe('tidings start', () => {
   };
 
   it('runs every role on a thread of its own, and stops them all gracefully on SIGTERM', async () => {
-    const port = await freePort();
-    const tidings = start(port);
-    await untilReady(tidings, `http://127.0.0.1:${port}`);
+    const tidings = start(0);
+    await untilReady(tidings);
     // The API may answer before the other roles' threads report that they run.
     await eventually(() => expect(tidings.output()).toContain('running api, relay, projector, sagas, each on a thread of its own'));
     expect(await stopGracefully(tidings)).toBe(0);

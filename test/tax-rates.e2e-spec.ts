@@ -1,5 +1,5 @@
 import { eventually } from '@tidings/testing';
-import { freePort, useTidingsApi } from './api-harness';
+import { useTidingsApi } from './api-harness';
 import { untilReady } from './tidings-process';
 
 /** ARCHITECTURE §6 config: tax rates live in a JetStream KV bucket that every API instance watches. */
@@ -14,9 +14,7 @@ describe('tax rates across API instances', () => {
       { userId: 'ops', roles: ['admin'] },
       { userId: 'alice', roles: ['customer'] },
     ]);
-    const port = await freePort();
-    secondUrl = `http://127.0.0.1:${port}`;
-    await untilReady(first.start('api', { PORT: String(port) }), secondUrl);
+    secondUrl = await untilReady(first.start('api'));
   });
 
   const call = async (baseUrl: string, method: string, path: string, token: string, body?: unknown) => {

@@ -32,12 +32,19 @@ export function startTidings(env: Readonly<Record<string, string>>, roles: strin
  */
 const STARTUP_TIMEOUT_MS = 45_000;
 
-/** Resolves once the API of `process` at `baseUrl` is ready; fails with its output if it exits or takes too long. */
-export async function untilReady(process: TidingsProcess, baseUrl: string): Promise<void> {
-  await eventually(
+/**
+ * The base URL of the API of `process` once it is ready: where it says it listens (start it with
+ * PORT=0, and the system picks a port nobody else holds), answering /health/ready. Fails with its
+ * output if it exits or takes too long.
+ */
+export async function untilReady(process: TidingsProcess): Promise<string> {
+  return eventually(
     async () => {
       if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);
+      const baseUrl = /api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(process.output())?.[1];
+      expect(baseUrl).toBeDefined();
       expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+      return baseUrl as string;
     },
     { timeoutMs: STARTUP_TIMEOUT_MS, intervalMs: 100 },
   ).catch((error: Error) => {

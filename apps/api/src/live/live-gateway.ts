@@ -70,7 +70,7 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
 /** The Origin and the token of an upgrade; sets the caller, or answers why not. */
 async function authorizeUpgrade(request: FastifyRequest, settings: Settings): Promise<ProblemError | undefined> {
   const origin = request.headers.origin;
-  if (origin !== undefined && !allowedOrigins(settings).includes(origin)) return problems.forbidden(`origin ${origin} is not allowed`);
+  if (origin !== undefined && !allowedOrigins(settings, request.socket.localPort).includes(origin)) return problems.forbidden(`origin ${origin} is not allowed`);
   const token = (request.query as Record<string, unknown>).token;
   if (typeof token !== 'string') return problems.unauthorized('connect with ?token=<jwt>');
   try {
@@ -81,9 +81,12 @@ async function authorizeUpgrade(request: FastifyRequest, settings: Settings): Pr
   }
 }
 
-/** Browsers send an Origin: only the API's own, or those of TIDINGS_ALLOWED_ORIGINS, may open a socket. */
-const allowedOrigins = (settings: Settings): readonly string[] =>
-  settings.allowedOrigins.length ? settings.allowedOrigins : [`http://localhost:${settings.port}`, `http://127.0.0.1:${settings.port}`];
+/**
+ * Browsers send an Origin: only the API's own — on the port the connection came in on, which is
+ * PORT unless PORT=0 left it to the system — or those of TIDINGS_ALLOWED_ORIGINS, may open a socket.
+ */
+const allowedOrigins = (settings: Settings, port: number | undefined): readonly string[] =>
+  settings.allowedOrigins.length ? settings.allowedOrigins : [`http://localhost:${port ?? settings.port}`, `http://127.0.0.1:${port ?? settings.port}`];
 
 function parseClientMessage(raw: string): ClientMessage | undefined {
   try {

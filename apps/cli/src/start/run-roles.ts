@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -18,6 +19,8 @@ export async function runRoles(settings: Settings): Promise<INestApplicationCont
   const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger });
   await configureApi(app, settings);
   await app.listen(settings.port, '0.0.0.0');
-  logger.log(`api listening on http://127.0.0.1:${settings.port}`, 'tidings');
+  // The port bound, which PORT=0 leaves to the system.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(`api listening on http://127.0.0.1:${port}`, 'tidings');
   return app;
 }
