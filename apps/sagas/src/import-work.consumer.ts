@@ -21,14 +21,16 @@ export class ImportWorkTrigger implements ConsumerGroup {
   ) {}
 
   async handle({ lease, events }: Batch): Promise<'applied' | 'blocked'> {
+    // Published before the checkpoint's transaction, not inside it: a transaction must not sit idle while JetStream
+    // answers (the pool ends one idle for twice the lease TTL). A chunk published again, after a crash or by a member
+    // that has just lost the partition, is queued once (above).
+    const checkpoint = await readCheckpoint(this.pool, this.name, lease.partition);
+    const started = events.filter((event): event is RecordedEvent<ImportStarted> => event.position > checkpoint && event.type === 'ImportStarted');
+    await this.publish(started.flatMap((event) => chunkWorkOf(event.data.jobId, event.data.chunksTotal, event.metadata.actor)));
     await inTransaction(this.pool, async (db) => {
       const { position } = await openBatch(db, lease, []);
-      const fresh = events.filter((event) => event.position > position);
-      if (fresh.length === 0) return;
-      const started = fresh.filter((event): event is RecordedEvent<ImportStarted> => event.type === 'ImportStarted');
-      await this.publish(started.flatMap((event) => chunkWorkOf(event.data.jobId, event.data.chunksTotal, event.metadata.actor)));
-      const last = fresh.reduce((highest, event) => (event.position > highest ? event.position : highest), position);
-      await saveCheckpoint(db, this.name, lease.partition, last);
+      const last = events.reduce((highest, event) => (event.position > highest ? event.position : highest), position);
+      if (last > position) await saveCheckpoint(db, this.name, lease.partition, last);
     });
     return 'applied';
   }

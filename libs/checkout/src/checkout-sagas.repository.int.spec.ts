@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useTestDatabase } from '@tidings/testing';
-import { claimDueCheckouts, recoverClaim, scheduleCheckouts } from './checkout-sagas.repository';
+import { claimDueCheckouts, deferCheckout, recoverClaim, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
 
 describe('checkout saga claims', () => {
   const { pool } = useTestDatabase();
@@ -22,5 +22,23 @@ describe('checkout saga claims', () => {
     const short = randomUUID();
     expect(await claimDueCheckouts(pool, 5, 0, short)).toHaveLength(1);
     expect(await recoverClaim(pool, 0, short)).toEqual([]);
+  });
+
+  it('settles and defers a saga only under the claim that holds it: a drive whose lease ran out cannot cut the next claim short', async () => {
+    // Only this saga is due.
+    await pool.query('UPDATE checkout_sagas SET due_at = NULL');
+    await scheduleCheckouts(pool, ['order-late']);
+    // The first claim's lease runs out at once; a second claim takes the saga for a minute.
+    const [late] = await claimDueCheckouts(pool, 1, 0, randomUUID());
+    const [current] = await claimDueCheckouts(pool, 1, 60_000, randomUUID());
+    expect([late.orderId, current.orderId]).toEqual(['order-late', 'order-late']);
+    const row = async () => (await pool.query<{ status: string; drive_failures: number; leased: boolean }>("SELECT status, drive_failures, due_at > now() + interval '50 seconds' AS leased FROM checkout_sagas WHERE order_id = 'order-late'")).rows[0];
+
+    await deferCheckout(pool, late, 'the late drive failed');
+    await settleCheckouts(pool, [{ claim: late, outcome: { status: 'compensated', step: 'done', paymentAttempts: 1 } }]);
+    expect(await row()).toEqual({ status: 'new', drive_failures: 0, leased: true });
+
+    await settleCheckouts(pool, [{ claim: current, outcome: { status: 'completed', step: 'done', paymentAttempts: 1 } }]);
+    expect(await row()).toMatchObject({ status: 'completed', drive_failures: 0 });
   });
 });

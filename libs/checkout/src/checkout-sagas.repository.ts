@@ -59,16 +59,20 @@ export async function nudgeCheckouts(db: Db, orderIds: readonly string[]): Promi
   });
 }
 
-/** `isNew`: no drive of the saga has settled yet, so its stream most likely has no events. */
-export type ClaimedCheckout = Readonly<{ orderId: string; claimedAt: Date; isNew: boolean }>;
+/**
+ * A saga taken for one drive: under which claim (the saga's row keeps it until another claim
+ * takes the saga), and when. `isNew`: no drive of the saga has settled yet, so its stream most
+ * likely has no events.
+ */
+export type ClaimedCheckout = Readonly<{ orderId: string; claim: string; claimedAt: Date; isNew: boolean }>;
 
 /**
- * Takes up to `limit` due sagas for one drive each: skips those another scheduler holds, and
- * moves their `due_at` a lease ahead, so a driver killed mid-drive leaves them due again then.
+ * Takes up to `limit` due sagas for one drive each, under `claim` (an id made for this claim
+ * alone: see recoverClaim): skips those another scheduler holds, and moves their `due_at` a lease
+ * (`leaseMs`) ahead, so a driver killed mid-drive leaves them due again then.
  */
-/** Claims up to `limit` due sagas for `leaseMs`, under `claim` (an id made for this claim alone: see recoverClaim). */
 export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: number, claim: string): Promise<ClaimedCheckout[]> {
-  const { rows } = await pool.query<{ order_id: string; status: string; claimed_at: Date }>({
+  const { rows } = await pool.query<ClaimRow>({
     // Planned on every call, never prepared: a plan cached while the table was small (a sequential
     // scan) would be kept as it grows by the thousand sagas, with no ANALYZE to replace it when
     // autovacuum is off.
@@ -76,7 +80,7 @@ export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: numb
            WHERE saga_id IN (
              SELECT saga_id FROM checkout_sagas WHERE due_at <= now() ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED
            )
-           RETURNING order_id, status, clock_timestamp() AS claimed_at`,
+           RETURNING order_id, claim, status, clock_timestamp() AS claimed_at`,
     values: [limit, leaseMs, claim],
   });
   return rows.map(claimedOf);
@@ -88,27 +92,33 @@ export async function claimDueCheckouts(pool: Pool, limit: number, leaseMs: numb
  * check in settleCheckouts errs towards driving again).
  */
 export async function recoverClaim(pool: Pool, leaseMs: number, claim: string): Promise<ClaimedCheckout[]> {
-  const { rows } = await pool.query<{ order_id: string; status: string; claimed_at: Date }>(
-    `SELECT order_id, status, due_at - make_interval(secs => $2::double precision / 1000) AS claimed_at
+  const { rows } = await pool.query<ClaimRow>(
+    `SELECT order_id, claim, status, due_at - make_interval(secs => $2::double precision / 1000) AS claimed_at
      FROM checkout_sagas WHERE claim = $1 AND due_at > now()`,
     [claim, leaseMs],
   );
   return rows.map(claimedOf);
 }
 
-const claimedOf = (row: { order_id: string; status: string; claimed_at: Date }): ClaimedCheckout => ({ orderId: row.order_id, claimedAt: row.claimed_at, isNew: row.status === 'new' });
+type ClaimRow = { order_id: string; claim: string; status: string; claimed_at: Date };
+
+const claimedOf = (row: ClaimRow): ClaimedCheckout => ({ orderId: row.order_id, claim: row.claim, claimedAt: row.claimed_at, isNew: row.status === 'new' });
 
 export type SettledCheckout = Readonly<{ claim: ClaimedCheckout; outcome: DriveOutcome }>;
 
-/** What drives reached, in one statement: each saga due again at its wake-up, or at once if nudged while it ran. */
+/**
+ * What drives reached, in one statement: each saga due again at its wake-up, or at once if nudged
+ * while it ran. A saga another claim has taken since (this one's lease ran out) is that claim's
+ * to settle: it is left as it is.
+ */
 export async function settleCheckouts(pool: Pool, settled: readonly SettledCheckout[]): Promise<void> {
   await pool.query({
     // Planned on every call, never prepared, like the claim: a plan cached while the table was small would scan it whole at every settle as it grows.
     text: `UPDATE checkout_sagas SET status = drive.status, step = drive.step, payment_attempts = drive.payment_attempts, last_error = drive.last_error,
              drive_failures = 0, updated_at = now(), due_at = CASE WHEN nudged_at > drive.claimed_at THEN now() ELSE drive.wake_at END
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[])
-                AS drive(saga_id, status, step, payment_attempts, last_error, wake_at, claimed_at)
-           WHERE checkout_sagas.saga_id = drive.saga_id`,
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::uuid[])
+                AS drive(saga_id, status, step, payment_attempts, last_error, wake_at, claimed_at, claim)
+           WHERE checkout_sagas.saga_id = drive.saga_id AND checkout_sagas.claim = drive.claim`,
     values: [
       settled.map(({ claim }) => checkoutStreamId(claim.orderId)),
       settled.map(({ outcome }) => outcome.status),
@@ -117,18 +127,22 @@ export async function settleCheckouts(pool: Pool, settled: readonly SettledCheck
       settled.map(({ outcome }) => outcome.lastError ?? null),
       settled.map(({ outcome }) => outcome.wakeAt ?? null),
       settled.map(({ claim }) => claim.claimedAt),
+      settled.map(({ claim }) => claim.claim),
     ],
   });
 }
 
-/** A drive that threw (a database or gateway outage): due again after a backoff that grows with each failure. */
+/**
+ * A drive that threw (a database or gateway outage): due again after a backoff that grows with
+ * each failure — unless another claim has taken the saga since, whose lease this must not cut short.
+ */
 export async function deferCheckout(pool: Pool, claim: ClaimedCheckout, error: string): Promise<void> {
   await pool.query({
     name: 'tidings_defer_checkout',
     text: `UPDATE checkout_sagas SET drive_failures = drive_failures + 1, last_error = $2, updated_at = now(),
              due_at = now() + make_interval(secs => least(30, 0.2 * power(2, drive_failures)))
-           WHERE saga_id = $1`,
-    values: [checkoutStreamId(claim.orderId), error],
+           WHERE saga_id = $1 AND claim = $3`,
+    values: [checkoutStreamId(claim.orderId), error, claim.claim],
   });
 }
 

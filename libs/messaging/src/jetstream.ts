@@ -60,10 +60,19 @@ export async function firstSequenceAfter(jsm: JetStreamManager, topology: EventT
   let high = state.last_seq + 1;
   if (state.messages === 0) return Math.max(low, high);
   if (position === 0n) return low;
+  const first = low;
+  // A message without a position (not the relay's) counts as where the last one before it with a position is:
+  // positions then still never fall as sequences grow, and the search cannot jump past events not yet applied.
+  const positionAt = async (seq: number): Promise<bigint> => {
+    for (let at = seq; at >= first; at--) {
+      const header = (await jsm.streams.getMessage(topology.stream, { seq: at })).header.get(POSITION_HEADER);
+      if (/^\d+$/.test(header)) return BigInt(header);
+    }
+    return 0n;
+  };
   while (low < high) {
     const middle = Math.floor((low + high) / 2);
-    const message = await jsm.streams.getMessage(topology.stream, { seq: middle });
-    if (BigInt(message.header.get(POSITION_HEADER) || '0') > position) high = middle;
+    if ((await positionAt(middle)) > position) high = middle;
     else low = middle + 1;
   }
   return low;

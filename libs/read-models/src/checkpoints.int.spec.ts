@@ -53,19 +53,21 @@ describe('a batch holds its partition lease until it commits', () => {
 
   it('moves the partition of an owner frozen mid-batch once PostgreSQL ends its idle transaction, and the frozen batch never commits', async () => {
     const group = 'spec.frozen';
-    // The owner's connections end a transaction idle for 1 s, as the application's pools do after twice the lease TTL.
-    const frozenPool = new Pool({ connectionString: database.url, idle_in_transaction_session_timeout: 1_000 });
+    // The owner's connections end a transaction idle for 3 s, as the application's pools do after twice the lease TTL.
+    const frozenPool = new Pool({ connectionString: database.url, idle_in_transaction_session_timeout: 3_000 });
     frozenPool.on('error', () => undefined);
     try {
       const owner = new PartitionLeases(frozenPool, group, 'owner', 1, TTL_MS);
       const successor = new PartitionLeases(pool, group, 'successor', 1, TTL_MS);
       expect(await owner.balance()).toEqual([0]);
       const frozenBatch = await openedBatch(frozenPool, group, 7n);
-      await pool.query("UPDATE consumer_leases SET expires_at = now() - interval '1 second' WHERE consumer_group = $1", [group]);
-      expect(await successor.balance()).toEqual([]);
-
-      await eventually(async () => expect(await successor.balance()).toEqual([0]), { timeoutMs: 10_000, intervalMs: 200 });
-      frozenBatch.finish();
+      try {
+        await pool.query("UPDATE consumer_leases SET expires_at = now() - interval '1 second' WHERE consumer_group = $1", [group]);
+        expect(await successor.balance()).toEqual([]);
+        await eventually(async () => expect(await successor.balance()).toEqual([0]), { timeoutMs: 15_000, intervalMs: 200 });
+      } finally {
+        frozenBatch.finish();
+      }
       await expect(frozenBatch.committed).rejects.toThrow();
       expect(await readCheckpoint(pool, group, 0)).toBe(0n);
     } finally {
