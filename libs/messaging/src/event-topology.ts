@@ -39,6 +39,9 @@ export const partitionOf = (streamId: string, partitions: number): number => {
 export const subjectOf = (topology: EventTopology, streamId: string): string =>
   `${topology.namespace}.events.${categoryOf(streamId)}.${partitionOf(streamId, topology.partitions)}`;
 
+/** Every partition's subject of a category: `tidings.events.order.*`. */
+export const categorySubjects = (topology: EventTopology, category: string): string => `${topology.namespace}.events.${category}.*`;
+
 /**
  * A consumer group's partitions: one per partition and category it reads, numbered
  * `partition × categories + the category's index`, so a group of one category has the

@@ -14,9 +14,6 @@ export const TOPOLOGY = Symbol('EventTopology');
 /** The application's one command handler (HandleCommand): one fold cache, and one queue per stream, for every role it runs. */
 export const COMMANDS = Symbol('HandleCommand');
 
-/** Twice the lease TTL: a partition of a member frozen mid-batch moves after about three lease TTLs, one of a killed member after one. */
-const idleTransactionTimeoutMs = (settings: Pick<Settings, 'leaseTtlMs'>): number => 2 * settings.leaseTtlMs;
-
 /** Closes what the platform opened, after every role has stopped (Nest shuts providers down in reverse). */
 @Injectable()
 class PlatformShutdown implements OnApplicationShutdown {
@@ -60,8 +57,8 @@ export class PlatformModule {
               application_name: processName,
               // No transaction here waits on anything but the database between its statements for long: one that does
               // belongs to a process frozen mid-batch (SIGSTOP, a stalled VM), holding its partition's lease. PostgreSQL
-              // ends it, and the partition moves to another member.
-              idle_in_transaction_session_timeout: idleTransactionTimeoutMs(settings),
+              // ends it after twice the lease TTL, and the partition moves to another member (a killed member's, after one).
+              idle_in_transaction_session_timeout: 2 * settings.leaseTtlMs,
             });
             // A dropped idle connection is replaced on the next query; it must not end the process.
             pool.on('error', () => undefined);

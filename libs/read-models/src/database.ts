@@ -14,10 +14,7 @@ export type MigrationReport = Readonly<{ database: string; created: boolean; app
  */
 export async function migrate(databaseUrl: string): Promise<MigrationReport> {
   const created = await ensureDatabase(databaseUrl);
-  const lock = new Client({ connectionString: databaseUrl });
-  // Losing the server ends the migration's own statements with the error; unheard, the client's report would end the process.
-  lock.on('error', () => undefined);
-  await lock.connect();
+  const lock = await connectClient(databaseUrl);
   const dataSource = new DataSource({
     type: 'postgres',
     url: databaseUrl,
@@ -36,12 +33,21 @@ export async function migrate(databaseUrl: string): Promise<MigrationReport> {
   }
 }
 
+/**
+ * A connection of its own (a lock's, an administrator's). Losing the server fails its statements
+ * with the error; the client's own report of it, unheard, would end the process.
+ */
+export async function connectClient(connectionString: string, applicationName?: string): Promise<Client> {
+  const client = new Client({ connectionString, ...(applicationName ? { application_name: applicationName } : {}) });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
 /** Creates the URL's database when it does not exist; true when it did not. */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const name = databaseName(databaseUrl);
-  const admin = new Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
-  admin.on('error', () => undefined);
-  await admin.connect();
+  const admin = await connectClient(withDatabase(databaseUrl, 'postgres'));
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return false;

@@ -1,8 +1,9 @@
-import { Client, type Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { EventStore, RecordedEvent } from '@tidings/core';
 import { categoryOf, groupPartitions } from '@tidings/messaging';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
+import { connectClient } from './database';
 import { inTransaction } from './transaction';
 
 export type RebuildProgress = Readonly<{ position: bigint; head: bigint; events: number }>;
@@ -38,10 +39,7 @@ const SWITCH_WITHIN = 1_000n;
 export async function rebuildProjection(options: RebuildOptions): Promise<RebuildReport> {
   const { pool, store, projection } = options;
   const started = Date.now();
-  const lock = new Client({ connectionString: options.databaseUrl, application_name: 'tidings-rebuild' });
-  // Losing the server fails the rebuild's own statements; unheard, the lock's client would end the process with it.
-  lock.on('error', () => undefined);
-  await lock.connect();
+  const lock = await connectClient(options.databaseUrl, 'tidings-rebuild');
   try {
     const { rows } = await lock.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [
       REBUILD_LOCK_CLASS,

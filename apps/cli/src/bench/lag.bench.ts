@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { connectNats, eventTopology, groupPartitionOf, POSITION_HEADER, subjectOf, type EventTopology } from '@tidings/messaging';
+import { categoryOf, categorySubjects, connectNats, eventTopology, groupPartitionOf, POSITION_HEADER, type EventTopology } from '@tidings/messaging';
 import { orderStreamId, ordersProjection } from '@tidings/orders';
 import { consumerGroupOf, migrate } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -189,8 +189,7 @@ async function readPublishedTimes(natsUrl: string, topology: EventTopology, timi
   const byPosition = new Map(timings.map((timing) => [timing.position.toString(), timing]));
   const nats = await connectNats(natsUrl, 'tidings-bench-lag');
   try {
-    const ordersSubjects = subjectOf(topology, orderStreamId('any')).replace(/\.\d+$/, '.*');
-    const consumer = await nats.jetstream().consumers.get(topology.stream, { filterSubjects: ordersSubjects });
+    const consumer = await nats.jetstream().consumers.get(topology.stream, { filterSubjects: categorySubjects(topology, categoryOf(orderStreamId('any'))) });
     let missing = byPosition.size;
     while (missing > 0) {
       let received = 0;
