@@ -67,7 +67,7 @@ export class EventStore1763700000000 implements MigrationInterface {
  * block of positions are taken: that pairing is all gap safety needs, so batches insert and
  * commit in parallel.
  */
-const APPEND_FUNCTION = `
+export const APPEND_FUNCTION = `
 CREATE FUNCTION tidings_append(
   p_stream_ids text[], p_slots int[], p_expected bigint[], p_counts int[],
   p_event_requests int[], p_event_ids uuid[], p_types text[], p_data jsonb, p_metadata jsonb

@@ -39,8 +39,24 @@ type EventRow = {
 };
 
 const COLUMNS = 'position, event_id, stream_id, stream_version, type, data, metadata, recorded_at';
-/** Only events of transactions older than every running one: nothing earlier can still appear. */
-const SETTLED = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+/**
+ * Only events before which nothing can still appear. `tidings_append` takes positions in the
+ * order of transaction ids, so an event is settled when every transaction below its id that
+ * could still append has ended: each one in progress in this statement's snapshot, except
+ * those that pg_stat_activity (read after the snapshot was taken) shows running under another
+ * name than `tidings-append` (migration AppendsNamed1764500000000) — they took their id
+ * outside `tidings_append`, and an append must be its transaction's first write. So only a
+ * slower append holds readers back, not the read models' and sagas' transactions. A session
+ * whose transaction id this role may not see counts as a possible append. Each read is a
+ * statement of its own: inside a longer transaction, pg_stat_activity would be the one read
+ * by its first statement, and could be older than the snapshot.
+ */
+const SETTLED = `transaction_id < (
+  SELECT least(pg_snapshot_xmax(pg_current_snapshot()), min(running))
+    FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+   WHERE running::text::bigint % 4294967296 NOT IN (
+     SELECT backend_xid::text::bigint FROM pg_stat_get_activity(NULL)
+      WHERE backend_xid IS NOT NULL AND application_name IS DISTINCT FROM 'tidings-append'))`;
 
 export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
