@@ -47,7 +47,7 @@ const COLUMNS = 'position, event_id, stream_id, stream_version, type, data, meta
  * name than `tidings-append` (migration AppendsNamed1764500000000) — they took their id
  * outside `tidings_append`, and an append must be its transaction's first write. So only a
  * slower append holds readers back, not the read models' and sagas' transactions. A session
- * whose transaction id this role may not see counts as a possible append. Each read is a
+ * whose transaction id or name this role may not see counts as a possible append. Each read is a
  * statement of its own: inside a longer transaction, pg_stat_activity would be the one read
  * by its first statement, and could be older than the snapshot.
  */
@@ -56,7 +56,7 @@ const SETTLED = `transaction_id < (
     FROM pg_snapshot_xip(pg_current_snapshot()) AS running
    WHERE running::text::bigint % 4294967296 NOT IN (
      SELECT backend_xid::text::bigint FROM pg_stat_get_activity(NULL)
-      WHERE backend_xid IS NOT NULL AND application_name IS DISTINCT FROM 'tidings-append'))`;
+      WHERE backend_xid IS NOT NULL AND application_name <> 'tidings-append'))`;
 
 export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
