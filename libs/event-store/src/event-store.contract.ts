@@ -30,7 +30,7 @@ const events = (count: number, type = 'SomethingHappened') =>
   Array.from({ length: count }, (_, i) => testEvent(type, { i }));
 
 /** Collects what a subscription delivers, for the streams of one test, until stopped. */
-function collect(store: EventStore, fromPosition: bigint, prefix: string) {
+export function collect(store: EventStore, fromPosition: bigint, prefix: string) {
   const received: RecordedEvent[] = [];
   const subscription = store.subscribeToAll({ fromPosition });
   const done = (async () => {
@@ -39,7 +39,8 @@ function collect(store: EventStore, fromPosition: bigint, prefix: string) {
   return { received, stop: async () => (await subscription.close(), await done) };
 }
 
-const expectOrderedOnce = (received: readonly RecordedEvent[]) => {
+/** Each event once, in position order, and each stream's versions 0..n without gaps. */
+export const expectOrderedOnce = (received: readonly RecordedEvent[]) => {
   expect(new Set(received.map((event) => event.eventId)).size).toBe(received.length);
   for (let i = 1; i < received.length; i++) expect(received[i].position > received[i - 1].position).toBe(true);
   const nextVersion = new Map<string, number>();

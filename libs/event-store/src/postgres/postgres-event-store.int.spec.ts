@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@tidings/testing';
-import { eventStoreContract, testEvent } from '../event-store.contract';
+import { createTestDatabase, eventually, type TestDatabase } from '@tidings/testing';
+import { collect, eventStoreContract, expectOrderedOnce, testEvent } from '../event-store.contract';
 import { appendQuery } from './group-commit';
 import { PostgresEventStore } from './postgres-event-store';
 
@@ -60,6 +62,54 @@ describe('PostgreSQL event store', () => {
     } finally {
       await client.query('ROLLBACK');
       await client.end();
+      await store.close();
+    }
+  });
+
+  it('delivers every event once, in order, while appends that commit late race with transactions that append nothing', async () => {
+    const store = new PostgresEventStore({ connectionString: database.url });
+    const prefix = `race-${randomUUID().slice(0, 8)}-`;
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const client = new Client({ connectionString: database.url });
+        await client.connect();
+        return client;
+      }),
+    );
+    const subscriber = collect(store, await store.headPosition(), prefix);
+    const moment = () => delay(Math.random() * 5);
+    let racing = true;
+    // Transactions that take an id and hold it a moment: readers need not wait for them.
+    const others = clients.slice(0, 4).map(async (client) => {
+      while (racing) {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_current_xact_id()');
+        await moment();
+        await client.query('COMMIT');
+      }
+    });
+    try {
+      // Appends that take their positions, then commit a moment later: readers must wait for them.
+      const late = clients.slice(4).map(async (client, i) => {
+        for (let round = 0; round < 25; round++) {
+          await client.query('BEGIN');
+          await client.query(appendQuery([{ streamId: `${prefix}late-${i}`, events: [testEvent()], expectedVersion: 'any' }]));
+          await moment();
+          await client.query('COMMIT');
+        }
+      });
+      const pooled = Array.from({ length: 4 }, async (_, i) => {
+        for (let round = 0; round < 25; round++) await store.append(`${prefix}pooled-${i}`, [testEvent(), testEvent()], { expectedVersion: 'any' });
+      });
+      await Promise.all([...late, ...pooled]);
+
+      await eventually(() => expect(subscriber.received).toHaveLength(4 * 25 + 4 * 25 * 2), { timeoutMs: 15_000 });
+      expectOrderedOnce(subscriber.received);
+    } finally {
+      racing = false;
+      await Promise.allSettled(others);
+      await subscriber.stop();
+      await Promise.all(clients.map((client) => client.end()));
       await store.close();
     }
   });
