@@ -48,7 +48,7 @@ describe('PostgreSQL event store', () => {
     }
   });
 
-  it('shows an event at once while a transaction that wrote something else stays open (only appends hold readers back)', async () => {
+  it('shows an event while a transaction that wrote something else stays open (only appends hold readers back)', async () => {
     const client = new Client({ connectionString: database.url });
     const store = new PostgresEventStore({ connectionString: database.url });
     await client.connect();
@@ -57,8 +57,11 @@ describe('PostgreSQL event store', () => {
       await client.query("INSERT INTO checkpoints (consumer_group, position) VALUES ('open-meanwhile', 0)");
       const { position } = await store.append('while-open-1', [testEvent()], { expectedVersion: 'any' });
 
-      expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
-      expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
+      // Appends of other test files, on other databases of the server, may hold readers back a moment; this transaction stays open throughout.
+      await eventually(async () => {
+        expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
+        expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
+      });
     } finally {
       await client.query('ROLLBACK');
       await client.end();

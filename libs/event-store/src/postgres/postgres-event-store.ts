@@ -46,13 +46,18 @@ const COLUMNS = 'position, event_id, stream_id, stream_version, type, data, meta
  * those that pg_stat_activity (read after the snapshot was taken) shows running under another
  * name than `tidings-append` (migration AppendsNamed1764500000000) — they took their id
  * outside `tidings_append`, and an append must be its transaction's first write. So only a
- * slower append holds readers back, not the read models' and sagas' transactions. A session
- * whose transaction id or name this role may not see counts as a possible append. Each read is a
- * statement of its own: inside a longer transaction, pg_stat_activity would be the one read
- * by its first statement, and could be older than the snapshot.
+ * slower append holds readers back, not the read models' and sagas' transactions.
+ *
+ * What this relies on:
+ * - each read is a statement of its own: inside a longer transaction, pg_stat_activity would
+ *   be the one read by its first statement, older than the snapshot;
+ * - nothing renames a transaction after its append (the store's appends are single statements);
+ * - a primary: a standby's snapshots list running transactions apart from where
+ *   pg_snapshot_xip looks, so there readers wait for every running transaction, as before.
  */
 const SETTLED = `transaction_id < (
-  SELECT least(pg_snapshot_xmax(pg_current_snapshot()), min(running))
+  SELECT CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(pg_current_snapshot())
+              ELSE least(pg_snapshot_xmax(pg_current_snapshot()), min(running)) END
     FROM pg_snapshot_xip(pg_current_snapshot()) AS running
    WHERE running::text::bigint % 4294967296 NOT IN (
      SELECT backend_xid::text::bigint FROM pg_stat_get_activity(NULL)
