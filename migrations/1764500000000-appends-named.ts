@@ -6,6 +6,9 @@ const APPENDING = 'tidings-append';
 
 const FIRST_LOCK = '  PERFORM pg_advisory_xact_lock(stream_lock_class, q.h)';
 
+/** The function as EventStore1763700000000 created it, to be replaced (and restored by `down`). */
+const AS_CREATED = APPEND_FUNCTION.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION');
+
 /**
  * `tidings_append` as EventStore1763700000000 created it, with one statement more: before it
  * takes its transaction id, it names its transaction `tidings-append` (application_name, set
@@ -18,15 +21,11 @@ export class AppendsNamed1764500000000 implements MigrationInterface {
   name = 'AppendsNamed1764500000000';
 
   async up(db: QueryRunner): Promise<void> {
-    if (!APPEND_FUNCTION.includes(FIRST_LOCK)) throw new Error('tidings_append is not as EventStore1763700000000 created it');
-    const named = APPEND_FUNCTION.replace(
-      FIRST_LOCK,
-      `  PERFORM set_config('application_name', '${APPENDING}', true);\n${FIRST_LOCK}`,
-    );
-    await db.query(named.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'));
+    if (!AS_CREATED.includes(FIRST_LOCK)) throw new Error('tidings_append is not as EventStore1763700000000 created it');
+    await db.query(AS_CREATED.replace(FIRST_LOCK, `  PERFORM set_config('application_name', '${APPENDING}', true);\n${FIRST_LOCK}`));
   }
 
   async down(db: QueryRunner): Promise<void> {
-    await db.query(APPEND_FUNCTION.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'));
+    await db.query(AS_CREATED);
   }
 }
