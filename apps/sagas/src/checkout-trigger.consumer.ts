@@ -3,7 +3,7 @@ import type { RecordedEvent } from '@tidings/core';
 import { nudgeCheckouts, scheduleCheckouts } from '@tidings/checkout';
 import { DEFAULT_BATCHING, type Batch, type ConsumerGroup } from '@tidings/messaging';
 import type { OrderEvent } from '@tidings/orders';
-import { inTransaction, JointBatches, openBatches, readCheckpoint, saveCheckpoints, type BatchOutcome } from '@tidings/read-models';
+import { inTransaction, JointBatches, openBatches, pipelined, readCheckpoint, saveCheckpoints, type BatchOutcome } from '@tidings/read-models';
 
 /**
  * The consumer group `saga.checkout`: a placed order gets its saga row, due at once; a
@@ -43,9 +43,11 @@ export class CheckoutTrigger implements ConsumerGroup {
         saved.push({ partition: lease.partition, position: after.reduce((highest, event) => (event.position > highest ? event.position : highest), position) });
       }
       if (saved.length === 0) return false;
-      await saveCheckpoints(db, this.name, saved);
-      await scheduleCheckouts(db, fresh.filter((event) => event.type === 'OrderPlaced').map((event) => event.data.orderId));
-      await nudgeCheckouts(db, fresh.filter((event) => event.type === 'OrderCancellationRequested').map((event) => event.data.orderId));
+      await pipelined(
+        saveCheckpoints(db, this.name, saved),
+        scheduleCheckouts(db, fresh.filter((event) => event.type === 'OrderPlaced').map((event) => event.data.orderId)),
+        nudgeCheckouts(db, fresh.filter((event) => event.type === 'OrderCancellationRequested').map((event) => event.data.orderId)),
+      );
       return true;
     });
     if (scheduled) this.onDue();

@@ -1,5 +1,6 @@
 import type { Message, RecordedEvent } from '@tidings/core';
-import { quoteIdentifier, type Projection } from '@tidings/read-models';
+import type { PoolClient } from 'pg';
+import { pipelined, quoteIdentifier, type Projection } from '@tidings/read-models';
 import type { OrderEvent, OrderItem } from './orders';
 
 /** One row per order of the `orders` view. */
@@ -97,8 +98,8 @@ export type OrderPaymentRecord = { order_id: string; status: OrderPaymentRow['st
  * The orders read model, with each order's payment status. Payments are kept in a view of
  * their own, joined by the queries: an order's payment stream may sit on another partition
  * than its order stream, so a payment event can be applied before the order's row exists.
- * Each view costs a batch at most two statements: touched rows read at once, every event
- * folded in memory, changed rows written back in one upsert.
+ * A batch costs two round trips: the touched rows of both views read at once, every event
+ * folded in memory, the changed rows written back with one upsert per view.
  */
 export const ordersProjection: Projection = {
   name: 'orders',
@@ -132,60 +133,66 @@ export const ordersProjection: Projection = {
   },
 
   async apply(db, events, tables) {
-    const orderEvents = events.filter(isOrderEvent);
-    const orders = await changedRows(orderEvents, evolveOrderRow, async (orderIds) => {
-      // Planned on every batch, never prepared: a plan cached while the table was small (a sequential
-      // scan) would be kept as it grows, with no ANALYZE to replace it when autovacuum is off.
-      const { rows } = await db.query<OrderRecord>(`SELECT * FROM ${quoteIdentifier(tables.orders)} WHERE order_id = ANY($1)`, [orderIds]);
-      return rows.map(orderRowOf);
-    });
-    if (orders.length) {
-      await db.query({
-        name: `tidings_write_${tables.orders}`,
-        text: `INSERT INTO ${quoteIdentifier(tables.orders)}
-           (order_id, customer_id, status, items, subtotal_cents, tax_cents, total_cents, currency, cancellation_reason, version, placed_at, updated_at, position)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::int[],
-           $11::timestamptz[], $12::timestamptz[], $13::bigint[])
-         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, cancellation_reason = excluded.cancellation_reason,
-           version = excluded.version, updated_at = excluded.updated_at, position = excluded.position`,
-        values: [
-          orders.map((row) => row.orderId),
-          orders.map((row) => row.customerId),
-          orders.map((row) => row.status),
-          orders.map((row) => JSON.stringify(row.items)),
-          orders.map((row) => row.subtotalCents),
-          orders.map((row) => row.taxCents),
-          orders.map((row) => row.totalCents),
-          orders.map((row) => row.currency),
-          orders.map((row) => row.cancellationReason ?? null),
-          orders.map((row) => row.version),
-          orders.map((row) => row.placedAt.toISOString()),
-          orders.map((row) => row.updatedAt.toISOString()),
-          orders.map((row) => row.position.toString()),
-        ],
-      });
-    }
-
-    const payments = await changedRows(events.filter(isPaymentEvent), evolveOrderPaymentRow, async (orderIds) => {
-      const { rows } = await db.query<OrderPaymentRecord>(`SELECT * FROM ${quoteIdentifier(tables.order_payments)} WHERE order_id = ANY($1)`, [orderIds]);
-      return rows.map(orderPaymentRowOf);
-    });
-    if (payments.length) {
-      await db.query({
-        name: `tidings_write_${tables.order_payments}`,
-        text: `INSERT INTO ${quoteIdentifier(tables.order_payments)} (order_id, status, updated_at, position)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
-         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, position = excluded.position`,
-        values: [
-          payments.map((row) => row.orderId),
-          payments.map((row) => row.status),
-          payments.map((row) => row.updatedAt.toISOString()),
-          payments.map((row) => row.position.toString()),
-        ],
-      });
-    }
+    // Both views' rows are read in one round trip and written in another (the pool pipelines).
+    const [orders, payments] = await pipelined(
+      changedRows(events.filter(isOrderEvent), evolveOrderRow, async (orderIds) => {
+        // Planned on every batch, never prepared: a plan cached while the table was small (a sequential
+        // scan) would be kept as it grows, with no ANALYZE to replace it when autovacuum is off.
+        const { rows } = await db.query<OrderRecord>(`SELECT * FROM ${quoteIdentifier(tables.orders)} WHERE order_id = ANY($1)`, [orderIds]);
+        return rows.map(orderRowOf);
+      }),
+      changedRows(events.filter(isPaymentEvent), evolveOrderPaymentRow, async (orderIds) => {
+        const { rows } = await db.query<OrderPaymentRecord>(`SELECT * FROM ${quoteIdentifier(tables.order_payments)} WHERE order_id = ANY($1)`, [orderIds]);
+        return rows.map(orderPaymentRowOf);
+      }),
+    );
+    await pipelined(writeOrders(db, tables.orders, orders), writeOrderPayments(db, tables.order_payments, payments));
   },
 };
+
+async function writeOrders(db: PoolClient, table: string, orders: readonly OrderRow[]): Promise<void> {
+  if (orders.length === 0) return;
+  await db.query({
+    name: `tidings_write_${table}`,
+    text: `INSERT INTO ${quoteIdentifier(table)}
+       (order_id, customer_id, status, items, subtotal_cents, tax_cents, total_cents, currency, cancellation_reason, version, placed_at, updated_at, position)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::int[],
+       $11::timestamptz[], $12::timestamptz[], $13::bigint[])
+     ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, cancellation_reason = excluded.cancellation_reason,
+       version = excluded.version, updated_at = excluded.updated_at, position = excluded.position`,
+    values: [
+      orders.map((row) => row.orderId),
+      orders.map((row) => row.customerId),
+      orders.map((row) => row.status),
+      orders.map((row) => JSON.stringify(row.items)),
+      orders.map((row) => row.subtotalCents),
+      orders.map((row) => row.taxCents),
+      orders.map((row) => row.totalCents),
+      orders.map((row) => row.currency),
+      orders.map((row) => row.cancellationReason ?? null),
+      orders.map((row) => row.version),
+      orders.map((row) => row.placedAt.toISOString()),
+      orders.map((row) => row.updatedAt.toISOString()),
+      orders.map((row) => row.position.toString()),
+    ],
+  });
+}
+
+async function writeOrderPayments(db: PoolClient, table: string, payments: readonly OrderPaymentRow[]): Promise<void> {
+  if (payments.length === 0) return;
+  await db.query({
+    name: `tidings_write_${table}`,
+    text: `INSERT INTO ${quoteIdentifier(table)} (order_id, status, updated_at, position)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
+     ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, position = excluded.position`,
+    values: [
+      payments.map((row) => row.orderId),
+      payments.map((row) => row.status),
+      payments.map((row) => row.updatedAt.toISOString()),
+      payments.map((row) => row.position.toString()),
+    ],
+  });
+}
 
 /** Folds a batch's events into the rows they touch, read once; returns the rows that changed. */
 async function changedRows<Row extends { orderId: string }, E extends RecordedEvent<Message<string, { orderId: string }>>>(

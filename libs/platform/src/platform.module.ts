@@ -55,6 +55,8 @@ export class PlatformModule {
               connectionString: settings.databaseUrl,
               max: settings.databasePoolSize,
               application_name: processName,
+              // Statements a transaction sends together go out at once (see pipelined in read-models), not one round trip each.
+              pipeline: true,
               // No transaction here waits on anything but the database between its statements for long: one that does
               // belongs to a process frozen mid-batch (SIGSTOP, a stalled VM), holding its partition's lease. PostgreSQL
               // ends it after twice the lease TTL, and the partition moves to another member (a killed member's, after one).

@@ -6,7 +6,7 @@ import { JointBatches, type BatchOutcome } from './joint-batches';
 import { parkEvent } from './dead-letters';
 import { consumerGroupOf, tablesOf, type AfterCommit, type Projection } from './projection';
 import { currentVersion } from './projection-registry';
-import { inTransaction, isTransient } from './transaction';
+import { inTransaction, isTransient, pipelined } from './transaction';
 
 export type ProjectionConsumerOptions = Readonly<{
   /** Failures of one event, each after a backoff, before the group's policy takes it. */
@@ -96,24 +96,33 @@ export class ProjectionConsumer implements ConsumerGroup {
       if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
       return version;
     };
+    const versions: number[] = [];
+    for (const { checkpoint } of opened) versions.push(await versionOf(checkpoint));
+    // Sent ahead of the projection's statements, in the same round trip as its first: the transaction makes them one.
+    const saving = saveCheckpoints(
+      db,
+      this.name,
+      opened.map(({ lease, fresh }, i) => ({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion: versions[i] })),
+    );
+    await pipelined(saving, this.applyFresh(db, opened, versions, afterCommit));
+  }
+
+  /** The batches' events after their checkpoints: applied to the tables of their version, or parked behind their stream's dead letter. */
+  private async applyFresh(db: PoolClient, opened: readonly Opened[], versions: readonly number[], afterCommit: AfterCommit): Promise<void> {
     const liveByVersion = new Map<number, RecordedEvent[]>();
-    for (const { checkpoint, fresh } of opened) {
-      const version = await versionOf(checkpoint);
-      const live = liveByVersion.get(version) ?? [];
+    for (const [i, { checkpoint, fresh }] of opened.entries()) {
+      const live = liveByVersion.get(versions[i]) ?? [];
       for (const event of fresh) if (!checkpoint.waiting.has(event.streamId)) live.push(event);
-      liveByVersion.set(version, live);
+      liveByVersion.set(versions[i], live);
     }
     for (const [version, live] of liveByVersion) {
       if (live.length) await this.projection.apply(db, live.sort(byPosition), tablesOf(this.projection, version), afterCommit);
     }
-    const saved = [];
     for (const { lease, checkpoint, fresh } of opened) {
       for (const event of fresh.filter((candidate) => checkpoint.waiting.has(candidate.streamId))) {
         await parkEvent(db, this.name, lease.partition, event, `waits behind an earlier dead letter of ${event.streamId}`, 0);
       }
-      saved.push({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion: await versionOf(checkpoint) });
     }
-    await saveCheckpoints(db, this.name, saved);
   }
 
   /** Throws to have the runtime back off and redeliver, until the event has failed `maxAttempts` times. */

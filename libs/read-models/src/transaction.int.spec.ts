@@ -1,5 +1,5 @@
 import { useTestDatabase } from '@tidings/testing';
-import { inTransaction, isTransient } from './transaction';
+import { inTransaction, isTransient, pipelined } from './transaction';
 
 describe('inTransaction', () => {
   const { pool } = useTestDatabase();
@@ -19,5 +19,42 @@ describe('inTransaction', () => {
     expect(error).toBeInstanceOf(Error);
     expect(isTransient(error)).toBe(true);
     await expect(inTransaction(pool, async (db) => (await db.query<{ one: number }>('SELECT 1 AS one')).rows[0].one)).resolves.toBe(1);
+  });
+});
+
+describe('statements pipelined in a transaction', () => {
+  const { pool } = useTestDatabase();
+
+  beforeAll(async () => {
+    await pool.query('CREATE TABLE pipelined (id int PRIMARY KEY)');
+    await pool.query('INSERT INTO pipelined VALUES (1)');
+  });
+
+  it('go out together and come back in order', async () => {
+    const results = await inTransaction(pool, (db) =>
+      pipelined(db.query<{ n: number }>('SELECT 1 AS n'), db.query<{ n: number }>('SELECT 2 AS n'), db.query<{ n: number }>('SELECT 3 AS n')),
+    );
+    expect(results.map(({ rows }) => rows[0].n)).toEqual([1, 2, 3]);
+  });
+
+  it('commit nothing when one fails, and the error is that one, not the aborted transaction of those after it', async () => {
+    const attempt = inTransaction(pool, (db) =>
+      pipelined(db.query('INSERT INTO pipelined VALUES (2)'), db.query('INSERT INTO pipelined VALUES (1)'), db.query('INSERT INTO pipelined VALUES (3)')),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: '23505' });
+    const { rows } = await pool.query<{ id: number }>('SELECT id FROM pipelined ORDER BY id');
+    expect(rows.map(({ id }) => id)).toEqual([1]);
+  });
+
+  it('have all settled when one has failed, so none goes on with a connection given back', async () => {
+    const db = await pool.connect();
+    let slowSettled = false;
+    try {
+      const attempt = pipelined(Promise.reject(new Error('refused before it was sent')), db.query('SELECT pg_sleep(0.2)').then(() => (slowSettled = true)));
+      await expect(attempt).rejects.toThrow('refused before it was sent');
+      expect(slowSettled).toBe(true);
+    } finally {
+      db.release();
+    }
   });
 });

@@ -5,6 +5,10 @@ import type { Pool, PoolClient } from 'pg';
  * lost meanwhile (the server restarted, or ended a transaction left idle too long) is reported
  * on the client, where nobody would hear it and the process would end: the work's statement
  * fails instead, and the connection leaves the pool.
+ *
+ * On a pipelining pool (see `pipelined`), BEGIN goes out with the work's first statement instead
+ * of a round trip before it. BEGIN on an idle connection fails only with the connection, and
+ * then so does every statement sent after it.
  */
 export async function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
   const db = await pool.connect();
@@ -12,8 +16,7 @@ export async function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Pro
   const onLost = (error: Error) => (lost ??= error);
   db.on('error', onLost);
   try {
-    await db.query('BEGIN');
-    const result = await work(db);
+    const [, result] = await pipelined(db.query('BEGIN'), work(db));
     await db.query('COMMIT');
     return result;
   } catch (error) {
@@ -23,6 +26,19 @@ export async function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Pro
     db.removeListener('error', onLost);
     db.release(lost);
   }
+}
+
+/**
+ * Waits for statements sent together on one connection (a pipelining client sends each without
+ * waiting for the one before; another queues them): their results in order, or the error of the
+ * first that failed — in a transaction, those after it fail only because it did. Every one has
+ * settled before this returns or throws, so no work goes on with a connection given back.
+ */
+export async function pipelined<T extends readonly unknown[]>(...statements: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(statements);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01)/;

@@ -61,7 +61,8 @@ function newTestDatabaseName(): string {
  */
 export function useTestDatabase(): { readonly database: TestDatabase; readonly pool: Pool } {
   const database = testDatabase(newTestDatabaseName());
-  const pool = new Pool({ connectionString: database.url });
+  // Pipelining, as the processes' pools do.
+  const pool = new Pool({ connectionString: database.url, pipeline: true });
   // Should a connection outlive the wait before the drop, its cut (reported by the wait) must not crash the file.
   pool.on('error', () => undefined);
   beforeAll(async () => {
