@@ -98,6 +98,81 @@ describe('handleCommand over the PostgreSQL store', () => {
     expect((await given.store.readStream(existing)).map((event) => event.data)).toMatchObject([{ by: 5 }, { by: 1 }]);
   });
 
+  describe('commands that queue on a stream while an append to it is in flight', () => {
+    it('go out together in the next append, each decided on the state the ones before it leave', async () => {
+      const { store, calls } = counted();
+      const handle = createCommandHandler({ store, ids: uuidV7Ids });
+      const id = streamId();
+      const commands = Array.from({ length: 30 }, (_, i) => increment(i + 1));
+      const results = await Promise.all(commands.map((command) => handle(counter, id, command)));
+
+      // The first alone (the stream was new); the 29 that queued behind it in one append, from what it left (no read).
+      expect(calls).toEqual({ reads: 1, appends: 2 });
+      expect(results.map(({ version }) => version)).toEqual(commands.map((_, i) => i));
+      expect(results.map(({ state }) => state.count)).toEqual(commands.map((_, i) => ((i + 1) * (i + 2)) / 2));
+      const stored = await given.store.readStream(id);
+      expect(stored.map((event) => event.metadata.causationId)).toEqual(commands.map((command) => command.metadata.commandId));
+      // Each answer's position shows its own event: it is that of the append that carried it.
+      results.forEach(({ events, position }, i) => {
+        expect(events).toHaveLength(1);
+        expect(position).toBe(i === 0 ? stored[0].position : stored[29].position);
+      });
+    });
+
+    it('refuse only the command the rule refuses: those before and after it are appended', async () => {
+      const { store, calls } = counted();
+      const handle = createCommandHandler({ store, ids: uuidV7Ids });
+      const id = streamId();
+      await handle(counter, id, increment(995));
+      // In turn: 996, 998, no room for +5, and the +2 after it ends at the limit.
+      const outcomes = await Promise.allSettled([increment(1), increment(2), increment(5), increment(2)].map((command) => handle(counter, id, command)));
+
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(BusinessRuleViolation);
+      expect((outcomes[3] as PromiseFulfilledResult<{ state: { count: number }; version: number }>).value).toMatchObject({ state: { count: 1_000 }, version: 3 });
+      expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 995 }, { by: 1 }, { by: 2 }, { by: 2 }]);
+      // One append for the four; the refusal, decided on the cache, was checked on the store first.
+      expect(calls).toEqual({ reads: 2, appends: 2 });
+    });
+
+    it('apply a command id once when it comes twice in one batch: the second answer is the first append', async () => {
+      const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
+      const id = streamId();
+      await handle(counter, id, increment(1));
+      const twice = increment(7);
+      const [, first, second] = await Promise.all([handle(counter, id, increment(1)), handle(counter, id, twice), handle(counter, id, twice)]);
+
+      expect(first).toMatchObject({ state: { count: 9 }, version: 2 });
+      expect(first.events).toHaveLength(1);
+      expect(second).toMatchObject({ events: [], state: { count: 9 }, version: 2, position: first.position });
+      expect(await given.store.readStream(id)).toHaveLength(3);
+    });
+
+    it('are decided again, all of them, when their append loses a race with another process', async () => {
+      const id = streamId();
+      const other = createCommandHandler({ store: given.store, ids: uuidV7Ids });
+      let appends = 0;
+      // The real store; just before this process's second append, another process appends.
+      const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
+        append: async (...args: Parameters<EventStore['append']>) => {
+          if (++appends === 2) await other(counter, id, increment(990));
+          return given.store.append(...args);
+        },
+      });
+      const batching = createCommandHandler({ store, ids: uuidV7Ids });
+      await batching(counter, id, increment(1));
+      // Decided together on what this process cached (1), all four fit; on what the store holds then (991), +5 does not.
+      const outcomes = await Promise.allSettled([increment(2), increment(3), increment(5), increment(4)].map((command) => batching(counter, id, command)));
+
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(BusinessRuleViolation);
+      expect((outcomes[3] as PromiseFulfilledResult<{ state: { count: number }; version: number }>).value).toMatchObject({ state: { count: 1_000 }, version: 4 });
+      expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 1 }, { by: 990 }, { by: 2 }, { by: 3 }, { by: 4 }]);
+      // The first, the batch refused for its expected version, the batch decided again.
+      expect(appends).toBe(3);
+    });
+  });
+
   describe('with the stream cached from an earlier command', () => {
     it('decides on what another process appended since: its rule sees the current count', async () => {
       const [cached, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];

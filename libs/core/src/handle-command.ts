@@ -1,6 +1,6 @@
 import { decidedEvents, type Decider } from './decider';
 import { WrongExpectedVersion } from './errors';
-import type { EventStore, ExpectedVersion } from './event-store.port';
+import type { EventStore } from './event-store.port';
 import type { Command, EventToAppend, Message, RecordedEvent } from './message';
 import { foldedStreams, foldNewer, type FoldedStream } from './folded-streams';
 import type { IdGenerator } from './ports';
@@ -30,13 +30,18 @@ export type CommandResult<State, E extends Message> = Readonly<{
   state: State;
   /** The stream's version after the command, -1 when it still has no events. */
   version: number;
-  /** Position of the last appended event; undefined when the command appended nothing. */
+  /**
+   * Position of the last event of the append that carried the command's events (commands
+   * batched on one stream share it: waiting for it shows each); undefined when it appended nothing.
+   */
   position?: bigint;
 }>;
 
 // Enough for a command to outlast another process that is busy with a queue of its own on the stream.
 const DEFAULT_MAX_ATTEMPTS = 20;
 const DEFAULT_CACHED_STREAMS = 10_000;
+/** Commands that queued on a stream while an append to it was in flight leave together in the next one, up to this many. */
+const MAX_COMMANDS_PER_APPEND = 100;
 
 /**
  * The one command path: read the stream, fold it, decide, append with the version that was
@@ -44,22 +49,28 @@ const DEFAULT_CACHED_STREAMS = 10_000;
  * a bounded number of times. A command whose id already caused events on the stream is not
  * decided again: commands with deterministic ids are idempotent. A stream folded before is
  * read only from the version the process last saw (Marten's and Axon's aggregate cache).
+ *
+ * Commands on one stream take turns within this process, so they never race each other; only
+ * writers in other processes can make an append lose, and then it is decided again. Those that
+ * queue while an append to the stream is in flight are decided in turn, each on the state the
+ * ones before it leave, and appended together (a hot product's reservations: one round trip for
+ * all that waited, not one each). The append is one, so they stand or fall together: when it
+ * loses a race, all are decided again; a command refused in turn refuses only itself.
  */
 export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS, cachedStreams = DEFAULT_CACHED_STREAMS }: CommandHandlerDeps) => {
-  const oneAtATime = perKeyQueue();
   const folded = foldedStreams(cachedStreams);
+  const inTurn = streamTurns((streamId, commands) => decideAndAppend(streamId, commands));
 
-  /**
-   * Commands on one stream take turns within this process, so they never race each other;
-   * only writers in other processes can make an append lose, and then it is decided again.
-   */
   function handleCommand<State, C extends Command, E extends Message>(
     decider: Decider<State, C, E>,
     streamId: string,
     command: C,
     options: CommandOptions = {},
   ): Promise<CommandResult<State, E>> {
-    return oneAtATime(streamId, () => decideAndAppend(decider, streamId, command, options));
+    return new Promise((resolve, reject) => {
+      const queued: QueuedCommand<State, C, E> = { decider, command, options, resolve, reject };
+      inTurn(streamId, { command: queued as unknown as QueuedCommand });
+    });
   }
 
   /**
@@ -68,57 +79,53 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
    * looks before it acts) starts from it without reading again.
    */
   function current<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string): Promise<Readonly<{ state: State; version: number }>> {
-    return oneAtATime(streamId, async () => {
-      const { state, version } = await catchUp(decider, streamId, folded.take(decider, streamId));
-      return { state, version };
+    return new Promise((resolve, reject) => {
+      const read = async () => {
+        const { state, version } = await catchUp(decider, streamId, folded.take(decider, streamId));
+        return { state, version };
+      };
+      inTurn(streamId, { read: () => read().then(resolve, reject) });
     });
   }
 
   /** Folds into what this process knew of the stream the events the store holds after it, and keeps the result. */
-  async function catchUp<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string, known: FoldedStream<State>): Promise<FoldedStream<State>> {
+  async function catchUp<State, E extends Message>(fold: Fold<State, E>, streamId: string, known: FoldedStream<State>): Promise<FoldedStream<State>> {
     const newer = (await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[];
-    const { state, version, causedBy } = foldNewer(known, newer, decider.evolve);
-    folded.keep(decider, streamId, { state, version, causedBy });
+    const { state, version, causedBy } = foldNewer(known, newer, fold.evolve);
+    folded.keep(fold, streamId, { state, version, causedBy });
     return { state, version, causedBy };
   }
 
   return Object.assign(handleCommand, { current });
 
-  async function decideAndAppend<State, C extends Command, E extends Message>(
-    decider: Decider<State, C, E>,
-    streamId: string,
-    command: C,
-    options: CommandOptions,
-  ): Promise<CommandResult<State, E>> {
-    const attempts = options.expectedVersion === undefined ? maxAttempts : 1;
+  /** Settles every command of the batch (they share their deciders' fold; only a lone one carries an expected version). */
+  async function decideAndAppend(streamId: string, commands: readonly QueuedCommand[]): Promise<void> {
+    const fold = commands[0].decider;
+    const { expectedVersion, likelyNew } = commands[0].options;
+    const attempts = expectedVersion === undefined ? maxAttempts : 1;
     // Only an append proves a cached stream current: a refusal or a no-op decided on it is decided again on what the store holds.
     let verified = false;
     for (let attempt = 1; ; attempt++) {
-      const known = folded.take(decider, streamId);
-      const trusted = !verified && attempt === 1 && (known.cached || options.likelyNew === true) && (options.expectedVersion === undefined || options.expectedVersion === known.version);
-      const { state, version, causedBy } = trusted ? known : await catchUp(decider, streamId, known);
-      if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
-        throw new WrongExpectedVersion(streamId, options.expectedVersion, version);
+      const known = folded.take(fold, streamId);
+      const trusted = !verified && attempt === 1 && (known.cached || likelyNew === true) && (expectedVersion === undefined || expectedVersion === known.version);
+      const base = trusted ? known : await catchUp(fold, streamId, known);
+      if (expectedVersion !== undefined && expectedVersion !== base.version) {
+        throw new WrongExpectedVersion(streamId, expectedVersion, base.version);
       }
-      const decision = decideOn(decider, command, state, causedBy);
-      if (trusted && ('error' in decision || ('events' in decision && decision.events.length === 0))) {
+      const decisions = decideInTurn(commands, base, ids);
+      if (trusted && decisions.some(({ outcome }) => 'error' in outcome || ('events' in outcome && outcome.events.length === 0))) {
         verified = true;
         attempt--;
         continue;
       }
-      if ('error' in decision) throw decision.error;
-      // A command id seen before (a retry under the same Idempotency-Key, a redelivered saga step): already applied.
-      if ('earlier' in decision) return { events: [], state, version, position: decision.earlier };
-      const decided = decision.events;
-      if (decided.length === 0) return { events: [], state, version };
-
-      const events = decided.map((event) => toAppend(event, command, ids));
-      const expectedVersion: ExpectedVersion = version === -1 ? 'no_stream' : version;
+      const events = decisions.flatMap(({ outcome }) => ('events' in outcome ? outcome.events : []));
+      if (events.length === 0) return settle(commands, decisions);
       try {
-        const appended = await store.append(streamId, events, { expectedVersion });
-        const after = decided.reduce(decider.evolve, state);
-        folded.keep(decider, streamId, { state: after, version: appended.nextExpectedVersion, causedBy: causedBy.set(command.metadata.commandId, appended.position) });
-        return { events, state: after, version: appended.nextExpectedVersion, position: appended.position };
+        const appended = await store.append(streamId, events, { expectedVersion: base.version === -1 ? 'no_stream' : base.version });
+        const causedBy = new Map(base.causedBy);
+        for (const [i, { outcome }] of decisions.entries()) if ('events' in outcome && outcome.events.length > 0) causedBy.set(commands[i].command.metadata.commandId, appended.position);
+        folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, causedBy });
+        return settle(commands, decisions, appended.position);
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion) || attempt >= attempts) throw error;
         // A stale cache or a wrong guess is not a race with another writer: read at once.
@@ -130,16 +137,52 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
 
 export type HandleCommand = ReturnType<typeof createCommandHandler>;
 
-type Decision<E> = Readonly<{ events: readonly E[] }> | Readonly<{ earlier: bigint }> | Readonly<{ error: unknown }>;
+type Fold<State, E extends Message> = Pick<Decider<State, never, E>, 'evolve' | 'initialState'>;
 
-/** The decider's answer on this state: events to append, an earlier position if the command was applied, or its refusal. */
-function decideOn<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, command: C, state: State, causedBy: ReadonlyMap<string, bigint>): Decision<E> {
-  const earlier = causedBy.get(command.metadata.commandId);
-  if (earlier !== undefined) return { earlier };
-  try {
-    return { events: decidedEvents(decider.decide(command, state)) };
-  } catch (error) {
-    return { error };
+/** A command waiting for its turn on a stream, with the settlement of its caller's promise. */
+type QueuedCommand<State = unknown, C extends Command = Command, E extends Message = Message> = Readonly<{
+  decider: Decider<State, C, E>;
+  command: C;
+  options: CommandOptions;
+  resolve: (result: CommandResult<State, E>) => void;
+  reject: (error: unknown) => void;
+}>;
+
+/** What one command of a batch came to, with the stream's state and version once it has (its own events folded in). */
+type Decision = Readonly<{ outcome: Outcome; state: unknown; version: number }>;
+
+/** Events to append; the position of an earlier append of the same command id (`inThisAppend`: of the one being made); or its refusal. */
+type Outcome = Readonly<{ events: readonly EventToAppend[] }> | Readonly<{ earlier: bigint | 'inThisAppend' }> | Readonly<{ error: unknown }>;
+
+/** Decides each command on the state the commands before it leave, as if each had been appended before the next was decided. */
+function decideInTurn(commands: readonly QueuedCommand[], base: FoldedStream<unknown>, ids: IdGenerator): Decision[] {
+  let { state, version } = base;
+  const decidedHere = new Set<string>();
+  return commands.map(({ decider, command }): Decision => {
+    const { commandId } = command.metadata;
+    const earlier = base.causedBy.get(commandId);
+    if (earlier !== undefined) return { outcome: { earlier }, state, version };
+    if (decidedHere.has(commandId)) return { outcome: { earlier: 'inThisAppend' }, state, version };
+    let decided: readonly Message[];
+    try {
+      decided = decidedEvents(decider.decide(command, state));
+    } catch (error) {
+      return { outcome: { error }, state, version };
+    }
+    if (decided.length > 0) decidedHere.add(commandId);
+    state = decided.reduce(decider.evolve, state);
+    version += decided.length;
+    return { outcome: { events: decided.map((event) => toAppend(event, command, ids)) }, state, version };
+  });
+}
+
+/** Answers each command of a batch: its events, the state and version after them, and the append's position; or its refusal. */
+function settle(commands: readonly QueuedCommand[], decisions: readonly Decision[], appendedAt?: bigint): void {
+  for (const [i, { outcome, state, version }] of decisions.entries()) {
+    const { resolve, reject } = commands[i];
+    if ('error' in outcome) reject(outcome.error);
+    else if ('earlier' in outcome) resolve({ events: [], state, version, position: outcome.earlier === 'inThisAppend' ? appendedAt : outcome.earlier });
+    else resolve({ events: outcome.events, state, version, ...(outcome.events.length > 0 ? { position: appendedAt } : {}) });
   }
 }
 
@@ -155,20 +198,48 @@ const toAppend = <E extends Message>(event: E, command: Command, ids: IdGenerato
   },
 });
 
-/** Runs work for one key after the work queued before it for that key, whatever its outcome. */
-function perKeyQueue() {
-  const tails = new Map<string, Promise<unknown>>();
-  return <T>(key: string, work: () => Promise<T>): Promise<T> => {
-    const result = (tails.get(key) ?? Promise.resolve()).then(work, work);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    tails.set(key, tail);
-    void tail.then(() => {
-      if (tails.get(key) === tail) tails.delete(key);
-    });
-    return result;
+/** A turn on a stream: a batch of commands, or a read of the stream. */
+type Turn = Readonly<{ command: QueuedCommand }> | Readonly<{ read: () => Promise<void> }>;
+
+/**
+ * One turn at a time per stream, in arrival order. A command's turn takes with it the commands
+ * queued right behind it that fold the stream alike and carry no expected version of their own.
+ */
+function streamTurns(decideAndAppend: (streamId: string, commands: readonly QueuedCommand[]) => Promise<void>) {
+  const queues = new Map<string, Turn[]>();
+
+  async function takeTurns(streamId: string, queue: Turn[]): Promise<void> {
+    while (queue.length > 0) {
+      const first = queue[0];
+      if ('read' in first) {
+        queue.shift();
+        await first.read();
+        continue;
+      }
+      const batch = [first.command];
+      const lone = first.command.options.expectedVersion !== undefined;
+      while (!lone && batch.length < queue.length && batch.length < MAX_COMMANDS_PER_APPEND) {
+        const next = queue[batch.length];
+        if (!('command' in next) || next.command.options.expectedVersion !== undefined || next.command.decider.evolve !== first.command.decider.evolve) break;
+        batch.push(next.command);
+      }
+      queue.splice(0, batch.length);
+      await decideAndAppend(streamId, batch).catch((error: unknown) => {
+        for (const { reject } of batch) reject(error);
+      });
+    }
+    queues.delete(streamId);
+  }
+
+  return (streamId: string, turn: Turn): void => {
+    const queue = queues.get(streamId);
+    if (queue) {
+      queue.push(turn);
+      return;
+    }
+    const started = [turn];
+    queues.set(streamId, started);
+    void takeTurns(streamId, started);
   };
 }
 
