@@ -122,7 +122,8 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
       if (events.length === 0) return settle(commands, decisions);
       try {
         const appended = await store.append(streamId, events, { expectedVersion: base.version === -1 ? 'no_stream' : base.version });
-        const causedBy = new Map(base.causedBy);
+        // In place, not copied: a hot stream's map holds every command it has seen.
+        const { causedBy } = base;
         for (const [i, { outcome }] of decisions.entries()) if ('events' in outcome && outcome.events.length > 0) causedBy.set(commands[i].command.metadata.commandId, appended.position);
         folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, causedBy });
         return settle(commands, decisions, appended.position);
