@@ -5,7 +5,11 @@ export type FoldedStream<State> = {
   state: State;
   /** -1 while the stream has no events. */
   version: number;
-  /** Command id → position of the last event it caused: a command seen before is not decided again. */
+  /**
+   * Command id → a position that shows the events it caused: its last event's, as read from the
+   * store, or the last of the append that carried them (commands batched on a stream share one).
+   * A command seen before is not decided again.
+   */
   causedBy: Map<string, bigint>;
 };
 

@@ -123,29 +123,84 @@ describe('handleCommand over the PostgreSQL store', () => {
       const { store, calls } = counted();
       const handle = createCommandHandler({ store, ids: uuidV7Ids });
       const id = streamId();
-      await handle(counter, id, increment(995));
-      // In turn: 996, 998, no room for +5, and the +2 after it ends at the limit.
-      const outcomes = await Promise.allSettled([increment(1), increment(2), increment(5), increment(2)].map((command) => handle(counter, id, command)));
+      // +995 goes alone; the rest queue behind it and are decided in turn: 996, 998, no room for +5, and the +2 after it ends at the limit.
+      const outcomes = await Promise.allSettled([increment(995), increment(1), increment(2), increment(5), increment(2)].map((command) => handle(counter, id, command)));
 
-      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-      expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(BusinessRuleViolation);
-      expect((outcomes[3] as PromiseFulfilledResult<{ state: { count: number }; version: number }>).value).toMatchObject({ state: { count: 1_000 }, version: 3 });
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(BusinessRuleViolation);
+      expect((outcomes[4] as PromiseFulfilledResult<{ state: { count: number }; version: number }>).value).toMatchObject({ state: { count: 1_000 }, version: 3 });
       expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 995 }, { by: 1 }, { by: 2 }, { by: 2 }]);
-      // One append for the four; the refusal, decided on the cache, was checked on the store first.
+      // One append for the four behind the first; the refusal, decided on the cache, was checked on the store first.
       expect(calls).toEqual({ reads: 2, appends: 2 });
     });
 
     it('apply a command id once when it comes twice in one batch: the second answer is the first append', async () => {
-      const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
+      const { store, calls } = counted();
+      const handle = createCommandHandler({ store, ids: uuidV7Ids });
       const id = streamId();
-      await handle(counter, id, increment(1));
       const twice = increment(7);
-      const [, first, second] = await Promise.all([handle(counter, id, increment(1)), handle(counter, id, twice), handle(counter, id, twice)]);
+      const [, , first, second] = await Promise.all([increment(1), increment(1), twice, twice].map((command) => handle(counter, id, command)));
 
       expect(first).toMatchObject({ state: { count: 9 }, version: 2 });
       expect(first.events).toHaveLength(1);
       expect(second).toMatchObject({ events: [], state: { count: 9 }, version: 2, position: first.position });
       expect(await given.store.readStream(id)).toHaveLength(3);
+      expect(calls.appends).toBe(2);
+    });
+
+    it('fail alone when the store refuses their events: the others of the batch are appended', async () => {
+      const unstorable = Object.assign(new Error('value too long'), { code: '22001' });
+      // The real store, refusing any append that carries an increment of 13 (as it would a value too long for its column).
+      const store: EventStore = Object.assign(Object.create(given.store) as EventStore, {
+        append: (...args: Parameters<EventStore['append']>) =>
+          args[1].some((event) => (event.data as { by: number }).by === 13) ? Promise.reject(unstorable) : given.store.append(...args),
+      });
+      const handle = createCommandHandler({ store, ids: uuidV7Ids });
+      const id = streamId();
+      const outcomes = await Promise.allSettled([increment(1), increment(2), increment(13), increment(3)].map((command) => handle(counter, id, command)));
+
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[2] as PromiseRejectedResult).reason).toBe(unstorable);
+      expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 1 }, { by: 2 }, { by: 3 }]);
+    });
+
+    it('fail alone when their aggregate cannot fold their events, and nothing of theirs is stored', async () => {
+      const foldsNoSeven: typeof counter = {
+        ...counter,
+        evolve: (state, event) => {
+          if (event.data.by === 7) throw new Error('cannot fold an increment of 7');
+          return counter.evolve(state, event);
+        },
+      };
+      const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
+      const id = streamId();
+      const outcomes = await Promise.allSettled([increment(1), increment(2), increment(7), increment(3)].map((command) => handle(foldsNoSeven, id, command)));
+
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[3] as PromiseFulfilledResult<{ state: { count: number } }>).value.state).toEqual({ count: 6 });
+      expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 1 }, { by: 2 }, { by: 3 }]);
+    });
+
+    it('end at a read of the stream or at a command with If-Match: each sees what was queued before it', async () => {
+      const { store, calls } = counted();
+      const handle = createCommandHandler({ store, ids: uuidV7Ids });
+      const id = streamId();
+      const [a, b, seen, c, d] = await Promise.all([
+        handle(counter, id, increment(1)),
+        handle(counter, id, increment(2)),
+        handle.current(counter, id),
+        handle(counter, id, increment(3)),
+        handle(counter, id, increment(4), { expectedVersion: 2 }),
+      ]);
+
+      expect([a, b, c, d].map(({ version, state }) => [version, state.count])).toEqual([
+        [0, 1],
+        [1, 3],
+        [2, 6],
+        [3, 10],
+      ]);
+      expect(seen).toEqual({ state: { count: 3 }, version: 1 });
+      expect(calls.appends).toBe(4);
     });
 
     it('are decided again, all of them, when their append loses a race with another process', async () => {
@@ -160,13 +215,12 @@ describe('handleCommand over the PostgreSQL store', () => {
         },
       });
       const batching = createCommandHandler({ store, ids: uuidV7Ids });
-      await batching(counter, id, increment(1));
-      // Decided together on what this process cached (1), all four fit; on what the store holds then (991), +5 does not.
-      const outcomes = await Promise.allSettled([increment(2), increment(3), increment(5), increment(4)].map((command) => batching(counter, id, command)));
+      // +1 goes alone; the four behind it are decided together on what it left (1): all fit. The store then holds 991: +5 does not.
+      const outcomes = await Promise.allSettled([increment(1), increment(2), increment(3), increment(5), increment(4)].map((command) => batching(counter, id, command)));
 
-      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-      expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(BusinessRuleViolation);
-      expect((outcomes[3] as PromiseFulfilledResult<{ state: { count: number }; version: number }>).value).toMatchObject({ state: { count: 1_000 }, version: 4 });
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(BusinessRuleViolation);
+      expect((outcomes[4] as PromiseFulfilledResult<{ state: { count: number }; version: number }>).value).toMatchObject({ state: { count: 1_000 }, version: 4 });
       expect((await given.store.readStream(id)).map((event) => event.data)).toMatchObject([{ by: 1 }, { by: 990 }, { by: 2 }, { by: 3 }, { by: 4 }]);
       // The first, the batch refused for its expected version, the batch decided again.
       expect(appends).toBe(3);

@@ -54,8 +54,9 @@ const MAX_COMMANDS_PER_APPEND = 100;
  * writers in other processes can make an append lose, and then it is decided again. Those that
  * queue while an append to the stream is in flight are decided in turn, each on the state the
  * ones before it leave, and appended together (a hot product's reservations: one round trip for
- * all that waited, not one each). The append is one, so they stand or fall together: when it
- * loses a race, all are decided again; a command refused in turn refuses only itself.
+ * all that waited, not one each). A command refused in turn refuses only itself. When the append
+ * loses a race, all are decided again; when it fails otherwise, each goes again on its own, so a
+ * command whose events the store refuses fails alone.
  */
 export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS, cachedStreams = DEFAULT_CACHED_STREAMS }: CommandHandlerDeps) => {
   const folded = foldedStreams(cachedStreams);
@@ -128,6 +129,11 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
         folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, causedBy });
         return settle(commands, decisions, appended.position);
       } catch (error) {
+        if (!(error instanceof WrongExpectedVersion) && commands.length > 1) {
+          // What one command's events did to the append (a value the store refuses) must not fail the others: each goes again on its own.
+          for (const command of commands) await decideAndAppend(streamId, [command]).catch((alone: unknown) => command.reject(alone));
+          return;
+        }
         if (!(error instanceof WrongExpectedVersion) || attempt >= attempts) throw error;
         // A stale cache or a wrong guess is not a race with another writer: read at once.
         if (!trusted) await backoff(attempt);
@@ -165,13 +171,16 @@ function decideInTurn(commands: readonly QueuedCommand[], base: FoldedStream<unk
     if (earlier !== undefined) return { outcome: { earlier }, state, version };
     if (decidedHere.has(commandId)) return { outcome: { earlier: 'inThisAppend' }, state, version };
     let decided: readonly Message[];
+    let after: unknown;
     try {
       decided = decidedEvents(decider.decide(command, state));
+      // Folded before the append: an event its aggregate cannot fold is its command's failure, and is never stored.
+      after = decided.reduce(decider.evolve, state);
     } catch (error) {
       return { outcome: { error }, state, version };
     }
     if (decided.length > 0) decidedHere.add(commandId);
-    state = decided.reduce(decider.evolve, state);
+    state = after;
     version += decided.length;
     return { outcome: { events: decided.map((event) => toAppend(event, command, ids)) }, state, version };
   });
