@@ -60,7 +60,7 @@ const MAX_COMMANDS_PER_APPEND = 100;
  */
 export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATTEMPTS, cachedStreams = DEFAULT_CACHED_STREAMS }: CommandHandlerDeps) => {
   const folded = foldedStreams(cachedStreams);
-  const inTurn = streamTurns((streamId, commands) => decideAndAppend(streamId, commands));
+  const inTurn = streamTurns(decideAndAppend);
 
   function handleCommand<State, C extends Command, E extends Message>(
     decider: Decider<State, C, E>,
@@ -81,11 +81,8 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
    */
   function current<State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string): Promise<Readonly<{ state: State; version: number }>> {
     return new Promise((resolve, reject) => {
-      const read = async () => {
-        const { state, version } = await catchUp(decider, streamId, folded.take(decider, streamId));
-        return { state, version };
-      };
-      inTurn(streamId, { read: () => read().then(resolve, reject) });
+      const read = () => catchUp(decider, streamId, folded.take(decider, streamId)).then(({ state, version }) => resolve({ state, version }), reject);
+      inTurn(streamId, { read });
     });
   }
 
@@ -113,20 +110,19 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
       if (expectedVersion !== undefined && expectedVersion !== base.version) {
         throw new WrongExpectedVersion(streamId, expectedVersion, base.version);
       }
-      const decisions = decideInTurn(commands, base, ids);
+      const { decisions, appending } = decideInTurn(commands, base, ids);
       if (trusted && decisions.some(({ outcome }) => 'error' in outcome || ('events' in outcome && outcome.events.length === 0))) {
         verified = true;
         attempt--;
         continue;
       }
+      if (appending.size === 0) return settle(commands, decisions);
       const events = decisions.flatMap(({ outcome }) => ('events' in outcome ? outcome.events : []));
-      if (events.length === 0) return settle(commands, decisions);
       try {
         const appended = await store.append(streamId, events, { expectedVersion: base.version === -1 ? 'no_stream' : base.version });
         // In place, not copied: a hot stream's map holds every command it has seen.
-        const { causedBy } = base;
-        for (const [i, { outcome }] of decisions.entries()) if ('events' in outcome && outcome.events.length > 0) causedBy.set(commands[i].command.metadata.commandId, appended.position);
-        folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, causedBy });
+        for (const commandId of appending) base.causedBy.set(commandId, appended.position);
+        folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, causedBy: base.causedBy });
         return settle(commands, decisions, appended.position);
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion) && commands.length > 1) {
@@ -161,15 +157,18 @@ type Decision = Readonly<{ outcome: Outcome; state: unknown; version: number }>;
 /** Events to append; the position of an earlier append of the same command id (`inThisAppend`: of the one being made); or its refusal. */
 type Outcome = Readonly<{ events: readonly EventToAppend[] }> | Readonly<{ earlier: bigint | 'inThisAppend' }> | Readonly<{ error: unknown }>;
 
-/** Decides each command on the state the commands before it leave, as if each had been appended before the next was decided. */
-function decideInTurn(commands: readonly QueuedCommand[], base: FoldedStream<unknown>, ids: IdGenerator): Decision[] {
+/**
+ * Decides each command on the state the commands before it leave, as if each had been appended
+ * before the next was decided; `appending`: the ids of the commands that decided events.
+ */
+function decideInTurn(commands: readonly QueuedCommand[], base: FoldedStream<unknown>, ids: IdGenerator): { decisions: Decision[]; appending: ReadonlySet<string> } {
   let { state, version } = base;
-  const decidedHere = new Set<string>();
-  return commands.map(({ decider, command }): Decision => {
+  const appending = new Set<string>();
+  const decisions = commands.map(({ decider, command }): Decision => {
     const { commandId } = command.metadata;
     const earlier = base.causedBy.get(commandId);
     if (earlier !== undefined) return { outcome: { earlier }, state, version };
-    if (decidedHere.has(commandId)) return { outcome: { earlier: 'inThisAppend' }, state, version };
+    if (appending.has(commandId)) return { outcome: { earlier: 'inThisAppend' }, state, version };
     let decided: readonly Message[];
     let after: unknown;
     try {
@@ -179,11 +178,12 @@ function decideInTurn(commands: readonly QueuedCommand[], base: FoldedStream<unk
     } catch (error) {
       return { outcome: { error }, state, version };
     }
-    if (decided.length > 0) decidedHere.add(commandId);
+    if (decided.length > 0) appending.add(commandId);
     state = after;
     version += decided.length;
     return { outcome: { events: decided.map((event) => toAppend(event, command, ids)) }, state, version };
   });
+  return { decisions, appending };
 }
 
 /** Answers each command of a batch: its events, the state and version after them, and the append's position; or its refusal. */

@@ -91,13 +91,12 @@ export class ProjectionConsumer implements ConsumerGroup {
   private async applyOpened(db: PoolClient, opened: readonly Opened[], afterCommit: AfterCommit): Promise<void> {
     // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
     let current: number | undefined;
-    const versionOf = async ({ readModelVersion }: Checkpoint): Promise<number> => {
-      const version = readModelVersion ?? (current ??= await currentVersion(db, this.projection.name));
-      if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
-      return version;
-    };
     const versions: number[] = [];
-    for (const { checkpoint } of opened) versions.push(await versionOf(checkpoint));
+    for (const { checkpoint } of opened) {
+      const version = checkpoint.readModelVersion ?? (current ??= await currentVersion(db, this.projection.name));
+      if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
+      versions.push(version);
+    }
     // Sent ahead of the projection's statements, in the same round trip as its first: the transaction makes them one.
     const saving = saveCheckpoints(
       db,
