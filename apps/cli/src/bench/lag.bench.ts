@@ -9,6 +9,7 @@ import { startProgress, type Progress } from '../progress';
 import { startBenchApi } from './bench-api';
 import { percentile, type BenchResult } from './bench-result';
 import { atFixedRate, requestJson } from './load-generator';
+import { watchMachineLoad } from './machine-load';
 
 /** QUALITY.md `lag`: orders placed over HTTP at a fixed 200/s for 20 s. */
 const RATE = 200;
@@ -65,7 +66,7 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
     const topology = eventTopology(settings.namespace, settings.partitions);
     const partitionOfOrder = (orderId: string) => groupPartitionOf(topology, ordersProjection.categories, orderStreamId(orderId)) as number;
     await measure(pool, partitionOfOrder, place, WARM_UP_SECONDS, 'lag warm-up');
-    const timings = await measure(pool, partitionOfOrder, place, SECONDS, 'lag');
+    const { timings, load } = await measure(pool, partitionOfOrder, place, SECONDS, 'lag');
     await readPublishedTimes(settings.natsUrl, topology, timings);
     const since = (stage: keyof Timing) => timings.map((timing) => (timing[stage] as number) - timing.dueAt);
     const ms = (value: number) => Math.round(value * 10) / 10;
@@ -77,6 +78,7 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
       { workload: 'lag', metric: 'checkout_p99_ms', value: ms(percentile(confirmed, 99)) },
       { workload: 'lag', metric: 'answered_p50_ms', value: ms(percentile(since('answeredAt'), 50)) },
       { workload: 'lag', metric: 'published_p50_ms', value: ms(percentile(since('publishedAt'), 50)) },
+      ...load,
     ];
   } finally {
     await pool.end();
@@ -101,13 +103,23 @@ async function caughtUp(baseUrl: string, admin: string, position: string): Promi
   }
 }
 
-/** Places orders at the rate while the read model is watched, until every one is confirmed. */
-async function measure(pool: Pool, partitionOfOrder: (orderId: string) => number, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<Timing[]> {
+/**
+ * Places orders at the rate while the read model is watched, until every one is confirmed;
+ * `load`: how busy the machine was while the orders went out (`cpu_busy`).
+ */
+async function measure(
+  pool: Pool,
+  partitionOfOrder: (orderId: string) => number,
+  place: () => Promise<Record<string, unknown>>,
+  seconds: number,
+  label: string,
+): Promise<{ timings: Timing[]; load: BenchResult[] }> {
   const orders = new Map<string, Timing>();
   /** Orders placed since the watcher last looked. */
   const placed: string[] = [];
   const placing = { done: false };
   const watching = watch(pool, partitionOfOrder, orders, placed, placing, `${label} checkouts`);
+  const machine = watchMachineLoad();
   try {
     await atFixedRate(RATE, seconds, label, async (dueAt) => {
       const answer = await place();
@@ -117,7 +129,8 @@ async function measure(pool: Pool, partitionOfOrder: (orderId: string) => number
   } finally {
     placing.done = true;
   }
-  return watching;
+  const load = machine.result('lag');
+  return { timings: await watching, load };
 }
 
 /**

@@ -8,6 +8,7 @@ import { zipf } from '../zipf';
 import { startBenchApi } from './bench-api';
 import type { BenchResult } from './bench-result';
 import { requestJson } from './load-generator';
+import { watchMachineLoad } from './machine-load';
 
 /** QUALITY.md `views`: 200k views, `POST /views` batches of 100 from 8 clients, Zipf over 1k videos. */
 const VIEWS = 200_000;
@@ -48,6 +49,7 @@ export async function benchViews(settings: Settings): Promise<BenchResult[]> {
     const rowsBefore = await rowsWritten(pool);
     const progress = startProgress('views', VIEWS, 'views');
     const started = performance.now();
+    const machine = watchMachineLoad();
     let head = 0n;
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
@@ -63,6 +65,7 @@ export async function benchViews(settings: Settings): Promise<BenchResult[]> {
     const uploadSeconds = (performance.now() - started) / 1000;
     await caughtUp(api.baseUrl, admin, head);
     const seconds = (performance.now() - started) / 1000;
+    const load = machine.result('views');
 
     const { rows } = await pool.query<{ video_id: string; views: string }>(
       `SELECT video_id, sum(count) AS views FROM (SELECT video_id, count FROM video_views_minute UNION ALL SELECT video_id, count FROM video_views_hour) AS counted
@@ -78,6 +81,7 @@ export async function benchViews(settings: Settings): Promise<BenchResult[]> {
       { workload: 'views', metric: 'upload_views_per_s', value: Math.round(VIEWS / uploadSeconds) },
       { workload: 'views', metric: 'exact', value: exact ? 1 : 0 },
       { workload: 'views', metric: 'rows_per_view', value: Math.round((written / VIEWS) * 10_000) / 10_000 },
+      ...load,
     ];
   } finally {
     await pool.end();
