@@ -57,7 +57,7 @@ describe('PostgreSQL event store', () => {
       await client.query("INSERT INTO checkpoints (consumer_group, position) VALUES ('open-meanwhile', 0)");
       const { position } = await store.append('while-open-1', [testEvent()], { expectedVersion: 'any' });
 
-      // Appends of other test files, on other databases of the server, may hold readers back a moment; this transaction stays open throughout.
+      // This transaction stays open throughout.
       await eventually(async () => {
         expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
         expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
@@ -66,6 +66,30 @@ describe('PostgreSQL event store', () => {
       await client.query('ROLLBACK');
       await client.end();
       await store.close();
+    }
+  });
+
+  it('shows an event while an append to another database of the server stays open (it goes to that database\'s events)', async () => {
+    const elsewhere = await createTestDatabase();
+    const client = new Client({ connectionString: elsewhere.url });
+    const store = new PostgresEventStore({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query(appendQuery([{ streamId: 'elsewhere-1', events: [testEvent()], expectedVersion: 'any' }]));
+      expect(rows[0].outcome).toBe('ok');
+      // Its transaction id is below this append's, and it stays open throughout.
+      const { position } = await store.append('while-elsewhere-1', [testEvent()], { expectedVersion: 'any' });
+
+      await eventually(async () => {
+        expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
+        expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
+      });
+    } finally {
+      await client.query('ROLLBACK');
+      await client.end();
+      await store.close();
+      await elsewhere.drop();
     }
   });
 

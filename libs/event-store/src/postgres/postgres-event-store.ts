@@ -45,8 +45,9 @@ const COLUMNS = 'position, event_id, stream_id, stream_version, type, data, meta
  * could still append has ended: each one in progress in this statement's snapshot, except
  * those that pg_stat_activity (read after the snapshot was taken) shows running under another
  * name than `tidings-append` (migration AppendsNamed1764500000000) — they took their id
- * outside `tidings_append`, and an append must be its transaction's first write. So only a
- * slower append holds readers back, not the read models' and sagas' transactions.
+ * outside `tidings_append`, and an append must be its transaction's first write — or in
+ * another database of the server, whose appends go to its own events table. So only a slower
+ * append to this store holds readers back, not the read models' and sagas' transactions.
  *
  * What this relies on:
  * - each read is a statement of its own: inside a longer transaction, pg_stat_activity would
@@ -61,7 +62,8 @@ const SETTLED = `transaction_id < (
     FROM pg_snapshot_xip(pg_current_snapshot()) AS running
    WHERE running::text::bigint % 4294967296 NOT IN (
      SELECT backend_xid::text::bigint FROM pg_stat_get_activity(NULL)
-      WHERE backend_xid IS NOT NULL AND application_name <> 'tidings-append'))`;
+      WHERE backend_xid IS NOT NULL
+        AND (application_name <> 'tidings-append' OR datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))))`;
 
 export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
