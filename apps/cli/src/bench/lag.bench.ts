@@ -27,6 +27,9 @@ const CONFIRMATIONS_EVERY_MS = 100;
  */
 const STALL_TIMEOUT_MS = 60_000;
 
+/** Where the watcher looks for an order, and whether it waits for its checkout (a process runs the sagas role). */
+type ReadModelWatch = Readonly<{ pool: Pool; partitionOfOrder: (orderId: string) => number; checkouts: boolean }>;
+
 /**
  * An order's times (performance.now()), and where the read model shows it: the position of its
  * `OrderPlaced`. `publishedAt`: when JetStream stored that event, as the stream's message says.
@@ -40,11 +43,17 @@ type Timing = { dueAt: number; position: bigint; answeredAt?: number; publishedA
  * PostgreSQL every 2 ms: command → order visible (p50/p99), and placed → confirmed, the whole
  * checkout saga (p50/p99). Times run from the moment each request was due. Where the time to
  * visible goes is shown by two stages on the way (p50): the command answered, and its event in
- * JetStream (the stream's own timestamps, read after the run).
+ * JetStream (the stream's own timestamps, read after the run). When no process runs the sagas
+ * role, orders stay placed and only the time to visible is measured: the pipeline without
+ * checkout's load on the machine.
  */
 export async function benchLag(settings: Settings): Promise<BenchResult[]> {
   await migrate(settings.databaseUrl);
-  const api = await startBenchApi(settings, (process.env.TIDINGS_BENCH_PROCESSES ?? 'api,relay,projector,sagas').split(' '));
+  const processes = (process.env.TIDINGS_BENCH_PROCESSES ?? 'api,relay,projector,sagas').split(' ');
+  // Without the sagas role, orders stay placed: the bench then measures the pipeline alone, without checkout's load.
+  const checkouts = processes.some((roles) => roles.split(',').some((role) => role.trim() === 'sagas'));
+  if (!checkouts) process.stderr.write('lag: no process runs the sagas role; orders stay placed, and no checkout figures are taken\n');
+  const api = await startBenchApi(settings, processes);
   const pool = new Pool({ connectionString: settings.databaseUrl, max: 2 });
   try {
     const admin = await api.token('bench-lag-admin', ['admin']);
@@ -65,8 +74,9 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
     // The orders projection's partition that applies an order's events, where the watcher looks for it.
     const topology = eventTopology(settings.namespace, settings.partitions);
     const partitionOfOrder = (orderId: string) => groupPartitionOf(topology, ordersProjection.categories, orderStreamId(orderId)) as number;
-    await measure(pool, partitionOfOrder, place, WARM_UP_SECONDS, 'lag warm-up');
-    const { timings, load } = await measure(pool, partitionOfOrder, place, SECONDS, 'lag');
+    const readModel: ReadModelWatch = { pool, partitionOfOrder, checkouts };
+    await measure(readModel, place, WARM_UP_SECONDS, 'lag warm-up');
+    const { timings, load } = await measure(readModel, place, SECONDS, 'lag');
     await readPublishedTimes(settings.natsUrl, topology, timings);
     const since = (stage: keyof Timing) => timings.map((timing) => (timing[stage] as number) - timing.dueAt);
     const ms = (value: number) => Math.round(value * 10) / 10;
@@ -74,8 +84,12 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
     return [
       { workload: 'lag', metric: 'p50_ms', value: ms(percentile(visible, 50)) },
       { workload: 'lag', metric: 'p99_ms', value: ms(percentile(visible, 99)) },
-      { workload: 'lag', metric: 'checkout_p50_ms', value: ms(percentile(confirmed, 50)) },
-      { workload: 'lag', metric: 'checkout_p99_ms', value: ms(percentile(confirmed, 99)) },
+      ...(checkouts
+        ? [
+            { workload: 'lag', metric: 'checkout_p50_ms', value: ms(percentile(confirmed, 50)) },
+            { workload: 'lag', metric: 'checkout_p99_ms', value: ms(percentile(confirmed, 99)) },
+          ]
+        : []),
       { workload: 'lag', metric: 'answered_p50_ms', value: ms(percentile(since('answeredAt'), 50)) },
       { workload: 'lag', metric: 'published_p50_ms', value: ms(percentile(since('publishedAt'), 50)) },
       ...load,
@@ -107,18 +121,12 @@ async function caughtUp(baseUrl: string, admin: string, position: string): Promi
  * Places orders at the rate while the read model is watched, until every one is confirmed;
  * `load`: how busy the machine was while the orders went out (`cpu_busy`).
  */
-async function measure(
-  pool: Pool,
-  partitionOfOrder: (orderId: string) => number,
-  place: () => Promise<Record<string, unknown>>,
-  seconds: number,
-  label: string,
-): Promise<{ timings: Timing[]; load: BenchResult[] }> {
+async function measure(readModel: ReadModelWatch, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<{ timings: Timing[]; load: BenchResult[] }> {
   const orders = new Map<string, Timing>();
   /** Orders placed since the watcher last looked. */
   const placed: string[] = [];
   const placing = { done: false };
-  const watching = watch(pool, partitionOfOrder, orders, placed, placing, `${label} checkouts`);
+  const watching = watch(readModel, orders, placed, placing, `${label} checkouts`);
   const machine = watchMachineLoad();
   try {
     await atFixedRate(RATE, seconds, label, async (dueAt) => {
@@ -134,17 +142,17 @@ async function measure(
 }
 
 /**
- * Looks at the orders read model until every order placed is visible and confirmed; throws if
- * one is cancelled, or if confirmations stall. Every 2 ms it reads the orders projection's
+ * Looks at the orders read model until every order placed is visible and (with `checkouts`)
+ * confirmed; throws if one is cancelled, or if that stalls. Every 2 ms it reads the orders projection's
  * checkpoints (a row per partition): the read model commits an order's rows with its
  * partition's checkpoint, so an order is visible once that checkpoint has reached the position
  * `POST /orders` answered. Visible orders wait seconds for their checkout, so they are looked
  * up every 100 ms. A watcher that asked for every pending order 500 times a second would load
  * the database it measures, most of all when a backlog makes thousands pending.
  */
-async function watch(pool: Pool, partitionOfOrder: (orderId: string) => number, orders: Map<string, Timing>, placed: string[], placing: { done: boolean }, label: string): Promise<Timing[]> {
+async function watch({ pool, partitionOfOrder, checkouts }: ReadModelWatch, orders: Map<string, Timing>, placed: string[], placing: { done: boolean }, label: string): Promise<Timing[]> {
   let lookedForConfirmations = 0;
-  let lastConfirmedAt = performance.now();
+  let lastProgressAt = performance.now();
   let confirming: Progress | undefined;
   let confirmed = 0;
   // Each order placed is first awaited in the checkpoints (by its partition), then in the orders table.
@@ -153,13 +161,14 @@ async function watch(pool: Pool, partitionOfOrder: (orderId: string) => number, 
   for (;;) {
     for (const orderId of placed.splice(0)) invisible.set(orderId, { position: (orders.get(orderId) as Timing).position, partition: partitionOfOrder(orderId) });
     if (placing.done && invisible.size === 0 && visible.size === 0) break;
-    if (placing.done && !confirming) {
+    if (placing.done && checkouts && !confirming) {
       confirming = startProgress(label, orders.size, 'orders');
       confirming.advance(confirmed);
     }
-    if (placing.done && performance.now() - lastConfirmedAt > STALL_TIMEOUT_MS) {
+    if (placing.done && performance.now() - lastProgressAt > STALL_TIMEOUT_MS) {
       confirming?.stop();
-      throw new Error(`${invisible.size + visible.size} orders were not confirmed: none was for ${STALL_TIMEOUT_MS / 1000} s`);
+      const awaited = checkouts ? 'confirmed' : 'visible';
+      throw new Error(`${invisible.size + visible.size} orders were not ${awaited}: none was for ${STALL_TIMEOUT_MS / 1000} s`);
     }
     const { rows: checkpoints } = await pool.query<{ partition: number; position: string }>({
       name: 'bench_lag_checkpoints',
@@ -171,9 +180,11 @@ async function watch(pool: Pool, partitionOfOrder: (orderId: string) => number, 
     for (const [orderId, { position, partition }] of invisible) {
       if ((applied.get(partition) ?? -1n) < position) continue;
       invisible.delete(orderId);
-      visible.set(orderId, Object.assign(orders.get(orderId) as Timing, { visibleAt: seenAt }));
+      const timing = Object.assign(orders.get(orderId) as Timing, { visibleAt: seenAt });
+      if (checkouts) visible.set(orderId, timing);
+      else lastProgressAt = seenAt;
     }
-    if (performance.now() - lookedForConfirmations >= CONFIRMATIONS_EVERY_MS) {
+    if (visible.size > 0 && performance.now() - lookedForConfirmations >= CONFIRMATIONS_EVERY_MS) {
       lookedForConfirmations = performance.now();
       // Planned per call: a plan cached while the table was small would scan the whole table at every look as it grows.
       const { rows } = await pool.query<{ order_id: string; status: string }>('SELECT order_id, status FROM orders WHERE order_id = ANY($1) AND status <> $2', [[...visible.keys()], 'placed']);
@@ -183,7 +194,7 @@ async function watch(pool: Pool, partitionOfOrder: (orderId: string) => number, 
         if (row.status !== 'confirmed') continue;
         (visible.get(row.order_id) as Timing).confirmedAt = now;
         visible.delete(row.order_id);
-        lastConfirmedAt = now;
+        lastProgressAt = now;
         confirmed++;
         confirming?.advance();
       }
