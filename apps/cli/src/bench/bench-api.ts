@@ -24,6 +24,9 @@ const freePort = () =>
     });
   });
 
+/** Ports tried: another process may bind the free port found before the API does. */
+const PORT_ATTEMPTS = 3;
+
 /**
  * `tidings start` in processes of their own, one per entry of `processes` (the first with the
  * api role), on the bench's database and namespace and a free port, ready (`/health/ready`
@@ -31,7 +34,18 @@ const freePort = () =>
  * the servers only for the machine's cores.
  */
 export async function startBenchApi(settings: Settings, processes: readonly string[]): Promise<BenchApi> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnPort(settings, processes, await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnPort(settings: Settings, processes: readonly string[], port: number): Promise<BenchApi> {
   const jwtSecret = settings.jwtSecret;
   const env = {
     ...process.env,
@@ -54,9 +68,11 @@ export async function startBenchApi(settings: Settings, processes: readonly stri
     const exited = children.find((child) => child.exitCode() !== null);
     if (exited) {
       await stop();
-      throw new Error(`tidings (${exited.roles}) exited with ${exited.exitCode()} before the API was ready: ${exited.errors()}`);
+      const message = `tidings (${exited.roles}) exited with ${exited.exitCode()} before the API was ready: ${exited.errors()}`;
+      throw exited.errors().includes('EADDRINUSE') ? new PortTaken(message) : new Error(message);
     }
-    const ready = await fetch(`${baseUrl}/health/ready`).then((response) => response.ok, () => false);
+    // Bounded: whatever else holds the port may never answer.
+    const ready = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then((response) => response.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       await stop();
