@@ -61,7 +61,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     namespace,
     port: port(env.PORT ?? '3000'),
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
-    roles: roles(env.TIDINGS_ROLES ?? ROLES.join(',')),
+    roles: parseRoles(env.TIDINGS_ROLES ?? ROLES.join(',')),
     threads: oneOf('TIDINGS_THREADS', env.TIDINGS_THREADS ?? 'per-role', ['per-role', 'single'] as const),
     databasePoolSize: integer('TIDINGS_DATABASE_POOL_SIZE', env.TIDINGS_DATABASE_POOL_SIZE ?? '10', 1, 1_000),
     leaseTtlMs: integer('TIDINGS_LEASE_TTL_MS', env.TIDINGS_LEASE_TTL_MS ?? '10000', 1_000, 600_000),
@@ -137,7 +137,8 @@ const duration = (name: string, value: string, min: number): number => {
   return ms;
 };
 
-const roles = (value: string): Role[] => {
+/** The roles a TIDINGS_ROLES value lists (comma-separated, each once); throws SettingsError for an unknown or none. */
+export const parseRoles = (value: string): Role[] => {
   const names = value.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = names.filter((name) => !(ROLES as readonly string[]).includes(name));
   if (unknown.length || names.length === 0) {

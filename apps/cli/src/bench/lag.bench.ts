@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { categoryOf, categorySubjects, connectNats, eventTopology, groupPartitionOf, POSITION_HEADER, type EventTopology } from '@tidings/messaging';
 import { orderStreamId, ordersProjection } from '@tidings/orders';
 import { consumerGroupOf, migrate } from '@tidings/read-models';
-import type { Settings } from '@tidings/settings';
+import { parseRoles, type Settings } from '@tidings/settings';
 import { startProgress, type Progress } from '../progress';
 import { startBenchApi } from './bench-api';
 import { percentile, type BenchResult } from './bench-result';
@@ -51,7 +51,7 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
   await migrate(settings.databaseUrl);
   const processes = (process.env.TIDINGS_BENCH_PROCESSES ?? 'api,relay,projector,sagas').split(' ');
   // Without the sagas role, orders stay placed: the bench then measures the pipeline alone, without checkout's load.
-  const checkouts = processes.some((roles) => roles.split(',').some((role) => role.trim() === 'sagas'));
+  const checkouts = processes.some((roles) => parseRoles(roles).includes('sagas'));
   if (!checkouts) process.stderr.write('lag: no process runs the sagas role; orders stay placed, and no checkout figures are taken\n');
   const api = await startBenchApi(settings, processes);
   const pool = new Pool({ connectionString: settings.databaseUrl, max: 2 });
@@ -118,8 +118,8 @@ async function caughtUp(baseUrl: string, admin: string, position: string): Promi
 }
 
 /**
- * Places orders at the rate while the read model is watched, until every one is confirmed;
- * `load`: how busy the machine was while the orders went out (`cpu_busy`).
+ * Places orders at the rate while the read model is watched, until every one is visible and
+ * (with checkouts) confirmed; `load`: how busy the machine was while the orders went out.
  */
 async function measure(readModel: ReadModelWatch, place: () => Promise<Record<string, unknown>>, seconds: number, label: string): Promise<{ timings: Timing[]; load: BenchResult[] }> {
   const orders = new Map<string, Timing>();

@@ -6,6 +6,14 @@ import { collect, eventStoreContract, expectOrderedOnce, testEvent } from '../ev
 import { appendQuery } from './group-commit';
 import { PostgresEventStore } from './postgres-event-store';
 
+/** `$all` shows the event at `position`, readAll and the head alike (looked at until it does, for at most 10 s). */
+async function expectShown(store: PostgresEventStore, position: bigint): Promise<void> {
+  await eventually(async () => {
+    expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
+    expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
+  });
+}
+
 describe('PostgreSQL event store', () => {
   let database: TestDatabase;
 
@@ -58,10 +66,7 @@ describe('PostgreSQL event store', () => {
       const { position } = await store.append('while-open-1', [testEvent()], { expectedVersion: 'any' });
 
       // This transaction stays open throughout.
-      await eventually(async () => {
-        expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
-        expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
-      });
+      await expectShown(store, position);
     } finally {
       await client.query('ROLLBACK');
       await client.end();
@@ -81,10 +86,7 @@ describe('PostgreSQL event store', () => {
       // Its transaction id is below this append's, and it stays open throughout.
       const { position } = await store.append('while-elsewhere-1', [testEvent()], { expectedVersion: 'any' });
 
-      await eventually(async () => {
-        expect((await store.readAll({ fromPosition: position - 1n, limit: 1 })).map((event) => event.position)).toEqual([position]);
-        expect(await store.headPosition()).toBeGreaterThanOrEqual(position);
-      });
+      await expectShown(store, position);
     } finally {
       await client.query('ROLLBACK');
       await client.end();

@@ -47,7 +47,8 @@ const COLUMNS = 'position, event_id, stream_id, stream_version, type, data, meta
  * name than `tidings-append` (migration AppendsNamed1764500000000) — they took their id
  * outside `tidings_append`, and an append must be its transaction's first write — or in
  * another database of the server, whose appends go to its own events table. So only a slower
- * append to this store holds readers back, not the read models' and sagas' transactions.
+ * append to this store holds readers back, not the read models' and sagas' transactions. A
+ * session whose transaction id this role may not see counts as a possible append.
  *
  * What this relies on:
  * - each read is a statement of its own: inside a longer transaction, pg_stat_activity would
