@@ -7,6 +7,16 @@ import type { MainThreadMessage } from './role-thread';
 /** How long a role may take to stop gracefully before its thread is ended. */
 const STOP_TIMEOUT_MS = 30_000;
 
+/**
+ * Each role thread's young generation, where V8 puts new objects: 192 MB, that is 64 MB
+ * semi-spaces, four times Node's default. A role allocates for every event it handles (an
+ * envelope, a decoded event, a query's rows) and most of it dies young; with more room, fewer
+ * of those die in a collection. In CPU profiles of `tidings bench views` the relay's share of
+ * time in the garbage collector went from 10.5–11.5% to 5.7–6.9%, the api's from 7.2–8.1% to
+ * 4.8–6.3% (each thread's young generation fills only as far as it needs).
+ */
+const YOUNG_GENERATION_MB = 192;
+
 /** A role's worker thread, and why it ended once it has. */
 type RoleThread = Readonly<{ worker: Worker; ended: Promise<string> }>;
 
@@ -49,7 +59,7 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
 }
 
 function startThread(role: Role): RoleThread {
-  const worker = new Worker(join(__dirname, 'role-thread.js'), { workerData: { role } });
+  const worker = new Worker(join(__dirname, 'role-thread.js'), { workerData: { role }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   const ended = new Promise<string>((resolve) => {
     let error: unknown;
     worker.once('error', (thrown) => (error = thrown));
