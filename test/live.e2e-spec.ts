@@ -123,6 +123,23 @@ describe('live updates and GraphQL', () => {
     expect(forbidden.errors?.[0].extensions).toMatchObject({ status: 403 });
   });
 
+  it('shows over GraphQL the prices REST takes, past Int’s 2^31 cents, and refuses the ones it refuses', async () => {
+    const price = 2_500_000_000;
+    const registered = await graphql(admin, `mutation { registerProduct(sku: "gql-yacht", name: "Yacht", priceCents: ${price}) { position } }`);
+    const { position } = registered.data?.registerProduct as { position: string };
+    const read = await graphql(customer, `{ product(sku: "gql-yacht", minPosition: "${position}") { priceCents } products(limit: 100, minPosition: "${position}") { items { sku priceCents } } }`);
+    expect(read.errors).toBeUndefined();
+    expect(read.data?.product).toEqual({ priceCents: price });
+    expect((read.data?.products as { items: unknown[] }).items).toContainEqual({ sku: 'gql-yacht', priceCents: price });
+
+    const before = await api.eventCount();
+    for (const priceCents of [12.5, 2 ** 53]) {
+      const refused = await graphql(admin, `mutation { registerProduct(sku: "gql-odd", name: "Odd", priceCents: ${priceCents}) { sku } }`);
+      expect(refused.errors?.[0].extensions).toMatchObject({ status: 400 });
+    }
+    expect(await api.eventCount()).toBe(before);
+  });
+
   it('refuses a document over the alias limit before any resolver runs: none of its mutations is applied', async () => {
     const before = await api.eventCount();
     const mutations = Array.from({ length: 21 }, (_, i) => `m${i}: registerProduct(sku: "alias-${i}", name: "A", priceCents: 1) { sku }`).join(' ');

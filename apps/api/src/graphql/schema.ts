@@ -1,9 +1,10 @@
 /** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, social and the newsfeed, imports, projections and their rebuilds. */
 export const schema = /* GraphQL */ `
+  "A catalog product. Prices are Float, as every amount of cents here: REST takes any whole number of cents up to 2^53 - 1, past Int's 2^31."
   type Product {
     sku: String!
     name: String!
-    priceCents: Int!
+    priceCents: Float!
     currency: String!
     onHand: Int!
     reserved: Int!
@@ -19,7 +20,7 @@ export const schema = /* GraphQL */ `
   type OrderItem {
     sku: String!
     quantity: Int!
-    unitPriceCents: Int!
+    unitPriceCents: Float!
   }
 
   type OrderPayment {
@@ -279,7 +280,7 @@ export const schema = /* GraphQL */ `
   }
 
   type Mutation {
-    registerProduct(sku: String!, name: String!, priceCents: Int!, currency: String = "USD"): RegisteredProduct!
+    registerProduct(sku: String!, name: String!, priceCents: Float!, currency: String = "USD"): RegisteredProduct!
     receiveStock(sku: String!, quantity: Int!, expectedVersion: Int): StockReceipt!
     "Starts the checkout saga; the outcome comes later (order, orderStatusChanged)."
     placeOrder(items: [OrderItemInput!]!, paymentToken: String!, shippingCountry: String!): PlacedOrder!

@@ -38,6 +38,9 @@ export const placeOrder: Decider<Order, PlaceOrder, OrderEvent> = {
     if (!(taxRate >= 0 && taxRate <= 1)) throw new InvalidOrder(`tax rate must be between 0 and 1, not ${taxRate}`);
     const subtotalCents = items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
     const taxCents = Math.round(subtotalCents * taxRate);
-    return [{ type: 'OrderPlaced', data: { ...command.data, subtotalCents, taxCents, totalCents: subtotalCents + taxCents } }];
+    const totalCents = subtotalCents + taxCents;
+    // Every term is whole and not negative, so a line or sum past 2^53 - 1 (where doubles stop counting cents exactly) shows in the total.
+    if (!Number.isSafeInteger(totalCents)) throw new InvalidOrder(`the order's total of ${totalCents} cents is more than an order may carry (${Number.MAX_SAFE_INTEGER} cents)`);
+    return [{ type: 'OrderPlaced', data: { ...command.data, subtotalCents, taxCents, totalCents } }];
   },
 };

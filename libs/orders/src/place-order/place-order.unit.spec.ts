@@ -51,6 +51,15 @@ describe('PlaceOrder', () => {
     spec.given([]).when(place({ items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 9.99 }] })).thenThrows(InvalidOrder, /price of SKU-1/);
   });
 
+  it('refuses an order whose total is past what whole cents can be counted to exactly', () => {
+    const dear = (unitPriceCents: number, quantity = 1): OrderItem => ({ sku: `SKU-${unitPriceCents}`, quantity, unitPriceCents });
+    spec.given([]).when(place({ items: [dear(Number.MAX_SAFE_INTEGER, 1000)] })).thenThrows(InvalidOrder, /more than an order may carry/);
+    spec.given([]).when(place({ items: [dear(Number.MAX_SAFE_INTEGER - 1), dear(2)], taxRate: 0 })).thenThrows(InvalidOrder, /more than an order may carry/);
+    spec.given([]).when(place({ items: [dear(2 ** 52)], taxRate: 1 })).thenThrows(InvalidOrder, /more than an order may carry/);
+    const largest = [dear(Number.MAX_SAFE_INTEGER - 2), dear(2)];
+    spec.given([]).when(place({ items: largest, taxRate: 0 })).then([orderPlaced({ items: largest, taxRate: 0, subtotalCents: Number.MAX_SAFE_INTEGER, taxCents: 0, totalCents: Number.MAX_SAFE_INTEGER })]);
+  });
+
   it('refuses the same sku on two lines', () => {
     spec.given([]).when(place({ items: [line(1), line(2), line(1, 3)] })).thenThrows(InvalidOrder, /SKU-1 is ordered on more than one line/);
   });
