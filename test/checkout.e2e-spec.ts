@@ -138,9 +138,15 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     expect((await call('GET', `/orders/${confirmedId}`, bob)).status).toBe(404);
     expect((await call('POST', `/admin/sagas/checkout-${confirmedId}/compensate`, admin, { reason: 'too late' })).status).toBe(409);
 
-    // A payment that times out leaves 1.5 s to cancel while the saga is running.
+    // A payment that times out leaves 1.5 s to cancel while the saga is running; under If-Match, only the version placed (0).
     const cancellableId = await place(alice, 'desk', 'tok_timeout');
-    expect((await call('POST', `/orders/${cancellableId}/cancel`, alice)).status).toBe(202);
+    const cancelUnder = (etag: string) => fetch(`${api.baseUrl}/orders/${cancellableId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'if-match': etag } });
+    const stale = await cancelUnder('"3"');
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({ type: expect.stringMatching(/wrong-expected-version$/) });
+    const accepted = await cancelUnder('"0"');
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('etag')).toBe('"1"');
     const cancelled = await settled(cancellableId, alice);
     expect(cancelled.status).toBe('cancelled');
     expect(['cancelled by the customer', 'payment timed out (attempt 1)']).toContain(cancelled.cancellationReason);

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
+import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { problems } from '../http/problem';
 import { Orders, placeOrderBody } from './orders.service';
@@ -28,8 +29,16 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(202)
-  async cancel(@Param('id') orderId: string, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const cancelling = await this.orders.cancel(orderId, caller, this.commands.metadata(request, caller));
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the order version this cancellation expects' })
+  async cancel(
+    @Param('id') orderId: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Caller() caller: Principal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const cancelling = await this.orders.cancel(orderId, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch));
+    void reply.header('etag', `"${cancelling.version}"`);
     return withPosition(reply, cancelling.position, { orderId, status: cancelling.status });
   }
 

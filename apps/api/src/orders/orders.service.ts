@@ -80,13 +80,21 @@ export class Orders {
     return { orderId, status: 'placed' as const, position: result.position };
   }
 
-  /** The owner asks to cancel; the saga compensates. 409 once confirmed; another user's order is 404. */
-  async cancel(orderId: string, caller: Principal, metadata: CommandMetadata) {
+  /**
+   * The owner asks to cancel; the saga compensates. 409 once confirmed, or when the order is no
+   * longer at `expectedVersion` (If-Match); another user's order is 404.
+   */
+  async cancel(orderId: string, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(ORDER_ID, orderId, 'params');
     await this.ownOrder(orderId, caller);
-    const result = await this.commands.run(requestOrderCancellation, orderStreamId(orderId), { type: 'RequestOrderCancellation', data: { orderId, requestedBy: caller.userId }, metadata });
+    const result = await this.commands.run(
+      requestOrderCancellation,
+      orderStreamId(orderId),
+      { type: 'RequestOrderCancellation', data: { orderId, requestedBy: caller.userId }, metadata },
+      { expectedVersion },
+    );
     const status = result.state.status === 'none' ? 'placed' : result.state.status;
-    return { orderId, status, position: result.position };
+    return { orderId, status, version: result.version, position: result.position };
   }
 
   async order(orderId: string, caller: Principal, minPosition: unknown): Promise<OrderView> {
