@@ -158,12 +158,19 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     const orderId = await place(alice, 'rug', 'tok_timeout');
     // The saga can be compensated once it has started (before, the answer is 409).
     await eventually(async () => expect((await call('GET', `/admin/sagas/checkout-${orderId}`, admin)).body.history).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'CheckoutStarted' })])), { timeoutMs: 10_000, intervalMs: 20 });
+    // Its first drive waits on the gateway: the saga is running, in a status the API documents and can filter on.
+    expect((await saga(orderId)).status).toBe('running');
+    expect((await call('GET', '/admin/sagas?status=running&limit=100', admin)).body.items).toEqual(expect.arrayContaining([expect.objectContaining({ sagaId: `checkout-${orderId}`, status: 'running' })]));
     const compensated = await call('POST', `/admin/sagas/checkout-${orderId}/compensate`, admin, { reason: 'fraud check' });
     expect(compensated.status).toBe(202);
+    expect(['compensating', 'compensated']).toContain((await saga(orderId)).status);
     const order = await settled(orderId, alice);
     expect(order.status).toBe('cancelled');
+    // Compensating again records nothing, and says so.
+    const again = await call('POST', `/admin/sagas/checkout-${orderId}/compensate`, admin, { reason: 'twice' });
+    expect(again).toMatchObject({ status: 409, body: { type: expect.stringMatching(/nothing-to-compensate$/) } });
     const history = (await saga(orderId)).history;
-    expect(history).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'CheckoutCompensationStarted', data: expect.objectContaining({ reason: 'fraud check', actor: 'ops' }) })]));
+    expect(history.filter((entry) => entry.type === 'CheckoutCompensationStarted')).toEqual([expect.objectContaining({ data: expect.objectContaining({ reason: 'fraud check', actor: 'ops' }) })]);
     expect((await call('GET', '/admin/sagas', alice)).status).toBe(403);
     const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text();
     expect(Number(/^tidings_sagas\{status="compensated"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);

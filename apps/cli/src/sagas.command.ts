@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkoutHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps, type SagaSummary } from '@tidings/checkout';
+import { checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps, type SagaStatus, type SagaSummary } from '@tidings/checkout';
 import { createCommandHandler, systemClock, uuidV7Ids } from '@tidings/core';
 import { withOperatorConnections, type OperatorConnections } from './operator-connections';
 import { print, printJson, table } from './output';
@@ -16,7 +16,7 @@ export function addSagasCommand(program: Command): void {
     .description('every saga, by saga id: order, status, step, payment attempts, last error, last update')
     .addOption(new Option('--status <status>', 'only sagas in this status').choices(SAGA_STATUSES))
     .option('--json', 'one JSON object per saga')
-    .action((options: { status?: string; json?: boolean }) =>
+    .action((options: { status?: SagaStatus; json?: boolean }) =>
       withOperatorConnections(async ({ pool }) => {
         const rows: SagaSummary[] = [];
         let after: string | undefined;
@@ -40,9 +40,10 @@ export function addSagasCommand(program: Command): void {
     .option('--json', 'the summary with its history as one JSON object')
     .action((sagaId: string, options: { json?: boolean }) =>
       withOperatorConnections(async ({ pool, store }) => {
-        const saga = await existingSaga(pool, sagaId);
-        const history = (await checkoutHistory(store, saga.orderId)).events.map((event) => ({ at: event.recordedAt.toISOString(), type: event.type, data: event.data }));
-        if (options.json) return printJson({ ...saga, history });
+        const shown = await checkoutWithHistory(pool, store, sagaId);
+        if (!shown) throw new UnknownSaga(`no saga ${sagaId}`);
+        if (options.json) return printJson(shown);
+        const { history, ...saga } = shown;
         table([{ ...saga, lastError: saga.lastError ?? '-' }]);
         print('');
         if (history.length === 0) return print('no history yet');

@@ -7,7 +7,8 @@ type Db = Pool | PoolClient;
 export type SagaSummary = Readonly<{
   sagaId: string;
   orderId: string;
-  status: SagaStatus | 'new';
+  /** A saga not yet driven (`new` in its row) is running: it is under way. */
+  status: SagaStatus;
   step: string;
   attempts: number;
   lastError: string | null;
@@ -29,7 +30,7 @@ type SagaRecord = {
 const summaryOf = (record: SagaRecord): SagaSummary => ({
   sagaId: record.saga_id,
   orderId: record.order_id,
-  status: record.status,
+  status: record.status === 'new' ? 'running' : record.status,
   step: record.step,
   attempts: record.payment_attempts,
   lastError: record.last_error,
@@ -146,10 +147,11 @@ export async function deferCheckout(pool: Pool, claim: ClaimedCheckout, error: s
   });
 }
 
-export async function listCheckouts(db: Db, options: Readonly<{ status?: string; limit: number; after?: string }>): Promise<{ items: SagaSummary[]; last?: string }> {
+export async function listCheckouts(db: Db, options: Readonly<{ status?: SagaStatus; limit: number; after?: string }>): Promise<{ items: SagaSummary[]; last?: string }> {
+  const statuses = options.status === 'running' ? ['running', 'new'] : options.status ? [options.status] : null;
   const { rows } = await db.query<SagaRecord>(
-    `SELECT * FROM checkout_sagas WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR saga_id > $2) ORDER BY saga_id LIMIT $3`,
-    [options.status ?? null, options.after ?? null, options.limit],
+    `SELECT * FROM checkout_sagas WHERE ($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR saga_id > $2) ORDER BY saga_id LIMIT $3`,
+    [statuses, options.after ?? null, options.limit],
   );
   const items = rows.map(summaryOf);
   return { items, ...(rows.length === options.limit ? { last: rows[rows.length - 1].saga_id } : {}) };

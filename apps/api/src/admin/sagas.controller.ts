@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { checkoutHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
+import { checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
 import { systemClock, uuidV7Ids, type EventStore, type HandleCommand } from '@tidings/core';
 import { COMMANDS, DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
@@ -37,10 +37,9 @@ export class SagaAdmin {
   }
 
   async show(sagaId: string) {
-    const saga = await findCheckout(this.pool, parseInput(SAGA_ID, sagaId, 'params'));
+    const saga = await checkoutWithHistory(this.pool, this.store, parseInput(SAGA_ID, sagaId, 'params'));
     if (!saga) throw problems.notFound(`no saga ${sagaId}`);
-    const { events } = await checkoutHistory(this.store, saga.orderId);
-    return { ...saga, history: events.map((event) => ({ at: event.recordedAt.toISOString(), type: event.type, data: event.data })) };
+    return saga;
   }
 
   async retry(sagaId: string, input: unknown, caller: Principal) {

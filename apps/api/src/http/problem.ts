@@ -51,6 +51,7 @@ const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409 | 413>> = {
   'order-already-confirmed': 409,
   'checkout-confirmed': 409,
   'nothing-to-retry': 409,
+  'nothing-to-compensate': 409,
   'checkout-not-started': 409,
   'post-not-found': 404,
   'post-already-published': 409,
