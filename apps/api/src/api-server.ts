@@ -15,14 +15,18 @@ import { serveOpenApi } from './http/openapi';
 import { serveGraphql } from './graphql/graphql-server';
 import { serveLiveGateway } from './live/live-gateway';
 import { problems } from './http/problem';
-import { sendProblem } from './http/problem.filter';
+import { answerClientError, sendProblem } from './http/problem.filter';
 import { Metrics } from './operations/metrics';
 
 /** API.md: bodies over 1 MiB are refused with 413. */
 const BODY_LIMIT = 1024 * 1024;
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Fastify as the API wants it: body limit, and a correlation id per request (the client's `X-Correlation-Id`, or a new one). */
+/**
+ * Fastify as the API wants it: body limit, a correlation id per request (the client's
+ * `X-Correlation-Id`, or a new one), and problem+json for what it refuses before routing (a
+ * malformed or over-long URL) and for what Node's HTTP parser refuses before there is a request.
+ */
 export const apiAdapter = (): FastifyAdapter =>
   new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
@@ -30,6 +34,8 @@ export const apiAdapter = (): FastifyAdapter =>
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
     },
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error),
+    clientErrorHandler: answerClientError,
   });
 
 /**
@@ -43,6 +49,9 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   const metrics = app.get(Metrics);
   const idempotency = idempotencyHooks(app.get<Pool>(DATABASE), sendProblem);
 
+  // Bodies are JSON (API.md); Fastify's text/plain parser would hand routes a string. The start
+  // creates the application without Nest's parsers, so no form is read as a body either: both are 415.
+  fastify.removeContentTypeParser('text/plain');
   // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole).
   fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));

@@ -68,8 +68,11 @@ const FASTIFY_STATUS_SLUGS: Readonly<Record<number, string>> = {
   400: 'invalid-request',
   404: 'not-found',
   405: 'method-not-allowed',
+  408: 'request-timeout',
   413: 'payload-too-large',
+  414: 'uri-too-long',
   415: 'unsupported-media-type',
+  431: 'request-header-fields-too-large',
 };
 
 /** How any error is answered; undefined for a failure of ours (a 500, logged). */
@@ -94,7 +97,7 @@ export function problemOf(error: unknown): ProblemError | undefined {
   return undefined;
 }
 
-const fromStatus = (status: number, detail: string): ProblemError => {
+export const fromStatus = (status: number, detail: string): ProblemError => {
   if (status === 401) return problems.unauthorized(detail);
   if (status === 403) return problems.forbidden(detail);
   const slug = FASTIFY_STATUS_SLUGS[status] ?? 'client-error';

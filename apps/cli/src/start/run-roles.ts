@@ -16,7 +16,8 @@ export async function runRoles(settings: Settings): Promise<INestApplicationCont
   const module = await TidingsModule.forRoles(settings);
   if (!settings.roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
   const { apiAdapter, configureApi } = await import('@tidings/apps-api');
-  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger });
+  // Fastify's own JSON parser reads bodies; Nest's would add a form (urlencoded) parser besides.
+  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger, bodyParser: false });
   await configureApi(app, settings);
   await app.listen(settings.port, '0.0.0.0');
   // The port bound, which PORT=0 leaves to the system.
