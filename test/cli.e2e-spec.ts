@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { appendInventoryWorkload, eventually, foldProducts, newTestNamespace, useTestEventStore } from '@tidings/testing';
@@ -52,5 +52,20 @@ describe('tidings projections and dlq', () => {
     });
     await expect(tidings('dlq', 'replay', '42')).resolves.toMatchObject({ code: 1, stderr: 'tidings: no dead letter 42\n' });
     await expect(tidings('dlq', 'list')).resolves.toMatchObject({ code: 0, stdout: 'no dead letters\n' });
+  });
+});
+
+describe('tidings output', () => {
+  it('ends quietly, with exit code 0, when its reader stops early (| head -1)', async () => {
+    // More lines than a pipe holds, printed as a command prints them, to a reader that leaves after the first chunk.
+    const output = join(__dirname, '..', 'dist', 'apps', 'cli', 'src', 'output.js');
+    const printing = spawn(process.execPath, ['-e', `const { print } = require(${JSON.stringify(output)}); for (let i = 0; i < 100000; i++) print('line ' + i);`]);
+    let stderr = '';
+    printing.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const first = await new Promise<string>((resolve) => printing.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+    printing.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => printing.on('exit', resolve));
+    expect(first).toMatch(/^line 0\n/);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
 });

@@ -1,6 +1,16 @@
 /** Output for operators on stdout: lines, aligned tables, or JSON lines for scripts. */
 export function print(line: string): void {
+  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', endWhenNobodyReads);
   process.stdout.write(`${line}\n`);
+}
+
+/**
+ * A reader that stops early (`tidings sagas list | head -1`) closes the pipe: what is left to
+ * print has nobody to read it, so the command ends there, as Unix tools do, and quietly.
+ */
+function endWhenNobodyReads(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
 }
 
 export function printJson(value: unknown): void {
