@@ -147,6 +147,11 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     const accepted = await cancelUnder('"0"');
     expect(accepted.status).toBe(202);
     expect(accepted.headers.get('etag')).toBe('"1"');
+    // Asked again, nothing changes: the answer still says where the order's state can be read.
+    const { position: requestedAt } = (await accepted.json()) as { position: string };
+    const again = await call('POST', `/orders/${cancellableId}/cancel`, alice);
+    expect(again).toMatchObject({ status: 202, body: { position: expect.stringMatching(/^\d+$/) } });
+    expect(BigInt(again.body.position as string)).toBeGreaterThanOrEqual(BigInt(requestedAt));
     const cancelled = await settled(cancellableId, alice);
     expect(cancelled.status).toBe('cancelled');
     expect(['cancelled by the customer', 'payment timed out (attempt 1)']).toContain(cancelled.cancellationReason);
@@ -162,7 +167,7 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     expect((await saga(orderId)).status).toBe('running');
     expect((await call('GET', '/admin/sagas?status=running&limit=100', admin)).body.items).toEqual(expect.arrayContaining([expect.objectContaining({ sagaId: `checkout-${orderId}`, status: 'running' })]));
     const compensated = await call('POST', `/admin/sagas/checkout-${orderId}/compensate`, admin, { reason: 'fraud check' });
-    expect(compensated.status).toBe(202);
+    expect(compensated).toMatchObject({ status: 202, body: { sagaId: `checkout-${orderId}`, status: 'compensating', position: expect.stringMatching(/^\d+$/) } });
     expect(['compensating', 'compensated']).toContain((await saga(orderId)).status);
     const order = await settled(orderId, alice);
     expect(order.status).toBe('cancelled');

@@ -15,19 +15,24 @@ function recordAdminAction(deps: CheckoutAdminDeps, orderId: string, event: Chec
   });
 }
 
+/** What an operator's action came to: the saga's state after it, and the position of its record. */
+export type AdminActionRecorded = Readonly<{ state: CheckoutState; position?: bigint }>;
+
 /** Retries a failed saga's step (or a payment waiting for its next attempt) now; refused when nothing waits. */
-export const retryCheckout = async (deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string): Promise<CheckoutState> =>
-  (await recordAdminAction(deps, orderId, { type: 'CheckoutRetried', data: { orderId, actor, reason } }, actor)).state;
+export async function retryCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string): Promise<AdminActionRecorded> {
+  const { state, position } = await recordAdminAction(deps, orderId, { type: 'CheckoutRetried', data: { orderId, actor, reason } }, actor);
+  return { state, ...(position !== undefined ? { position } : {}) };
+}
 
 /**
  * Forces compensation; refused once the order is confirmed, and once compensation has begun (the
  * saga's own start of it records nothing twice, but an operator's is either in the history or
  * answered with why not).
  */
-export async function compensateCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string): Promise<CheckoutState> {
-  const { events, state } = await recordAdminAction(deps, orderId, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor } }, actor);
+export async function compensateCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string): Promise<AdminActionRecorded> {
+  const { events, state, position } = await recordAdminAction(deps, orderId, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor } }, actor);
   if (events.length === 0) throw new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${state.status} already: nothing was recorded`);
-  return state;
+  return { state, ...(position !== undefined ? { position } : {}) };
 }
 
 /** One entry of a saga's history, as operators see it. */

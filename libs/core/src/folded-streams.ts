@@ -1,10 +1,12 @@
 import type { Message, RecordedEvent } from './message';
 
-/** A stream as one decider last saw it: its folded state, its version, and which commands caused its events. */
+/** A stream as one decider last saw it: its folded state, its version and last position, and which commands caused its events. */
 export type FoldedStream<State> = {
   state: State;
   /** -1 while the stream has no events. */
   version: number;
+  /** The position of its last event (of the append that carried it); undefined while it has none. */
+  position?: bigint;
   /**
    * Command id → a position that shows the events it caused: its last event's, as read from the
    * store, or the last of the append that carried them (commands batched on a stream share one).
@@ -48,6 +50,7 @@ export function foldNewer<State, E extends Message, F extends FoldedStream<State
   for (const event of newer) {
     folded.state = evolve(folded.state, event);
     folded.version = event.streamVersion;
+    folded.position = event.position;
     if (event.metadata.causationId) folded.causedBy.set(event.metadata.causationId, event.position);
   }
   return folded;

@@ -81,6 +81,19 @@ describe('handleCommand over the PostgreSQL store', () => {
     expect(await given.store.readStream(id)).toEqual([]);
   });
 
+  it('answers a command that changes nothing with the position that shows the state it was decided on', async () => {
+    const [one, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+    const id = streamId();
+    await one(counter, id, increment(2));
+    const last = await other(counter, id, increment(3));
+    // Decided on a cached stream and on a freshly read one: the stream's last event either way.
+    await expect(one(counter, id, increment(0))).resolves.toEqual({ events: [], state: { count: 5 }, version: 1, position: last.position });
+    await expect(createCommandHandler({ store: given.store, ids: uuidV7Ids })(counter, id, increment(0))).resolves.toMatchObject({ version: 1, position: last.position });
+    // In a batch that appends, the append shows it.
+    const [appended, unchanged] = await Promise.all([other(counter, id, increment(1)), other(counter, id, increment(0))]);
+    expect(unchanged).toMatchObject({ events: [], state: { count: 6 }, position: appended.position });
+  });
+
   it('appends to a stream said to be likely new without reading it, and decides again on the store when it was not new', async () => {
     const { store, calls } = counted();
     const [guessing, other] = [createCommandHandler({ store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];

@@ -32,7 +32,9 @@ export type CommandResult<State, E extends Message> = Readonly<{
   version: number;
   /**
    * Position of the last event of the append that carried the command's events (commands
-   * batched on one stream share it: waiting for it shows each); undefined when it appended nothing.
+   * batched on one stream share it: waiting for it shows each). For a command that changed
+   * nothing, a position that shows the state it was decided on: the stream's last event's (or
+   * its batch's append); undefined only while the stream has no events.
    */
   position?: bigint;
 }>;
@@ -89,9 +91,10 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
   /** Folds into what this process knew of the stream the events the store holds after it, and keeps the result. */
   async function catchUp<State, E extends Message>(fold: Fold<State, E>, streamId: string, known: FoldedStream<State>): Promise<FoldedStream<State>> {
     const newer = (await store.readStream(streamId, { fromVersion: known.version + 1 })) as RecordedEvent<E>[];
-    const { state, version, causedBy } = foldNewer(known, newer, fold.evolve);
-    folded.keep(fold, streamId, { state, version, causedBy });
-    return { state, version, causedBy };
+    const { state, version, position, causedBy } = foldNewer(known, newer, fold.evolve);
+    const caughtUp = { state, version, causedBy, ...(position !== undefined ? { position } : {}) };
+    folded.keep(fold, streamId, caughtUp);
+    return caughtUp;
   }
 
   return Object.assign(handleCommand, { current });
@@ -116,14 +119,14 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
         attempt--;
         continue;
       }
-      if (appending.size === 0) return settle(commands, decisions);
+      if (appending.size === 0) return settle(commands, decisions, base.position);
       const events = decisions.flatMap(({ outcome }) => ('events' in outcome ? outcome.events : []));
       try {
         const appended = await store.append(streamId, events, { expectedVersion: base.version === -1 ? 'no_stream' : base.version });
         // In place, not copied: a hot stream's map holds every command it has seen.
         for (const commandId of appending) base.causedBy.set(commandId, appended.position);
-        folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, causedBy: base.causedBy });
-        return settle(commands, decisions, appended.position);
+        folded.keep(fold, streamId, { state: decisions[decisions.length - 1].state, version: appended.nextExpectedVersion, position: appended.position, causedBy: base.causedBy });
+        return settle(commands, decisions, appended.position, appended.position);
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion) && commands.length > 1) {
           // What one command's events did to the append (a value the store refuses) must not fail the others: each goes again on its own.
@@ -186,13 +189,20 @@ function decideInTurn(commands: readonly QueuedCommand[], base: FoldedStream<unk
   return { decisions, appending };
 }
 
-/** Answers each command of a batch: its events, the state and version after them, and the append's position; or its refusal. */
-function settle(commands: readonly QueuedCommand[], decisions: readonly Decision[], appendedAt?: bigint): void {
+/**
+ * Answers each command of a batch: its events, the state and version after them, and the
+ * position that shows them (`appendedAt`, when the batch appended); a command that changed
+ * nothing gets `shownAt`, what shows the state it was decided on; or its refusal.
+ */
+function settle(commands: readonly QueuedCommand[], decisions: readonly Decision[], shownAt: bigint | undefined, appendedAt?: bigint): void {
   for (const [i, { outcome, state, version }] of decisions.entries()) {
     const { resolve, reject } = commands[i];
     if ('error' in outcome) reject(outcome.error);
     else if ('earlier' in outcome) resolve({ events: [], state, version, position: outcome.earlier === 'inThisAppend' ? appendedAt : outcome.earlier });
-    else resolve({ events: outcome.events, state, version, ...(outcome.events.length > 0 ? { position: appendedAt } : {}) });
+    else {
+      const position = outcome.events.length > 0 ? appendedAt : shownAt;
+      resolve({ events: outcome.events, state, version, ...(position !== undefined ? { position } : {}) });
+    }
   }
 }
 

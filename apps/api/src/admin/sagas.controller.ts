@@ -1,5 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
@@ -7,6 +8,7 @@ import { systemClock, uuidV7Ids, type EventStore, type HandleCommand } from '@ti
 import { COMMANDS, DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
+import { withPosition } from '../http/command-context';
 import { BodyOf } from '../http/openapi';
 import { pageOf, pageQuery } from '../http/pages';
 import { parseInput, storableText } from '../http/parse-input';
@@ -45,17 +47,17 @@ export class SagaAdmin {
   async retry(sagaId: string, input: unknown, caller: Principal) {
     const { reason } = parseInput(retryBody, input ?? {}, 'body');
     const orderId = await this.existing(sagaId);
-    await retryCheckout(this.deps, orderId, caller.userId, reason ?? 'retried by an operator');
+    const { position } = await retryCheckout(this.deps, orderId, caller.userId, reason ?? 'retried by an operator');
     await nudgeCheckouts(this.pool, [orderId]);
-    return { sagaId, status: 'retrying' };
+    return { sagaId, status: 'retrying', position };
   }
 
   async compensate(sagaId: string, input: unknown, caller: Principal) {
     const { reason } = parseInput(compensateBody, input, 'body');
     const orderId = await this.existing(sagaId);
-    await compensateCheckout(this.deps, orderId, caller.userId, reason);
+    const { position } = await compensateCheckout(this.deps, orderId, caller.userId, reason);
     await nudgeCheckouts(this.pool, [orderId]);
-    return { sagaId, status: 'compensating' };
+    return { sagaId, status: 'compensating', position };
   }
 
   private async existing(sagaId: string): Promise<string> {
@@ -86,14 +88,16 @@ export class SagasController {
   @Post(':id/retry')
   @HttpCode(202)
   @BodyOf(retryBody)
-  retry(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal) {
-    return this.sagas.retry(sagaId, body, caller);
+  async retry(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { position, ...retrying } = await this.sagas.retry(sagaId, body, caller);
+    return withPosition(reply, position, retrying);
   }
 
   @Post(':id/compensate')
   @HttpCode(202)
   @BodyOf(compensateBody)
-  compensate(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal) {
-    return this.sagas.compensate(sagaId, body, caller);
+  async compensate(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { position, ...compensating } = await this.sagas.compensate(sagaId, body, caller);
+    return withPosition(reply, position, compensating);
   }
 }

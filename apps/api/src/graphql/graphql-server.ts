@@ -155,13 +155,15 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const cancelling = await orders.cancel(args.orderId, caller, commands.metadata(requestOf(context), caller));
         return { ...cancelling, position: positionOf(cancelling.position) };
       },
-      retrySaga: (_root, args: { sagaId: string; reason?: string | null }, context: Context) => {
+      retrySaga: async (_root, args: { sagaId: string; reason?: string | null }, context: Context) => {
         const caller = callerFor(context, 'admin');
-        return sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), caller);
+        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), caller);
+        return { ...retrying, position: positionOf(retrying.position) };
       },
-      compensateSaga: (_root, args: { sagaId: string; reason: string }, context: Context) => {
+      compensateSaga: async (_root, args: { sagaId: string; reason: string }, context: Context) => {
         const caller = callerFor(context, 'admin');
-        return sagas.compensate(args.sagaId, { reason: args.reason }, caller);
+        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, caller);
+        return { ...compensating, position: positionOf(compensating.position) };
       },
       rebuildProjection: (_root, args: { name: string }, context: Context) => {
         callerFor(context, 'admin');

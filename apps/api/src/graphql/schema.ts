@@ -106,6 +106,8 @@ export const schema = /* GraphQL */ `
   type SagaAction {
     sagaId: String!
     status: String!
+    "Where the action's record is: pass it as minPosition to read your write."
+    position: String
   }
 
   type Projection {
