@@ -24,6 +24,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
 
   async onApplicationBootstrap(): Promise<void> {
     const log = (line: string) => this.logger.log(line);
+    const alert = (line: string) => this.logger.error(line);
     const catalog = projectionCatalog(this.settings, { notify: (notification) => publishNotification(this.nats, this.topology, notification) });
     for (const projection of catalog) await ensureProjection(this.pool, projection);
     this.runtimes = catalog.map(
@@ -32,7 +33,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
           nats: this.nats,
           pool: this.pool,
           topology: this.topology,
-          group: new ProjectionConsumer(this.pool, projection, { log }),
+          group: new ProjectionConsumer(this.pool, projection, { log, alert }),
           member: this.member,
           leaseTtlMs: this.settings.leaseTtlMs,
           ...(projection.batching ? { batching: projection.batching } : {}),

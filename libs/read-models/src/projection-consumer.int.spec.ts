@@ -246,7 +246,8 @@ describe('ProjectionConsumer over PostgreSQL', () => {
       await ensureProjection(pool, projection);
       const leases = await leaseAll(pool, consumerGroupOf(projection), partitions);
       // Two attempts per event keep the spec short; the runtime would redeliver after a backoff.
-      return { leases, consumer: new ProjectionConsumer(pool, projection, { maxAttempts: 2 }) };
+      const alerts: string[] = [];
+      return { leases, alerts, consumer: new ProjectionConsumer(pool, projection, { maxAttempts: 2, alert: (line) => alerts.push(line) }) };
     }
 
     it('applies a message redelivered inside a batch of newer ones once, and never moves the checkpoint back', async () => {
@@ -314,7 +315,7 @@ describe('ProjectionConsumer over PostgreSQL', () => {
     it('blocks only the poisoned partition under policy block, and applies the event once after the fix and resume', async () => {
       const projection = failingProjection('gadgets_blocking', 'block', 'blocking');
       const group = consumerGroupOf(projection);
-      const { leases, consumer } = await setUp(projection, 2);
+      const { leases, alerts, consumer } = await setUp(projection, 2);
       const taken = new Set<string>();
       const [poisoned, neighbour, other] = [streamOn('blocking', 0, 2, taken), streamOn('blocking', 0, 2, taken), streamOn('blocking', 1, 2, taken)];
       const a0 = await appendOne(given.store, poisoned, gadget(0));
@@ -328,6 +329,7 @@ describe('ProjectionConsumer over PostgreSQL', () => {
       await expect(consumer.handle(partition0)).rejects.toThrow(`${poisoned}@1 is poison`);
       await expect(consumer.handle({ lease: leases[1], events: [b0, b1] })).resolves.toBe('applied');
       await expect(consumer.handle(partition0)).resolves.toBe('blocked');
+      expect(alerts).toEqual([expect.stringMatching(new RegExp(`GadgetChanged at position ${a1.position} failed 2 times .*partition 0 is blocked .*tidings projections resume gadgets_blocking`))]);
 
       expect(await checkpoints(pool, group)).toEqual({ 0: a0.position, 1: b1.position });
       const [blocked] = await projectionStatuses(pool, given.store, [projection]);

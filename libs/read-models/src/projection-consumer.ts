@@ -12,6 +12,8 @@ export type ProjectionConsumerOptions = Readonly<{
   /** Failures of one event, each after a backoff, before the group's policy takes it. */
   maxAttempts?: number;
   log?: (line: string) => void;
+  /** What an operator must act on: an event that blocked its partition or went to the dead letters (default: `log`). */
+  alert?: (line: string) => void;
 }>;
 
 /**
@@ -28,6 +30,7 @@ export class ProjectionConsumer implements ConsumerGroup {
   private readonly attempts = new Map<string, number>();
   private readonly maxAttempts: number;
   private readonly log: (line: string) => void;
+  private readonly alert: (line: string) => void;
   private readonly joint: JointBatches;
 
   constructor(
@@ -39,6 +42,7 @@ export class ProjectionConsumer implements ConsumerGroup {
     this.categories = projection.categories;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.log = options.log ?? (() => undefined);
+    this.alert = options.alert ?? this.log;
     this.joint = new JointBatches((batches) => this.applyTogether(batches), (projection.batching ?? DEFAULT_BATCHING).maxEvents);
   }
 
@@ -135,7 +139,10 @@ export class ProjectionConsumer implements ConsumerGroup {
     this.attempts.delete(event.eventId);
     const reason = (error as Error).message ?? String(error);
     const policy = this.projection.policy ?? 'block';
-    this.log(`${this.name}: ${event.type} at position ${event.position} failed ${attempts} times (${reason}); policy ${policy}`);
+    this.alert(
+      `${this.name}: ${event.type} at position ${event.position} failed ${attempts} times (${reason}); ` +
+        (policy === 'block' ? `partition ${lease.partition} is blocked until the fix is deployed and it is resumed (tidings projections resume ${this.projection.name})` : 'parked as a dead letter (tidings dlq list)'),
+    );
     return inTransaction(this.pool, async (db) => {
       const checkpoint = await openBatch(db, lease, []);
       if (checkpoint.position >= event.position) return 'applied';
