@@ -30,7 +30,8 @@ export type CheckoutSchedulerOptions = Readonly<{
   leaseMs: number;
   /** How often due sagas are looked for when nothing wakes the scheduler. */
   pollMs: number;
-  log: (line: string) => void;
+  /** Told what went wrong and what happens next: a failed claim or drive, a retry that could not be recorded. */
+  warn: (line: string) => void;
   /** Told each outcome, e.g. to notify the order's watchers. */
   onSettled?: (orderId: string, outcome: DriveOutcome) => void;
 }>;
@@ -107,13 +108,13 @@ export class CheckoutScheduler {
   /** Due sagas, up to `limit`; those of a claim whose answer was lost (it may have been carried out) are found by its id. */
   private async claim(limit: number): Promise<ClaimedCheckout[]> {
     const claim = randomUUID();
-    const { leaseMs, log } = this.options;
+    const { leaseMs, warn } = this.options;
     try {
       return await claimDueCheckouts(this.pool, limit, leaseMs, claim);
     } catch (error) {
-      log(`checkout scheduler: claiming due sagas failed: ${(error as Error).message}`);
+      warn(`checkout scheduler: claiming due sagas failed: ${(error as Error).message}`);
       return withRetries(() => recoverClaim(this.pool, leaseMs, claim)).catch((lost: unknown) => {
-        log(`checkout scheduler: cannot tell what a failed claim took (${(lost as Error).message}); its sagas are due again when its lease ends`);
+        warn(`checkout scheduler: cannot tell what a failed claim took (${(lost as Error).message}); its sagas are due again when its lease ends`);
         return [];
       });
     }
@@ -137,9 +138,9 @@ export class CheckoutScheduler {
       this.options.onSettled?.(claim.orderId, outcome);
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
-      this.options.log(`checkout ${claim.orderId}: drive failed, retrying later: ${reason}`);
+      this.options.warn(`checkout ${claim.orderId}: drive failed, retrying later: ${reason}`);
       await withRetries(() => deferCheckout(this.pool, claim, reason)).catch((lost: unknown) => {
-        this.options.log(`checkout ${claim.orderId}: cannot record its retry (${(lost as Error).message}); it is due again when its claim's lease ends`);
+        this.options.warn(`checkout ${claim.orderId}: cannot record its retry (${(lost as Error).message}); it is due again when its claim's lease ends`);
       });
     }
   }

@@ -48,7 +48,7 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
       // A drive may wait for the gateway up to the payment timeout.
       leaseMs: paymentTimeoutMs + 30_000,
       pollMs: POLL_MS,
-      log,
+      warn: (line) => this.logger.warn(line),
       onSettled: (orderId, outcome) => {
         if (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed') {
           publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data: { orderId, saga: outcome.status } });
