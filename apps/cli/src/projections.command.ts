@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { consumerGroupOf, projectionStatuses, rebuildProjection, resumeProjection, type ProjectionStatus } from '@tidings/read-models';
+import { consumerGroupOf, describeRebuildFailure, projectionStatuses, rebuildProjection, resumeProjection, type ProjectionStatus } from '@tidings/read-models';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { projectionNamed, withOperatorConnections } from './operator-connections';
 import { print, printJson, table } from './output';
@@ -35,6 +35,7 @@ export function addProjectionsCommand(program: Command): void {
             continue;
           }
           table([summary(status)]);
+          if (status.lastRebuildFailure) print(describeRebuildFailure(status.lastRebuildFailure));
           table(
             status.partitions.map((partition) => ({
               partition: partition.partition,

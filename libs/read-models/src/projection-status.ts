@@ -12,6 +12,12 @@ export type PartitionStatus = Readonly<{
   blocked?: Readonly<{ position: bigint; error: string; since: Date }>;
 }>;
 
+/** A rebuild that failed, kept until the next one starts: the version it was building, why, and when (ISO 8601). */
+export type RebuildFailure = Readonly<{ version: number; reason: string; at: string }>;
+
+/** A failed rebuild in a line, for operators. */
+export const describeRebuildFailure = ({ version, reason, at }: RebuildFailure): string => `the rebuild to version ${version} failed at ${at}: ${reason}`;
+
 export type ProjectionStatus = Readonly<{
   name: string;
   version: number | undefined;
@@ -23,6 +29,7 @@ export type ProjectionStatus = Readonly<{
   lag: bigint;
   deadLetters: number;
   partitions: PartitionStatus[];
+  lastRebuildFailure?: RebuildFailure;
 }>;
 
 /** Where each projection stands: version, status, checkpoints, leases, blocked partitions, dead letters. */
@@ -30,7 +37,7 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
   const head = await store.headPosition();
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
-    pool.query<{ name: string; version: number; status: 'live' | 'rebuilding' }>('SELECT name, version, status FROM projections WHERE name = ANY($1)', [
+    pool.query<{ name: string; version: number; status: 'live' | 'rebuilding'; rebuilding: { failed?: RebuildFailure } | null }>('SELECT name, version, status, rebuilding FROM projections WHERE name = ANY($1)', [
       projections.map((projection) => projection.name),
     ]),
     pool.query<{ consumer_group: string; partition: number; position: string; member: string | null; blocked_position: string | null; blocked_error: string | null; blocked_at: Date | null }>(
@@ -69,6 +76,7 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
       lag: head > position ? head - position : 0n,
       deadLetters: Number(parked.find((row) => row.consumer_group === group)?.count ?? 0),
       partitions: mine,
+      ...(known?.status === 'live' && known.rebuilding?.failed ? { lastRebuildFailure: known.rebuilding.failed } : {}),
     };
   });
 }

@@ -7,7 +7,7 @@ import { failingProjection, recordedRows } from './failing-projection.fixture';
 import { consumerGroupOf, type Projection } from './projection';
 import { ProjectionConsumer } from './projection-consumer';
 import { currentVersion, ensureProjection } from './projection-registry';
-import { projectionStatuses } from './projection-status';
+import { describeRebuildFailure, projectionStatuses } from './projection-status';
 import { RebuildAlreadyRunning, rebuildProjection, type RebuildProgress } from './rebuild';
 
 const PARTITIONS = 4;
@@ -273,10 +273,10 @@ describe('rebuildProjection', () => {
     expect(await currentVersion(pool, projection.name)).toBe(1);
     expect(await exists(pool, `${projection.view}_v2`)).toBe(false);
     expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual(applied);
+    // Operators see why, until the next rebuild.
     const [status] = await projectionStatuses(pool, given.store, [projection]);
-    expect(status).toMatchObject({ version: 1, status: 'live', position: history[2].position });
-    const { rows } = await pool.query('SELECT rebuilding FROM projections WHERE name = $1', [projection.name]);
-    expect(rows).toEqual([{ rebuilding: null }]);
+    expect(status).toMatchObject({ version: 1, status: 'live', position: history[2].position, lastRebuildFailure: { version: 2, reason: expect.stringContaining('rebuilt-1@1 is poison'), at: expect.any(String) } });
+    expect(describeRebuildFailure(status.lastRebuildFailure!)).toMatch(/^the rebuild to version 2 failed at .*: .*rebuilt-1@1 is poison/);
 
     const later = await append({ n: 3 });
     expect(await gadgets.handle({ lease, events: [...history, later] })).toBe('applied');
@@ -287,5 +287,6 @@ describe('rebuildProjection', () => {
     await expect(rebuild(projection, undefined, 1)).resolves.toMatchObject({ version: 2, position: later.position });
     expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual([...applied, later.position]);
     expect(await exists(pool, `${projection.view}_v1`)).toBe(false);
+    expect((await projectionStatuses(pool, given.store, [projection]))[0].lastRebuildFailure).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { categoryOf, groupPartitions } from '@tidings/messaging';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
 import { connectClient } from './database';
+import type { RebuildFailure } from './projection-status';
 import { inTransaction } from './transaction';
 
 export type RebuildProgress = Readonly<{ position: bigint; head: bigint; events: number }>;
@@ -80,7 +81,9 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       return { name: projection.name, version, position, events, seconds: (Date.now() - started) / 1000 };
     } catch (error) {
       await inTransaction(pool, (db) => dropTables(db, tables)).catch(() => undefined);
-      await setStatus(pool, projection.name, 'live', null).catch(() => undefined);
+      // Kept for operators until the next rebuild (projectionStatuses: lastRebuildFailure).
+      const failed: RebuildFailure = { version, reason: (error as Error).message ?? String(error), at: new Date().toISOString() };
+      await setStatus(pool, projection.name, 'live', { failed }).catch(() => undefined);
       throw error;
     }
   } finally {

@@ -7,7 +7,7 @@ import { projectionCatalog } from '@tidings/apps-projector';
 import type { NatsConnection } from 'nats';
 import { publishNotification, type EventTopology } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
-import { projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type Projection, type ProjectionStatus } from '@tidings/read-models';
+import { describeRebuildFailure, projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type Projection, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { problems } from '../http/problem';
@@ -92,7 +92,7 @@ export class ProjectionAdmin {
       headPosition: status.head.toString(),
       lag: status.lag.toString(),
       eventsPerSecond: Math.max(0, Math.round(eventsPerSecond)),
-      lastError: blocked ? `${blocked.error} (position ${blocked.position})` : null,
+      lastError: blocked ? `${blocked.error} (position ${blocked.position})` : status.lastRebuildFailure ? describeRebuildFailure(status.lastRebuildFailure) : null,
       deadLetters: status.deadLetters,
     };
   }
