@@ -73,6 +73,11 @@ export class CheckoutScheduler {
     this.resolveWait?.();
   }
 
+  /** Drives running now: `stop` waits for them. */
+  get drivesInFlight(): number {
+    return this.driving.size;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake();

@@ -72,6 +72,11 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.runtime?.stop();
+    const drives = this.scheduler?.drivesInFlight ?? 0;
+    if (drives > 0) {
+      const waitSeconds = this.settings.checkout.paymentTimeoutMs / 1000;
+      this.logger.log(`stopping: ${drives} checkout drive(s) in flight finish first (one waiting on the payment gateway may take up to ${waitSeconds} s)`);
+    }
     await this.scheduler?.stop();
   }
 }
