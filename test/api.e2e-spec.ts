@@ -358,6 +358,26 @@ describe('tidings HTTP API', () => {
     expect(await api.eventCount()).toBe(before);
   });
 
+  it('counts as lag only what a projection has yet to apply: events of other categories move the head, not its lag', async () => {
+    type Status = { name: string; position: string; headPosition: string; lag: string };
+    const products = async () => (await call<Status[]>('GET', '/admin/projections', { as: 'admin' })).body.find((status) => status.name === 'products') as Status;
+    const registered = await register(unique('lagging'));
+    await eventually(async () => expect(await products()).toMatchObject({ position: registered.body.position, lag: '0' }), { timeoutMs: 20_000, intervalMs: 100 });
+    // Views are another category: the products projection has nothing to do for them.
+    const viewed = await call<{ position: string }>('POST', '/views', { json: { views: [{ videoId: unique('lag-video') }, { videoId: unique('lag-video') }] } });
+    expect(viewed.status).toBe(202);
+    expect((await call('GET', `/videos/trending?limit=1&minPosition=${viewed.body.position}`, { as: 'admin' })).status).toBe(200);
+    await eventually(
+      async () => {
+        const status = await products();
+        expect(BigInt(status.headPosition)).toBeGreaterThanOrEqual(BigInt(viewed.body.position));
+        expect(status).toMatchObject({ position: registered.body.position, lag: '0' });
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    expect((await call<string>('GET', '/metrics')).body).toMatch(/^tidings_projection_lag_events\{group="projection.products"\} 0$/m);
+  });
+
   it('reports readiness with its checks and Prometheus metrics of requests and commands', async () => {
     const ready = await call('GET', '/health/ready');
     expect(ready.status).toBe(200);

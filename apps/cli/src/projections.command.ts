@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { consumerGroupOf, describeRebuildFailure, projectionStatuses, rebuildProjection, resumeProjection, type ProjectionStatus } from '@tidings/read-models';
+import { connect } from 'nats';
+import { eventTopology, groupBacklogsIfKnown, type GroupBacklogs } from '@tidings/messaging';
+import { consumerGroupOf, describeRebuildFailure, projectionStatuses, rebuildProjection, resumeProjection, type Projection, type ProjectionStatus } from '@tidings/read-models';
+import type { Settings } from '@tidings/settings';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { projectionNamed, withOperatorConnections } from './operator-connections';
 import { print, printJson, table } from './output';
@@ -15,7 +18,8 @@ export function addProjectionsCommand(program: Command): void {
     .option('--json', 'one JSON object per projection')
     .action((options: { json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool, store }) => {
-        const statuses = await projectionStatuses(pool, store, projectionCatalog(settings));
+        const catalog = projectionCatalog(settings);
+        const statuses = await projectionStatuses(pool, store, catalog, await jetStreamBacklogs(settings, catalog));
         if (options.json) return statuses.forEach((status) => printJson(summary(status)));
         table(statuses.map(summary));
       }),
@@ -28,7 +32,8 @@ export function addProjectionsCommand(program: Command): void {
     .option('--json', 'one JSON object per projection')
     .action((name: string | undefined, options: { json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool, store }) => {
-        const statuses = await projectionStatuses(pool, store, name ? [projectionNamed(settings, name)] : projectionCatalog(settings));
+        const projections = name ? [projectionNamed(settings, name)] : projectionCatalog(settings);
+        const statuses = await projectionStatuses(pool, store, projections, await jetStreamBacklogs(settings, projections));
         for (const status of statuses) {
           if (options.json) {
             printJson({ ...summary(status), partitions: status.partitions });
@@ -87,6 +92,17 @@ export function addProjectionsCommand(program: Command): void {
         print(resumed ? `${consumerGroupOf(projection)}: ${resumed} partition(s) resumed` : `${name}: no partition is blocked`);
       }),
     );
+}
+
+/** What JetStream says the projections have yet to apply; undefined (lag from positions) when NATS does not answer within 2 s. */
+async function jetStreamBacklogs(settings: Settings, projections: readonly Projection[]): Promise<GroupBacklogs | undefined> {
+  const nats = await connect({ servers: settings.natsUrl, name: 'tidings-cli', timeout: 2_000, reconnect: false }).catch(() => undefined);
+  if (!nats) return undefined;
+  try {
+    return await groupBacklogsIfKnown(nats, eventTopology(settings.namespace, settings.partitions), projections.map(consumerGroupOf));
+  } finally {
+    await nats.close();
+  }
 }
 
 const summary = (status: ProjectionStatus) => ({

@@ -36,9 +36,13 @@ export async function ensureEventStream(jsm: JetStreamManager, topology: EventTo
 
 /** The position in the stream's last message: how far the relay got (0 for an empty or missing stream). */
 export async function lastPublishedPosition(jsm: JetStreamManager, topology: EventTopology): Promise<bigint> {
-  const info = await ensureEventStream(jsm, topology);
+  return positionOfLastMessage(jsm, await ensureEventStream(jsm, topology));
+}
+
+/** The position in the last message of a stream as `info` found it (0 when it was empty). */
+export async function positionOfLastMessage(jsm: JetStreamManager, info: StreamInfo): Promise<bigint> {
   if (info.state.messages === 0) return 0n;
-  const message = await jsm.streams.getMessage(topology.stream, { seq: info.state.last_seq });
+  const message = await jsm.streams.getMessage(info.config.name, { seq: info.state.last_seq });
   return BigInt(message.header.get(POSITION_HEADER) || '0');
 }
 

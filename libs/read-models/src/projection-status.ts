@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
-import { partitionAndCategory } from '@tidings/messaging';
+import { partitionAndCategory, type GroupBacklogs } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
 
 /** One of a projection's consumer group partitions: a partition and one of the projection's categories. */
@@ -25,15 +25,20 @@ export type ProjectionStatus = Readonly<{
   /** The furthest position applied by any partition. */
   position: bigint;
   head: bigint;
-  /** Positions between the store's head and `position`. */
+  /**
+   * Events it has yet to apply: those of its categories that JetStream holds for its consumers
+   * unacknowledged, plus every event the relay has not published yet. Without its consumers'
+   * counts (no `backlogs`, or it has no consumers yet): positions between the store's head and
+   * `position`, which also counts the events of other categories since.
+   */
   lag: bigint;
   deadLetters: number;
   partitions: PartitionStatus[];
   lastRebuildFailure?: RebuildFailure;
 }>;
 
-/** Where each projection stands: version, status, checkpoints, leases, blocked partitions, dead letters. */
-export async function projectionStatuses(pool: Pool, store: EventStore, projections: readonly Projection[]): Promise<ProjectionStatus[]> {
+/** Where each projection stands: version, status, checkpoints, leases, blocked partitions, dead letters, lag (from `backlogs` where they say). */
+export async function projectionStatuses(pool: Pool, store: EventStore, projections: readonly Projection[], backlogs?: GroupBacklogs): Promise<ProjectionStatus[]> {
   const head = await store.headPosition();
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
@@ -73,12 +78,20 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
       status,
       position,
       head,
-      lag: head > position ? head - position : 0n,
+      lag: lagOf(head, position, backlogs, group),
       deadLetters: Number(parked.find((row) => row.consumer_group === group)?.count ?? 0),
       partitions: mine,
       ...(known?.status === 'live' && known.rebuilding?.failed ? { lastRebuildFailure: known.rebuilding.failed } : {}),
     };
   });
+}
+
+const behind = (head: bigint, position: bigint): bigint => (head > position ? head - position : 0n);
+
+function lagOf(head: bigint, position: bigint, backlogs: GroupBacklogs | undefined, group: string): bigint {
+  const unapplied = backlogs?.unapplied.get(group);
+  if (backlogs === undefined || unapplied === undefined) return behind(head, position);
+  return BigInt(unapplied) + behind(head, backlogs.published);
 }
 
 /** Lets blocked partitions of a projection go on: their failing event is tried again. Returns how many were blocked. */

@@ -5,9 +5,9 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
 import type { NatsConnection } from 'nats';
-import { publishNotification, type EventTopology } from '@tidings/messaging';
+import { groupBacklogsIfKnown, publishNotification, type EventTopology } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
-import { describeRebuildFailure, projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type Projection, type ProjectionStatus } from '@tidings/read-models';
+import { consumerGroupOf, describeRebuildFailure, projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type Projection, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { problems } from '../http/problem';
@@ -36,7 +36,8 @@ export class ProjectionAdmin {
   }
 
   async list() {
-    const statuses = await projectionStatuses(this.pool, this.store, this.catalog);
+    const backlogs = await groupBacklogsIfKnown(this.nats, this.topology, this.catalog.map(consumerGroupOf));
+    const statuses = await projectionStatuses(this.pool, this.store, this.catalog, backlogs);
     return statuses.map((status) => this.describe(status));
   }
 

@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { countCheckoutsByStatus, SAGA_STATUSES } from '@tidings/checkout';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
-import { groupConsumerPrefix, lastPublishedPosition, type EventTopology } from '@tidings/messaging';
+import { groupBacklogsIfKnown, groupConsumerCounts, lastPublishedPosition, type EventTopology } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { consumerGroupOf, projectionStatuses } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -49,10 +49,10 @@ export class Metrics {
         this.set(Number(head > published ? head - published : 0n));
       },
     });
-    const statuses = () => projectionStatuses(pool, store, catalog);
+    const statuses = async () => projectionStatuses(pool, store, catalog, await groupBacklogsIfKnown(nats, topology, catalog.map(consumerGroupOf)));
     new Gauge({
       name: 'tidings_projection_lag_events',
-      help: "Positions between the store's head and each projection's furthest checkpoint",
+      help: 'Events each projection has yet to apply: its JetStream backlog and what the relay has not published (positions behind head while it has no consumers)',
       labelNames: ['group'] as const,
       registers: [this.registry],
       async collect() {
@@ -84,13 +84,9 @@ export class Metrics {
       labelNames: ['group'] as const,
       registers: [this.registry],
       async collect() {
-        const jsm = await nats.jetstreamManager();
-        const totals = new Map(catalog.map((projection) => [consumerGroupOf(projection), 0]));
-        for await (const consumer of jsm.consumers.list(topology.stream)) {
-          const group = [...totals.keys()].find((name) => consumer.name.startsWith(groupConsumerPrefix(topology, name)));
-          if (group) totals.set(group, (totals.get(group) ?? 0) + consumer.num_redelivered);
-        }
-        for (const [group, total] of totals) this.set({ group }, total);
+        const groups = catalog.map(consumerGroupOf);
+        const counts = await groupConsumerCounts(await nats.jetstreamManager(), topology, groups);
+        for (const group of groups) this.set({ group }, counts.get(group)?.redelivered ?? 0);
       },
     });
   }
