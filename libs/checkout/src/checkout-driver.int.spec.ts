@@ -91,4 +91,57 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     const steps = (await store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
     expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
   });
+
+  describe('after a drive killed while the gateway held its authorization, resumed past the payment deadline', () => {
+    /** An order of its own, its skus stocked; the payment token as given. */
+    const placed = async (orderId: string, suffix: string, paymentToken: string) => {
+      const { store } = testStore;
+      const items = ITEMS.map((item) => ({ ...item, sku: `${item.sku}-${suffix}` }));
+      for (const { sku } of items) await store.append(productStreamId(sku), stocked(sku).map(toAppend), { expectedVersion: 'no_stream' });
+      await store.append(orderStreamId(orderId), [toAppend({ type: 'OrderPlaced', data: { ...(orderPlaced.data as object), orderId, items, paymentToken } })], { expectedVersion: 'no_stream' });
+    };
+    /** The gateway did what it was asked; the answer died with the process. */
+    const killedAfterTheGateway = (simulator: SimulatedPaymentGateway): PaymentGateway => ({
+      authorize: async (request, signal) => {
+        if (request.token !== 'tok_timeout') await simulator.authorize(request, signal);
+        throw new Error('the process was killed');
+      },
+      capture: (request, signal) => simulator.capture(request, signal),
+      void: (request, signal) => simulator.void(request, signal),
+      refund: (request, signal) => simulator.refund(request, signal),
+    });
+    const pastTheDeadline = (simulator: SimulatedPaymentGateway) =>
+      new CheckoutDriver({
+        handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }),
+        gateway: simulator,
+        clock: { now: () => new Date(Date.now() + DEFAULT_CHECKOUT_POLICY.paymentTimeoutMs + 30_000) },
+        policy: DEFAULT_CHECKOUT_POLICY,
+      });
+
+    it('asks the gateway again under the attempt’s key, and carries on with the authorization it answers', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000ce';
+      await placed(orderId, 'c', 'tok_visa');
+      const simulator = new SimulatedPaymentGateway(pool);
+      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
+      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+
+      await expect(pastTheDeadline(simulator).drive(orderId)).resolves.toMatchObject({ status: 'completed', step: 'done' });
+      const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
+      expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
+      // One authorization, the one the killed drive made: captured, nothing left merely held.
+      const books = [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
+      expect(books).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
+    });
+
+    it('times the attempt out when the gateway gives no answer again, and compensates', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000cf';
+      await placed(orderId, 'd', 'tok_timeout');
+      const simulator = new SimulatedPaymentGateway(pool);
+      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+
+      await expect(pastTheDeadline(simulator).drive(orderId)).resolves.toMatchObject({ status: 'compensated', step: 'done' });
+      const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
+      expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentTimedOut', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
+    });
+  });
 });

@@ -17,6 +17,9 @@ export type CheckoutPolicy = Readonly<{
 
 export const DEFAULT_CHECKOUT_POLICY: CheckoutPolicy = { paymentTimeoutMs: 30_000, maxPaymentAttempts: 5, retryBaseMs: 200 };
 
+/** How long the gateway is given to answer again, under its key, an attempt whose deadline passed while no drive watched it. */
+const LATE_ANSWER_MS = 1_000;
+
 export type CheckoutDriverDeps = Readonly<{
   handle: HandleCommand;
   gateway: PaymentGateway;
@@ -81,7 +84,10 @@ export class CheckoutDriver {
       case 'authorize':
         return this.authorize(orderId, started(saga), step, record);
       case 'time-out':
-        return record({ type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
+        // No drive watched the attempt to its deadline (its process was killed, maybe after the
+        // gateway authorized): the gateway is asked once more under the attempt's key, briefly,
+        // for an answer that may have been lost; only without one does the attempt time out.
+        return this.authorize(orderId, started(saga), { kind: 'authorize', attempt: step.attempt, deadline: new Date(this.deps.clock.now().getTime() + LATE_ANSWER_MS).toISOString() }, record);
       case 'confirm':
         return this.confirm(orderId, started(saga), step, order, record);
       case 'complete':
