@@ -306,6 +306,23 @@ describe('tidings HTTP API', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
+  it('takes over a request cut off by a crash under its command id and time: views sent without a time are counted once', async () => {
+    const key = unique('key');
+    const video = unique('cut-off');
+    const send = () => call<{ accepted: number; position: string }>('POST', '/views', { json: { views: [{ videoId: video }, { videoId: video }] }, headers: { 'idempotency-key': key } });
+    const first = await send();
+    expect(first.status).toBe(202);
+    const before = await api.eventCount();
+    // As a process killed after its append and before its answer leaves the key: claimed, unanswered, and a while ago.
+    await api.pool.query(`UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, created_at = now() - interval '31 seconds' WHERE key = $1`, [key]);
+
+    const takenOver = await send();
+    expect({ status: takenOver.status, body: takenOver.body }).toEqual({ status: 202, body: first.body });
+    expect(await api.eventCount()).toBe(before);
+    const counted = await call<{ total: number }>('GET', `/videos/${video}/views?granularity=hour&minPosition=${first.body.position}`, { as: 'admin' });
+    expect(counted.body.total).toBe(2);
+  });
+
   it('replays a request retried under its Idempotency-Key, appends it once, and refuses the key for another body', async () => {
     const key = unique('key');
     const sku = unique('idem');

@@ -45,15 +45,16 @@ export class Commands {
 
   /**
    * Ids, time and actor of a command, with the request's correlation id (which travels on in
-   * event metadata). Under an Idempotency-Key the command id is the key's, so a retry of a
-   * request cut off by a crash is recognised by the command path.
+   * event metadata). Under an Idempotency-Key the command id and time are those of the request
+   * that claimed the key, so a retry of a request cut off by a crash is recognised by the command
+   * path, and decides what it decided (a view without a time of its own is dated alike).
    */
   metadata(request: FastifyRequest & IdempotentRequest, caller: Principal | undefined): CommandMetadata {
     return {
       commandId: request.idempotency?.commandId ?? uuidV7Ids.next(),
       correlationId: String(request.id),
       actor: caller?.userId ?? 'anonymous',
-      now: systemClock.now(),
+      now: request.idempotency?.receivedAt ?? systemClock.now(),
     };
   }
 }

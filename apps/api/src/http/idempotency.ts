@@ -10,8 +10,12 @@ const ABANDONED_AFTER = '30 seconds';
 /** What a replay answers besides the body. */
 const REPLAYED_HEADERS = ['x-position', 'etag', 'location'] as const;
 
-export type IdempotentRequest = { idempotency?: Readonly<{ caller: string; key: string; commandId: string }> };
+/** A request under an Idempotency-Key: its caller and key, the command id it was given, and when the request that claimed the key arrived. */
+export type IdempotentRequest = { idempotency?: Readonly<{ caller: string; key: string; commandId: string; receivedAt: Date }> };
 type Request = FastifyRequest & Authenticated & IdempotentRequest;
+
+type ClaimedKey = { command_id: string; received_at: Date };
+const claimOf = (caller: string, key: string, row: ClaimedKey): NonNullable<IdempotentRequest['idempotency']> => ({ caller, key, commandId: row.command_id, receivedAt: row.received_at });
 
 type StoredRequest = { fingerprint: string; command_id: string; status: number | null; headers: Record<string, string> | null; body: string | null };
 
@@ -19,8 +23,8 @@ type StoredRequest = { fingerprint: string; command_id: string; status: number |
  * `Idempotency-Key` on POST (API.md), stored in PostgreSQL for 24 h. The first request claims
  * the key; its successful response is stored and replayed to every retry with the same body;
  * another body under the key is 422, a retry while the first still runs 409. A request cut off
- * by a crash is taken over after 30 s under the same command id, which the command path
- * recognises: its events are not appended twice.
+ * by a crash is taken over after 30 s under the same command id and time (the first request's),
+ * which the command path recognises: its events are not appended twice.
  */
 export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void) {
   async function preHandler(request: Request, reply: FastifyReply): Promise<FastifyReply | undefined> {
@@ -32,17 +36,17 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
     }
     const caller = request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
     const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${bodyFingerprint(request)}`).digest('base64url');
-    const claimed = await pool.query<{ command_id: string }>({
+    const claimed = await pool.query<ClaimedKey>({
       name: 'tidings_claim_idempotency_key',
       text: `INSERT INTO idempotency_keys (caller, key, fingerprint, command_id) VALUES ($1, $2, $3, $4)
              ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint, command_id = excluded.command_id,
-               status = NULL, headers = NULL, body = NULL, created_at = now()
+               status = NULL, headers = NULL, body = NULL, created_at = now(), received_at = now()
              WHERE idempotency_keys.created_at < now() - interval '24 hours'
-             RETURNING command_id`,
+             RETURNING command_id, received_at`,
       values: [caller, key, fingerprint, randomUUID()],
     });
     if (claimed.rows[0]) {
-      request.idempotency = { caller, key, commandId: claimed.rows[0].command_id };
+      request.idempotency = claimOf(caller, key, claimed.rows[0]);
       return undefined;
     }
     const { rows } = await pool.query<StoredRequest>('SELECT fingerprint, command_id, status, headers, body FROM idempotency_keys WHERE caller = $1 AND key = $2', [caller, key]);
@@ -59,17 +63,17 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
         .send(stored.body ?? '');
       return reply;
     }
-    const takenOver = await pool.query<{ command_id: string }>(
+    const takenOver = await pool.query<ClaimedKey>(
       `UPDATE idempotency_keys SET created_at = now()
        WHERE caller = $1 AND key = $2 AND status IS NULL AND created_at < now() - interval '${ABANDONED_AFTER}'
-       RETURNING command_id`,
+       RETURNING command_id, received_at`,
       [caller, key],
     );
     if (!takenOver.rows[0]) {
       sendProblem(request, reply, problems.conflict('request-in-progress', 'a request with this Idempotency-Key is still being processed'));
       return reply;
     }
-    request.idempotency = { caller, key, commandId: takenOver.rows[0].command_id };
+    request.idempotency = claimOf(caller, key, takenOver.rows[0]);
     return undefined;
   }
 
