@@ -1,7 +1,7 @@
 import { createCommandHandler, systemClock, uuidV7Ids, type EventToAppend, type Message } from '@tidings/core';
 import { productStreamId } from '@tidings/inventory';
 import { orderStreamId } from '@tidings/orders';
-import { SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
+import { GatewayAborted, SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId } from './checkout';
 import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from './checkout-driver';
@@ -92,7 +92,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
   });
 
-  describe('after a drive killed while the gateway held its authorization, resumed past the payment deadline', () => {
+  describe('when the gateway authorized and its answer was lost', () => {
     /** An order of its own, its skus stocked; the payment token as given. */
     const placed = async (orderId: string, suffix: string, paymentToken: string) => {
       const { store } = testStore;
@@ -129,6 +129,32 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
       expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
       // One authorization, the one the killed drive made: captured, nothing left merely held.
+      const books = [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
+      expect(books).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
+    });
+
+    it('hears the gateway again when its answer to a running drive came after the deadline: nothing stays merely held', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000d0';
+      await placed(orderId, 'e', 'tok_visa');
+      const simulator = new SimulatedPaymentGateway(pool);
+      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
+      let calls = 0;
+      // The gateway authorizes at once, but its answer is lost past the deadline (the network, a slow hop).
+      const answeringLate: PaymentGateway = {
+        authorize: async (request, signal) => {
+          if (calls++ > 0) return simulator.authorize(request, signal);
+          await simulator.authorize(request);
+          await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+          throw new GatewayAborted('the answer came after the deadline');
+        },
+        capture: (request, signal) => simulator.capture(request, signal),
+        void: (request, signal) => simulator.void(request, signal),
+        refund: (request, signal) => simulator.refund(request, signal),
+      };
+      const driver = new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway: answeringLate, clock: systemClock, policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs: 200 } });
+
+      await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'completed', step: 'done' });
+      expect(calls).toBe(2);
       const books = [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
       expect(books).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
     });

@@ -17,7 +17,10 @@ export type CheckoutPolicy = Readonly<{
 
 export const DEFAULT_CHECKOUT_POLICY: CheckoutPolicy = { paymentTimeoutMs: 30_000, maxPaymentAttempts: 5, retryBaseMs: 200 };
 
-/** How long the gateway is given to answer again, under its key, an attempt whose deadline passed while no drive watched it. */
+/**
+ * How long the gateway is given to answer again, under the attempt's key, an authorization
+ * whose answer did not come by its deadline: it answers at once what it has done.
+ */
 const LATE_ANSWER_MS = 1_000;
 
 export type CheckoutDriverDeps = Readonly<{
@@ -85,9 +88,9 @@ export class CheckoutDriver {
         return this.authorize(orderId, started(saga), step, record);
       case 'time-out':
         // No drive watched the attempt to its deadline (its process was killed, maybe after the
-        // gateway authorized): the gateway is asked once more under the attempt's key, briefly,
-        // for an answer that may have been lost; only without one does the attempt time out.
-        return this.authorize(orderId, started(saga), { kind: 'authorize', attempt: step.attempt, deadline: new Date(this.deps.clock.now().getTime() + LATE_ANSWER_MS).toISOString() }, record);
+        // gateway authorized): asked at its deadline, the gateway still has the late answer's
+        // chance to say what it did; only without one does the attempt time out.
+        return this.authorize(orderId, started(saga), { kind: 'authorize', attempt: step.attempt, deadline: this.deps.clock.now().toISOString() }, record);
       case 'confirm':
         return this.confirm(orderId, started(saga), step, order, record);
       case 'complete':
@@ -201,11 +204,14 @@ export class CheckoutDriver {
     if (!step.deadline) await record({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt: step.attempt, deadline } }, `attempt:${step.attempt}`);
     const remainingMs = Math.max(0, Date.parse(deadline) - now.getTime());
     const firstAttempt = step.attempt === 1;
+    const request = { idempotencyKey: `${checkoutStreamId(orderId)}:authorize`, token: saga.paymentToken, amountCents: saga.totalCents, currency: saga.currency };
     try {
-      const authorization = await this.deps.gateway.authorize(
-        { idempotencyKey: `${checkoutStreamId(orderId)}:authorize`, token: saga.paymentToken, amountCents: saga.totalCents, currency: saga.currency },
-        AbortSignal.timeout(remainingMs),
-      );
+      const authorization = await this.deps.gateway.authorize(request, AbortSignal.timeout(remainingMs)).catch((error: unknown) => {
+        if (!(error instanceof GatewayAborted)) throw error;
+        // The gateway may have done it and the answer been lost on the way (or with a killed
+        // process): asked again under the key, it answers what it did, or the attempt times out.
+        return this.deps.gateway.authorize(request, AbortSignal.timeout(LATE_ANSWER_MS));
+      });
       if (authorization.outcome === 'declined') {
         await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } }, { likelyNew: firstAttempt });
         return await record({ type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
