@@ -321,6 +321,17 @@ describe('tidings HTTP API', () => {
     expect(await api.eventCount()).toBe(before);
     const counted = await call<{ total: number }>('GET', `/videos/${video}/views?granularity=hour&minPosition=${first.body.position}`, { as: 'admin' });
     expect(counted.body.total).toBe(2);
+
+    // Taken over with other content (here: another time), the request clashes with its stored events; the clash is the key's answer from then on, and nothing is recorded twice.
+    await api.pool.query(
+      `UPDATE idempotency_keys SET status = NULL, headers = NULL, body = NULL, created_at = now() - interval '31 seconds', received_at = received_at - interval '1 minute' WHERE key = $1`,
+      [key],
+    );
+    expectProblem(await send(), 409, 'event-id-conflict');
+    const again = await send();
+    expectProblem(again, 409, 'event-id-conflict');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await api.eventCount()).toBe(before);
   });
 
   it('replays a request retried under its Idempotency-Key, appends it once, and refuses the key for another body', async () => {

@@ -2,13 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import type { Authenticated } from '../auth/access';
-import { problems, type ProblemError } from './problem';
+import { problems, problemType, type ProblemError } from './problem';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** A request still unanswered after this long was cut off (a crash): a retry takes it over. */
 const ABANDONED_AFTER = '30 seconds';
 /** What a replay answers besides the body. */
-const REPLAYED_HEADERS = ['x-position', 'etag', 'location'] as const;
+const REPLAYED_HEADERS = ['x-position', 'etag', 'location', 'content-type'] as const;
 
 /** A request under an Idempotency-Key: its caller and key, the command id it was given, and when the request that claimed the key arrived. */
 export type IdempotentRequest = { idempotency?: Readonly<{ caller: string; key: string; commandId: string; receivedAt: Date }> };
@@ -18,6 +18,16 @@ type ClaimedKey = { command_id: string; received_at: Date };
 const claimOf = (caller: string, key: string, row: ClaimedKey): NonNullable<IdempotentRequest['idempotency']> => ({ caller, key, commandId: row.command_id, receivedAt: row.received_at });
 
 type StoredRequest = { fingerprint: string; command_id: string; status: number | null; headers: Record<string, string> | null; body: string | null };
+
+/** A 409 `event-id-conflict`: events under the request's command id are stored already, with other content. */
+function clashedWithStoredEvents(reply: FastifyReply, payload: unknown): boolean {
+  if (reply.statusCode !== 409 || typeof payload !== 'string') return false;
+  try {
+    return (JSON.parse(payload) as { type?: unknown }).type === problemType('event-id-conflict');
+  } catch {
+    return false;
+  }
+}
 
 /**
  * `Idempotency-Key` on POST (API.md), stored in PostgreSQL for 24 h. The first request claims
@@ -59,7 +69,8 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       void reply
         .code(stored.status)
         .headers({ ...(stored.headers ?? {}), 'idempotent-replayed': 'true' })
-        .type('application/json')
+        // Answers stored before their type was kept were all JSON.
+        .type(stored.headers?.['content-type'] ?? 'application/json')
         .send(stored.body ?? '');
       return reply;
     }
@@ -80,7 +91,7 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
   async function onSend(request: Request, reply: FastifyReply, payload: unknown): Promise<unknown> {
     const claim = request.idempotency;
     if (!claim) return payload;
-    if (reply.statusCode >= 200 && reply.statusCode < 300) {
+    if ((reply.statusCode >= 200 && reply.statusCode < 300) || clashedWithStoredEvents(reply, payload)) {
       const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => (reply.hasHeader(name) ? [[name, String(reply.getHeader(name))]] : [])));
       await pool.query('UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE caller = $1 AND key = $2', [
         claim.caller,
@@ -90,7 +101,9 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
         typeof payload === 'string' ? payload : '',
       ]);
     } else {
-      // Refused requests changed nothing: the key is free for a corrected request.
+      // Refused requests changed nothing: the key is free for a corrected request. (A clash with
+      // stored events is kept and replayed instead: events of this command id are stored, and a
+      // retry under a new key's command id would record them again.)
       await pool.query('DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 AND status IS NULL', [claim.caller, claim.key]);
     }
     return payload;

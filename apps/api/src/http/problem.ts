@@ -10,7 +10,8 @@ export type Problem = Readonly<{
   errors?: readonly Readonly<{ path: string; message: string }>[];
 }>;
 
-const typeOf = (slug: string) => `https://tidings.dev/problems/${slug}`;
+/** The `type` of a problem, from its slug. */
+export const problemType = (slug: string) => `https://tidings.dev/problems/${slug}`;
 
 /** An error the API answers as it is, with optional headers (`Retry-After`). */
 export class ProblemError extends Error {
@@ -24,7 +25,7 @@ export class ProblemError extends Error {
 }
 
 const problemError = (status: number, slug: string, title: string, detail: string, extra: Partial<Problem> = {}, headers = {}) =>
-  new ProblemError({ type: typeOf(slug), title, status, detail, ...extra }, headers);
+  new ProblemError({ type: problemType(slug), title, status, detail, ...extra }, headers);
 
 export const problems = {
   invalid: (detail: string, errors?: Problem['errors']) => problemError(400, 'invalid-request', 'Invalid request', detail, errors ? { errors } : {}),
@@ -105,7 +106,7 @@ export const fromStatus = (status: number, detail: string): ProblemError => {
 };
 
 export const internalProblem = (): Problem => ({
-  type: typeOf('internal'),
+  type: problemType('internal'),
   title: 'Internal error',
   status: 500,
   detail: 'the request failed on our side; it has been logged',
