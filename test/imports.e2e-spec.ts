@@ -174,6 +174,24 @@ describe('imports: CSV products in chunks on a work queue', () => {
     expect((await fetch(`${api.baseUrl}/imports/not-a-job`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(400);
   });
 
+  it('knows an upload under an Idempotency-Key by its content: the same file is replayed, another of the same length is 422', async () => {
+    const key = `upload-${Date.now()}`;
+    const file = (sku: string, quantity: number) => `${HEADER}\n${sku},Lamp,100,${quantity}\n`;
+    const first = await upload(file('idem-aa', 1), { 'idempotency-key': key });
+    expect(first.status).toBe(202);
+    const { jobId } = (await first.json()) as { jobId: string };
+
+    const again = await upload(file('idem-aa', 1), { 'idempotency-key': key });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await again.json()) as { jobId: string }).jobId).toBe(jobId);
+
+    const other = await upload(file('idem-bb', 9), { 'idempotency-key': key });
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as { type: string }).type).toMatch(/idempotency-key-reused$/);
+    expect(await count("SELECT count(*) FROM import_rows WHERE sku = 'idem-bb'")).toBe(0);
+  });
+
   it('streams an import’s progress to an importProgress subscription over graphql-ws, for admins only', async () => {
     const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
     const client = (token: string) => createClient({ url: graphqlUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${token}` } });

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import type { Authenticated } from '../auth/access';
@@ -11,7 +12,9 @@ const ABANDONED_AFTER = '30 seconds';
 const REPLAYED_HEADERS = ['x-position', 'etag', 'location', 'content-type'] as const;
 
 /** A request under an Idempotency-Key: its caller and key, the command id it was given, and when the request that claimed the key arrived. */
-export type IdempotentRequest = { idempotency?: Readonly<{ caller: string; key: string; commandId: string; receivedAt: Date }> };
+export type IdempotentRequest = {
+  idempotency?: Readonly<{ caller: string; key: string; commandId: string; receivedAt: Date; fingerprintOfContent?: () => string | undefined }>;
+};
 type Request = FastifyRequest & Authenticated & IdempotentRequest;
 
 type ClaimedKey = { command_id: string; received_at: Date };
@@ -36,7 +39,7 @@ function clashedWithStoredEvents(reply: FastifyReply, payload: unknown): boolean
  * by a crash is taken over after 30 s under the same command id and time (the first request's),
  * which the command path recognises: its events are not appended twice.
  */
-export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void) {
+export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void, maxStreamedBytes: number) {
   async function preHandler(request: Request, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || key === undefined || request.authFailure) return undefined;
@@ -45,7 +48,9 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       return reply;
     }
     const caller = request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
-    const fingerprint = createHash('sha256').update(`${request.method} ${request.url}\n${bodyFingerprint(request)}`).digest('base64url');
+    const described = `${request.method} ${request.url}\n${bodyFingerprint(request)}`;
+    const fingerprint = sha256(described);
+    const streamed = isStreamed(request.body);
     const claimed = await pool.query<ClaimedKey>({
       name: 'tidings_claim_idempotency_key',
       text: `INSERT INTO idempotency_keys (caller, key, fingerprint, command_id) VALUES ($1, $2, $3, $4)
@@ -56,12 +61,14 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       values: [caller, key, fingerprint, randomUUID()],
     });
     if (claimed.rows[0]) {
-      request.idempotency = claimOf(caller, key, claimed.rows[0]);
+      request.idempotency = { ...claimOf(caller, key, claimed.rows[0]), ...(streamed ? { fingerprintOfContent: fingerprintAsRead(request, described) } : {}) };
       return undefined;
     }
     const { rows } = await pool.query<StoredRequest>('SELECT fingerprint, command_id, status, headers, body FROM idempotency_keys WHERE caller = $1 AND key = $2', [caller, key]);
     const stored = rows[0];
-    if (stored && stored.fingerprint !== fingerprint) {
+    // A streamed body answered is known by its content too (see onSend): this one is read to compare (answers kept before that are known by their headers).
+    const matches = !stored || stored.fingerprint === fingerprint || (streamed && stored.status !== null && stored.fingerprint === (await fingerprintOfWhole(request, described, maxStreamedBytes)));
+    if (!matches) {
       sendProblem(request, reply, problems.unprocessable('idempotency-key-reused', 'this Idempotency-Key was used with a different request'));
       return reply;
     }
@@ -84,7 +91,7 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       sendProblem(request, reply, problems.conflict('request-in-progress', 'a request with this Idempotency-Key is still being processed'));
       return reply;
     }
-    request.idempotency = claimOf(caller, key, takenOver.rows[0]);
+    request.idempotency = { ...claimOf(caller, key, takenOver.rows[0]), ...(streamed ? { fingerprintOfContent: fingerprintAsRead(request, described) } : {}) };
     return undefined;
   }
 
@@ -93,12 +100,13 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
     if (!claim) return payload;
     if ((reply.statusCode >= 200 && reply.statusCode < 300) || clashedWithStoredEvents(reply, payload)) {
       const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => (reply.hasHeader(name) ? [[name, String(reply.getHeader(name))]] : [])));
-      await pool.query('UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE caller = $1 AND key = $2', [
+      await pool.query('UPDATE idempotency_keys SET status = $3, headers = $4, body = $5, fingerprint = coalesce($6, fingerprint) WHERE caller = $1 AND key = $2', [
         claim.caller,
         claim.key,
         reply.statusCode,
         headers,
         typeof payload === 'string' ? payload : '',
+        claim.fingerprintOfContent?.() ?? null,
       ]);
     } else {
       // Refused requests changed nothing: the key is free for a corrected request. (A clash with
@@ -112,15 +120,51 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
   return { preHandler, onSend };
 }
 
+const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('base64url');
+
+const isStreamed = (body: unknown): body is Readable => typeof (body as { pipe?: unknown } | undefined)?.pipe === 'function';
+
 /**
- * What identifies a request's body. A streamed body (a CSV upload) is read once, by its
- * handler, after this: it is known by its type, length and channel only.
+ * What identifies a request's body before it is read. A streamed body (a CSV upload) is read
+ * once, by its handler, after this: here it is known by its type, length and channel, and by
+ * its content once its handler has read it (fingerprintAsRead).
  */
 const bodyFingerprint = (request: FastifyRequest): string => {
-  if (typeof (request.body as { pipe?: unknown } | undefined)?.pipe !== 'function') return canonicalJson(request.body);
+  if (!isStreamed(request.body)) return canonicalJson(request.body);
   const { 'content-type': type, 'content-length': length, 'x-channel-id': channel } = request.headers;
   return `streamed ${String(type)} ${String(length)} ${String(channel)}`;
 };
+
+/** The request's fingerprint with its content's digest, once its handler has read the whole body (undefined until then). */
+function fingerprintAsRead(request: FastifyRequest, described: string): () => string | undefined {
+  const hash = createHash('sha256');
+  let read = false;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      read = true;
+      done();
+    },
+  });
+  pipeline(request.body as Readable, hashing, () => undefined);
+  request.body = hashing;
+  return () => (read ? sha256(`${described}\n${hash.digest('base64url')}`) : undefined);
+}
+
+/** The same, for a retry whose answer is kept: its body is read here, up to `maxBytes`, only to be compared. */
+async function fingerprintOfWhole(request: FastifyRequest, described: string, maxBytes: number): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of request.body as Readable) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > maxBytes) return undefined;
+    hash.update(chunk as Buffer);
+  }
+  return sha256(`${described}\n${hash.digest('base64url')}`);
+}
 
 /** JSON with sorted keys: the same body in another key order is the same request. */
 const canonicalJson = (value: unknown): string =>
