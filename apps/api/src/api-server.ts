@@ -47,7 +47,7 @@ export const apiAdapter = (): FastifyAdapter =>
 export async function configureApi(app: NestFastifyApplication, settings: Settings): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
-  const idempotency = idempotencyHooks(app.get<Pool>(DATABASE), sendProblem, settings.imports.maxBytes);
+  const idempotency = idempotencyHooks(app.get<Pool>(DATABASE), sendProblem);
 
   // Bodies are JSON (API.md); Fastify's text/plain parser would hand routes a string. The start
   // creates the application without Nest's parsers, so no form is read as a body either: both are 415.

@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
 import type { Clock, EventStore, HandleCommand, IdGenerator, RecordedEvent } from '@tidings/core';
-import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState } from './checkout';
+import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent } from './checkout';
 import { findCheckout, type SagaSummary } from './checkout-sagas.repository';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
 export type CheckoutAdminDeps = Readonly<{ store: EventStore; handle: HandleCommand; clock: Clock; ids: IdGenerator }>;
 
-/** What an operator asks of a saga, recorded on its stream with who asked and why. */
+/** What an operator asks of a saga, recorded on its stream with who asked and why: the saga after it, and where its record is. */
 function recordAdminAction(deps: CheckoutAdminDeps, orderId: string, event: CheckoutEvent, actor: string) {
   return deps.handle(recordCheckoutStep, checkoutStreamId(orderId), {
     type: 'RecordCheckoutStep',
@@ -15,24 +15,19 @@ function recordAdminAction(deps: CheckoutAdminDeps, orderId: string, event: Chec
   });
 }
 
-/** What an operator's action came to: the saga's state after it, and the position of its record. */
-export type AdminActionRecorded = Readonly<{ state: CheckoutState; position?: bigint }>;
-
 /** Retries a failed saga's step (or a payment waiting for its next attempt) now; refused when nothing waits. */
-export async function retryCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string): Promise<AdminActionRecorded> {
-  const { state, position } = await recordAdminAction(deps, orderId, { type: 'CheckoutRetried', data: { orderId, actor, reason } }, actor);
-  return { state, ...(position !== undefined ? { position } : {}) };
-}
+export const retryCheckout = (deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string) =>
+  recordAdminAction(deps, orderId, { type: 'CheckoutRetried', data: { orderId, actor, reason } }, actor);
 
 /**
  * Forces compensation; refused once the order is confirmed, and once compensation has begun (the
  * saga's own start of it records nothing twice, but an operator's is either in the history or
  * answered with why not).
  */
-export async function compensateCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string): Promise<AdminActionRecorded> {
-  const { events, state, position } = await recordAdminAction(deps, orderId, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor } }, actor);
-  if (events.length === 0) throw new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${state.status} already: nothing was recorded`);
-  return { state, ...(position !== undefined ? { position } : {}) };
+export async function compensateCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string) {
+  const recorded = await recordAdminAction(deps, orderId, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor } }, actor);
+  if (recorded.events.length === 0) throw new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${recorded.state.status} already: nothing was recorded`);
+  return recorded;
 }
 
 /** One entry of a saga's history, as operators see it. */

@@ -27,6 +27,15 @@ const toAppend = (event: Message): EventToAppend => ({
   metadata: { correlationId: ORDER_ID, causationId: ORDER_ID, actor: 'spec', schemaVersion: 1 },
 });
 
+/** The simulator, but for the operations given. */
+const simulatorBut = (simulator: SimulatedPaymentGateway, operations: Partial<PaymentGateway>): PaymentGateway => ({
+  authorize: (request, signal) => simulator.authorize(request, signal),
+  capture: (request, signal) => simulator.capture(request, signal),
+  void: (request, signal) => simulator.void(request, signal),
+  refund: (request, signal) => simulator.refund(request, signal),
+  ...operations,
+});
+
 /**
  * Two drivers of one saga, as two sagas processes are after a nudge: what one does at the
  * gateway must not be lost when the other changes the saga's course meanwhile.
@@ -47,10 +56,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     const other = driverWith(simulator);
     let cancelledDuringCapture = false;
     // The gateway captures; before its answer reaches this driver, the customer cancels and the other driver compensates.
-    const capturingSlowly: PaymentGateway = {
-      authorize: (request, signal) => simulator.authorize(request, signal),
-      void: (request, signal) => simulator.void(request, signal),
-      refund: (request, signal) => simulator.refund(request, signal),
+    const capturingSlowly = simulatorBut(simulator, {
       capture: async (request, signal) => {
         const capture = await simulator.capture(request, signal);
         await store.append(orderStreamId(ORDER_ID), [toAppend({ type: 'OrderCancellationRequested', data: { orderId: ORDER_ID, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
@@ -58,7 +64,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
         cancelledDuringCapture = true;
         return capture;
       },
-    };
+    });
 
     // This driver's confirmation comes too late: the order is cancelled, and the saga compensated.
     await expect(driverWith(capturingSlowly).drive(ORDER_ID)).resolves.toMatchObject({ status: 'compensated' });
@@ -71,19 +77,20 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     expect(await other.drive(ORDER_ID)).toMatchObject({ status: 'compensated', step: 'done' });
   });
 
+  /** An order of its own, its skus (suffixed) stocked, paid with the token given. */
+  const placed = async (orderId: string, suffix: string, paymentToken = 'tok_visa') => {
+    const { store } = testStore;
+    const items = ITEMS.map((item) => ({ ...item, sku: `${item.sku}-${suffix}` }));
+    for (const { sku } of items) await store.append(productStreamId(sku), stocked(sku).map(toAppend), { expectedVersion: 'no_stream' });
+    await store.append(orderStreamId(orderId), [toAppend({ type: 'OrderPlaced', data: { ...(orderPlaced.data as object), orderId, items, paymentToken } })], { expectedVersion: 'no_stream' });
+  };
+
   it('carries on from what the stream holds when told the saga is new but a drive killed before it settled had begun it', async () => {
     const { store } = testStore;
     const orderId = '0190a000-0000-7000-8000-0000000000cd';
-    for (const { sku } of ITEMS) await store.append(productStreamId(`${sku}-b`), stocked(`${sku}-b`).map(toAppend), { expectedVersion: 'no_stream' });
-    const items = ITEMS.map((item) => ({ ...item, sku: `${item.sku}-b` }));
-    await store.append(orderStreamId(orderId), [toAppend({ type: 'OrderPlaced', data: { ...(orderPlaced.data as object), orderId, items } })], { expectedVersion: 'no_stream' });
+    await placed(orderId, 'b');
     const simulator = new SimulatedPaymentGateway(pool);
-    const killedAtTheGateway: PaymentGateway = {
-      authorize: () => Promise.reject(new Error('the process was killed')),
-      capture: (request, signal) => simulator.capture(request, signal),
-      void: (request, signal) => simulator.void(request, signal),
-      refund: (request, signal) => simulator.refund(request, signal),
-    };
+    const killedAtTheGateway = simulatorBut(simulator, { authorize: () => Promise.reject(new Error('the process was killed')) });
     await expect(driverWith(killedAtTheGateway).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
 
     // A new process: nothing cached, and the saga's row still says it is new.
@@ -93,23 +100,17 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
   });
 
   describe('when the gateway authorized and its answer was lost', () => {
-    /** An order of its own, its skus stocked; the payment token as given. */
-    const placed = async (orderId: string, suffix: string, paymentToken: string) => {
-      const { store } = testStore;
-      const items = ITEMS.map((item) => ({ ...item, sku: `${item.sku}-${suffix}` }));
-      for (const { sku } of items) await store.append(productStreamId(sku), stocked(sku).map(toAppend), { expectedVersion: 'no_stream' });
-      await store.append(orderStreamId(orderId), [toAppend({ type: 'OrderPlaced', data: { ...(orderPlaced.data as object), orderId, items, paymentToken } })], { expectedVersion: 'no_stream' });
-    };
     /** The gateway did what it was asked; the answer died with the process. */
-    const killedAfterTheGateway = (simulator: SimulatedPaymentGateway): PaymentGateway => ({
-      authorize: async (request, signal) => {
-        if (request.token !== 'tok_timeout') await simulator.authorize(request, signal);
-        throw new Error('the process was killed');
-      },
-      capture: (request, signal) => simulator.capture(request, signal),
-      void: (request, signal) => simulator.void(request, signal),
-      refund: (request, signal) => simulator.refund(request, signal),
-    });
+    const killedAfterTheGateway = (simulator: SimulatedPaymentGateway) =>
+      simulatorBut(simulator, {
+        authorize: async (request, signal) => {
+          if (request.token !== 'tok_timeout') await simulator.authorize(request, signal);
+          throw new Error('the process was killed');
+        },
+      });
+    /** The gateway's authorizations made since `earlier` (its authorization ids then), as its books hold them. */
+    const authorizationsSince = async (earlier: ReadonlySet<string>) =>
+      [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
     const pastTheDeadline = (simulator: SimulatedPaymentGateway) =>
       new CheckoutDriver({
         handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }),
@@ -129,8 +130,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
       expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
       // One authorization, the one the killed drive made: captured, nothing left merely held.
-      const books = [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
-      expect(books).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
+      expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
     });
 
     it('hears the gateway again when its answer to a running drive came after the deadline: nothing stays merely held', async () => {
@@ -140,23 +140,19 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
       let calls = 0;
       // The gateway authorizes at once, but its answer is lost past the deadline (the network, a slow hop).
-      const answeringLate: PaymentGateway = {
+      const answeringLate = simulatorBut(simulator, {
         authorize: async (request, signal) => {
           if (calls++ > 0) return simulator.authorize(request, signal);
           await simulator.authorize(request);
           await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
           throw new GatewayAborted('the answer came after the deadline');
         },
-        capture: (request, signal) => simulator.capture(request, signal),
-        void: (request, signal) => simulator.void(request, signal),
-        refund: (request, signal) => simulator.refund(request, signal),
-      };
+      });
       const driver = new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway: answeringLate, clock: systemClock, policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs: 200 } });
 
       await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'completed', step: 'done' });
       expect(calls).toBe(2);
-      const books = [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
-      expect(books).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
+      expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
     });
 
     it('times the attempt out when the gateway gives no answer again, and compensates', async () => {

@@ -1,7 +1,7 @@
 import { BusinessRuleViolation, type Clock, type CommandOptions, type HandleCommand } from '@tidings/core';
 import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidings/inventory';
 import { cancelOrder, confirmOrder, orderStreamId, type Order } from '@tidings/orders';
-import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
+import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type Authorization, type AuthorizeRequest, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
 import { checkoutStreamId, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
 import { nextStep, type Reservation, type Step } from './next-step/next-step';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
@@ -88,8 +88,8 @@ export class CheckoutDriver {
         return this.authorize(orderId, started(saga), step, record);
       case 'time-out':
         // No drive watched the attempt to its deadline (its process was killed, maybe after the
-        // gateway authorized): asked at its deadline, the gateway still has the late answer's
-        // chance to say what it did; only without one does the attempt time out.
+        // gateway authorized): past its deadline, the gateway still has the late answer's chance
+        // to say what it did; only without one does the attempt time out.
         return this.authorize(orderId, started(saga), { kind: 'authorize', attempt: step.attempt, deadline: this.deps.clock.now().toISOString() }, record);
       case 'confirm':
         return this.confirm(orderId, started(saga), step, order, record);
@@ -204,14 +204,11 @@ export class CheckoutDriver {
     if (!step.deadline) await record({ type: 'CheckoutPaymentAttempted', data: { orderId, attempt: step.attempt, deadline } }, `attempt:${step.attempt}`);
     const remainingMs = Math.max(0, Date.parse(deadline) - now.getTime());
     const firstAttempt = step.attempt === 1;
-    const request = { idempotencyKey: `${checkoutStreamId(orderId)}:authorize`, token: saga.paymentToken, amountCents: saga.totalCents, currency: saga.currency };
     try {
-      const authorization = await this.deps.gateway.authorize(request, AbortSignal.timeout(remainingMs)).catch((error: unknown) => {
-        if (!(error instanceof GatewayAborted)) throw error;
-        // The gateway may have done it and the answer been lost on the way (or with a killed
-        // process): asked again under the key, it answers what it did, or the attempt times out.
-        return this.deps.gateway.authorize(request, AbortSignal.timeout(LATE_ANSWER_MS));
-      });
+      const authorization = await this.authorizeWithin(
+        { idempotencyKey: `${checkoutStreamId(orderId)}:authorize`, token: saga.paymentToken, amountCents: saga.totalCents, currency: saga.currency },
+        remainingMs,
+      );
       if (authorization.outcome === 'declined') {
         await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } }, { likelyNew: firstAttempt });
         return await record({ type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
@@ -235,6 +232,20 @@ export class CheckoutDriver {
       await this.recordPayment(orderId, { type: 'PaymentAttemptFailed', data: { orderId, operation: 'authorize', attempt: step.attempt, error: error.message } }, { discriminator: `failed:${step.attempt}`, likelyNew: firstAttempt });
       return record({ type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
     }
+  }
+
+  /**
+   * The gateway's answer to an authorization within `ms` — or, failing that, the late answer:
+   * the gateway may have done it and the answer been lost on the way (or with a killed process),
+   * and asked again under the key it says what it did. GatewayAborted when it says nothing.
+   */
+  private async authorizeWithin(request: AuthorizeRequest, ms: number): Promise<Authorization> {
+    try {
+      if (ms > 0) return await this.deps.gateway.authorize(request, AbortSignal.timeout(ms));
+    } catch (error) {
+      if (!(error instanceof GatewayAborted)) throw error;
+    }
+    return this.deps.gateway.authorize(request, AbortSignal.timeout(LATE_ANSWER_MS));
   }
 
   /**

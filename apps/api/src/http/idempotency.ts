@@ -18,7 +18,6 @@ export type IdempotentRequest = {
 type Request = FastifyRequest & Authenticated & IdempotentRequest;
 
 type ClaimedKey = { command_id: string; received_at: Date };
-const claimOf = (caller: string, key: string, row: ClaimedKey): NonNullable<IdempotentRequest['idempotency']> => ({ caller, key, commandId: row.command_id, receivedAt: row.received_at });
 
 type StoredRequest = { fingerprint: string; command_id: string; status: number | null; headers: Record<string, string> | null; body: string | null };
 
@@ -39,7 +38,7 @@ function clashedWithStoredEvents(reply: FastifyReply, payload: unknown): boolean
  * by a crash is taken over after 30 s under the same command id and time (the first request's),
  * which the command path recognises: its events are not appended twice.
  */
-export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void, maxStreamedBytes: number) {
+export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void) {
   async function preHandler(request: Request, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || key === undefined || request.authFailure) return undefined;
@@ -51,6 +50,17 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
     const described = `${request.method} ${request.url}\n${bodyFingerprint(request)}`;
     const fingerprint = sha256(described);
     const streamed = isStreamed(request.body);
+    /** The request goes on under the key; a streamed body's content is fingerprinted as its handler reads it. */
+    const proceed = (row: ClaimedKey): undefined => {
+      request.idempotency = {
+        caller,
+        key,
+        commandId: row.command_id,
+        receivedAt: row.received_at,
+        ...(streamed ? { fingerprintOfContent: fingerprintAsRead(request, described) } : {}),
+      };
+      return undefined;
+    };
     const claimed = await pool.query<ClaimedKey>({
       name: 'tidings_claim_idempotency_key',
       text: `INSERT INTO idempotency_keys (caller, key, fingerprint, command_id) VALUES ($1, $2, $3, $4)
@@ -60,15 +70,12 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
              RETURNING command_id, received_at`,
       values: [caller, key, fingerprint, randomUUID()],
     });
-    if (claimed.rows[0]) {
-      request.idempotency = { ...claimOf(caller, key, claimed.rows[0]), ...(streamed ? { fingerprintOfContent: fingerprintAsRead(request, described) } : {}) };
-      return undefined;
-    }
+    if (claimed.rows[0]) return proceed(claimed.rows[0]);
     const { rows } = await pool.query<StoredRequest>('SELECT fingerprint, command_id, status, headers, body FROM idempotency_keys WHERE caller = $1 AND key = $2', [caller, key]);
     const stored = rows[0];
-    // A streamed body answered is known by its content too (see onSend): this one is read to compare (answers kept before that are known by their headers).
-    const matches = !stored || stored.fingerprint === fingerprint || (streamed && stored.status !== null && stored.fingerprint === (await fingerprintOfWhole(request, described, maxStreamedBytes)));
-    if (!matches) {
+    // An answered streamed body is known by its content too (see onSend): this one is read to compare. Answers kept before that are known by their headers.
+    const sameContent = async () => streamed && stored.status !== null && stored.fingerprint === (await fingerprintOfWhole(request, described));
+    if (stored && stored.fingerprint !== fingerprint && !(await sameContent())) {
       sendProblem(request, reply, problems.unprocessable('idempotency-key-reused', 'this Idempotency-Key was used with a different request'));
       return reply;
     }
@@ -91,8 +98,7 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       sendProblem(request, reply, problems.conflict('request-in-progress', 'a request with this Idempotency-Key is still being processed'));
       return reply;
     }
-    request.idempotency = { ...claimOf(caller, key, takenOver.rows[0]), ...(streamed ? { fingerprintOfContent: fingerprintAsRead(request, described) } : {}) };
-    return undefined;
+    return proceed(takenOver.rows[0]);
   }
 
   async function onSend(request: Request, reply: FastifyReply, payload: unknown): Promise<unknown> {
@@ -154,15 +160,13 @@ function fingerprintAsRead(request: FastifyRequest, described: string): () => st
   return () => (read ? sha256(`${described}\n${hash.digest('base64url')}`) : undefined);
 }
 
-/** The same, for a retry whose answer is kept: its body is read here, up to `maxBytes`, only to be compared. */
-async function fingerprintOfWhole(request: FastifyRequest, described: string, maxBytes: number): Promise<string | undefined> {
+/**
+ * The same, for a retry whose answer is kept: its body is read here only to be compared (read
+ * whole, as a refused upload's rest is, so the client gets to read the answer).
+ */
+async function fingerprintOfWhole(request: FastifyRequest, described: string): Promise<string> {
   const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of request.body as Readable) {
-    bytes += (chunk as Buffer).length;
-    if (bytes > maxBytes) return undefined;
-    hash.update(chunk as Buffer);
-  }
+  for await (const chunk of request.body as Readable) hash.update(chunk as Buffer);
   return sha256(`${described}\n${hash.digest('base64url')}`);
 }
 

@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { countCheckoutsByStatus, SAGA_STATUSES } from '@tidings/checkout';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
-import { groupBacklogsIfKnown, groupConsumerCounts, lastPublishedPosition, type EventTopology } from '@tidings/messaging';
+import { groupBacklogsIfKnown, groupConsumerCounts, lastPublishedPosition, type EventTopology, type GroupBacklogs } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import { consumerGroupOf, projectionStatuses } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
@@ -49,14 +49,15 @@ export class Metrics {
         this.set(Number(head > published ? head - published : 0n));
       },
     });
-    const statuses = async () => projectionStatuses(pool, store, catalog, await groupBacklogsIfKnown(nats, topology, catalog.map(consumerGroupOf)));
+    const statuses = (backlogs?: GroupBacklogs) => projectionStatuses(pool, store, catalog, backlogs);
     new Gauge({
       name: 'tidings_projection_lag_events',
       help: 'Events each projection has yet to apply: its JetStream backlog and what the relay has not published (positions behind head while it has no consumers)',
       labelNames: ['group'] as const,
       registers: [this.registry],
       async collect() {
-        for (const status of await statuses()) this.set({ group: `projection.${status.name}` }, Number(status.lag));
+        const backlogs = await groupBacklogsIfKnown(nats, topology, catalog.map(consumerGroupOf));
+        for (const status of await statuses(backlogs)) this.set({ group: `projection.${status.name}` }, Number(status.lag));
       },
     });
     new Gauge({
