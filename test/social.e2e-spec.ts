@@ -286,6 +286,17 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     expect(missing.errors?.[0].extensions).toMatchObject({ status: 404, type: expect.stringMatching(/post-not-found$/) });
     const unfollowed = await graphql('gql', 'mutation { unfollow(userId: "bob") { position } }');
     expect(unfollowed.errors).toBeUndefined();
+
+    // Each mutation of a request under an Idempotency-Key is a command of its own; a retry replays them all, once.
+    const before = await api.eventCount();
+    const twoPosts = 'mutation { first: publishPost(text: "One") { postId } second: publishPost(text: "Two") { postId } }';
+    const both = await graphql('gql', twoPosts, { 'idempotency-key': 'two-posts' });
+    const [first, second] = [both.data?.first, both.data?.second] as { postId: string }[];
+    expect(first.postId).toMatch(UUID);
+    expect(second.postId).toMatch(UUID);
+    expect(second.postId).not.toBe(first.postId);
+    expect(await graphql('gql', twoPosts, { 'idempotency-key': 'two-posts' })).toEqual(both);
+    expect(await api.eventCount()).toBe(before + 2);
   });
 
   it('answers problem+json for missing posts, self-follows and invalid input, and appends nothing', async () => {
@@ -325,8 +336,8 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     expect(await api.eventCount()).toBe(before);
   });
 
-  async function graphql(user: User, query: string) {
-    const response = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${tokens[user]}`, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  async function graphql(user: User, query: string, headers: Record<string, string> = {}) {
+    const response = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${tokens[user]}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query }) });
     return (await response.json()) as { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { status?: number; type?: string } }[] };
   }
 

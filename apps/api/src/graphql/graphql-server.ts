@@ -78,6 +78,8 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   const views = app.get(Views);
   const social = app.get(Social);
   const imports = app.get(Imports);
+  /** A mutation's command: under an Idempotency-Key, each mutation of the request has an id of its own, named by its field in the answer. */
+  const metadataOf = (context: Context, caller: Principal | undefined, info: GraphQLResolveInfo) => commands.metadata(requestOf(context), caller, String(info.path.key));
 
   // Only the saga's `status` notifications of an order's channel are status changes.
   const settlements = withFilter(
@@ -135,24 +137,24 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
     },
     Mutation: {
-      registerProduct: async (_root, args: Record<string, unknown>, context: Context) => {
+      registerProduct: async (_root, args: Record<string, unknown>, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const registered = await catalog.register(withoutNulls(args), commands.metadata(requestOf(context), caller));
+        const registered = await catalog.register(withoutNulls(args), metadataOf(context, caller, info));
         return { sku: registered.sku, position: positionOf(registered.position) };
       },
-      receiveStock: async (_root, args: { sku: string; quantity: number; expectedVersion?: number | null }, context: Context) => {
+      receiveStock: async (_root, args: { sku: string; quantity: number; expectedVersion?: number | null }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const receipt = await catalog.receive(args.sku, { quantity: args.quantity }, args.expectedVersion ?? undefined, commands.metadata(requestOf(context), caller));
+        const receipt = await catalog.receive(args.sku, { quantity: args.quantity }, args.expectedVersion ?? undefined, metadataOf(context, caller, info));
         return { sku: receipt.sku, onHand: receipt.onHand, available: receipt.available, position: positionOf(receipt.position) };
       },
-      placeOrder: async (_root, args: Record<string, unknown>, context: Context) => {
+      placeOrder: async (_root, args: Record<string, unknown>, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const placed = await orders.place(args, caller, commands.metadata(requestOf(context), caller));
+        const placed = await orders.place(args, caller, metadataOf(context, caller, info));
         return { ...placed, position: positionOf(placed.position) };
       },
-      cancelOrder: async (_root, args: { orderId: string }, context: Context) => {
+      cancelOrder: async (_root, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const cancelling = await orders.cancel(args.orderId, caller, commands.metadata(requestOf(context), caller));
+        const cancelling = await orders.cancel(args.orderId, caller, metadataOf(context, caller, info));
         return { ...cancelling, position: positionOf(cancelling.position) };
       },
       retrySaga: async (_root, args: { sagaId: string; reason?: string | null }, context: Context) => {
@@ -169,40 +171,40 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         callerFor(context, 'admin');
         return projections.rebuild(args.name);
       },
-      recordView: async (_root, { videoId, ...view }: Record<string, unknown>, context: Context) => {
+      recordView: async (_root, { videoId, ...view }: Record<string, unknown>, context: Context, info: GraphQLResolveInfo) => {
         const caller = anyCaller(context);
-        const recorded = await views.recordMany({ views: [withoutNulls({ videoId, ...view })] }, caller, commands.metadata(requestOf(context), caller));
+        const recorded = await views.recordMany({ views: [withoutNulls({ videoId, ...view })] }, caller, metadataOf(context, caller, info));
         return { accepted: recorded.accepted, position: positionOf(recorded.position) };
       },
-      follow: async (_root, args: { userId: string }, context: Context) => {
+      follow: async (_root, args: { userId: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.follow(args.userId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+        return { position: positionOf((await social.follow(args.userId, undefined, caller, metadataOf(context, caller, info))).position) };
       },
-      unfollow: async (_root, args: { userId: string }, context: Context) => {
+      unfollow: async (_root, args: { userId: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.unfollow(args.userId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+        return { position: positionOf((await social.unfollow(args.userId, undefined, caller, metadataOf(context, caller, info))).position) };
       },
-      publishPost: async (_root, args: { text: string }, context: Context) => {
+      publishPost: async (_root, args: { text: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const published = await social.publish({ text: args.text }, caller, commands.metadata(requestOf(context), caller));
+        const published = await social.publish({ text: args.text }, caller, metadataOf(context, caller, info));
         return { postId: published.postId, position: positionOf(published.position) };
       },
-      likePost: async (_root, args: { postId: string }, context: Context) => {
+      likePost: async (_root, args: { postId: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.like(args.postId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+        return { position: positionOf((await social.like(args.postId, undefined, caller, metadataOf(context, caller, info))).position) };
       },
-      unlikePost: async (_root, args: { postId: string }, context: Context) => {
+      unlikePost: async (_root, args: { postId: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.unlike(args.postId, undefined, caller, commands.metadata(requestOf(context), caller))).position) };
+        return { position: positionOf((await social.unlike(args.postId, undefined, caller, metadataOf(context, caller, info))).position) };
       },
-      commentOnPost: async (_root, args: { postId: string; text: string }, context: Context) => {
+      commentOnPost: async (_root, args: { postId: string; text: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const commented = await social.comment(args.postId, { text: args.text }, caller, commands.metadata(requestOf(context), caller));
+        const commented = await social.comment(args.postId, { text: args.text }, caller, metadataOf(context, caller, info));
         return { commentId: commented.commentId, position: positionOf(commented.position) };
       },
-      sharePost: async (_root, args: { postId: string }, context: Context) => {
+      sharePost: async (_root, args: { postId: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const shared = await social.share(args.postId, undefined, caller, commands.metadata(requestOf(context), caller));
+        const shared = await social.share(args.postId, undefined, caller, metadataOf(context, caller, info));
         return { postId: shared.postId, position: positionOf(shared.position) };
       },
     },

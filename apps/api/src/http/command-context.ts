@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -48,10 +49,13 @@ export class Commands {
    * event metadata). Under an Idempotency-Key the command id and time are those of the request
    * that claimed the key, so a retry of a request cut off by a crash is recognised by the command
    * path, and decides what it decided (a view without a time of its own is dated alike).
+   * `part` names one of several commands a request carries (a GraphQL mutation's field in the
+   * answer): under a key, each has an id of its own, derived from the key's.
    */
-  metadata(request: FastifyRequest & IdempotentRequest, caller: Principal | undefined): CommandMetadata {
+  metadata(request: FastifyRequest & IdempotentRequest, caller: Principal | undefined, part?: string): CommandMetadata {
+    const claimed = request.idempotency?.commandId;
     return {
-      commandId: request.idempotency?.commandId ?? uuidV7Ids.next(),
+      commandId: claimed === undefined ? uuidV7Ids.next() : part === undefined ? claimed : nameBasedUuid(`${claimed}/${part}`),
       correlationId: String(request.id),
       actor: caller?.userId ?? 'anonymous',
       now: request.idempotency?.receivedAt ?? systemClock.now(),
@@ -64,3 +68,10 @@ export const withPosition = <Body extends object>(reply: FastifyReply, position:
   if (position !== undefined) void reply.header('x-position', position.toString());
   return { ...body, position: position?.toString() ?? null };
 };
+
+/** A UUID (version 8, name-based) from a SHA-256 of `name`: the same name, the same id. */
+export function nameBasedUuid(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
