@@ -141,6 +141,8 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     // A payment that times out leaves 1.5 s to cancel while the saga is running; under If-Match, only the version placed (0).
     const cancellableId = await place(alice, 'desk', 'tok_timeout');
     const cancelUnder = (etag: string) => fetch(`${api.baseUrl}/orders/${cancellableId}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'if-match': etag } });
+    // A body the cancellation does not take is refused, and cancels nothing (If-Match "0" is still accepted below).
+    expect(await call('POST', `/orders/${cancellableId}/cancel`, alice, { reason: 'changed my mind' })).toMatchObject({ status: 400, body: { status: 400 } });
     const stale = await cancelUnder('"3"');
     expect(stale.status).toBe(409);
     expect(await stale.json()).toMatchObject({ type: expect.stringMatching(/wrong-expected-version$/) });

@@ -97,7 +97,11 @@ describe('live updates and GraphQL', () => {
 
       ops.send({ type: 'subscribe', channel: 'projection:products' });
       await ops.next((message) => message.type === 'subscribed');
-      const started = await fetch(`${api.baseUrl}/admin/projections/products/rebuild`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+      const rebuildAt = (body?: string) =>
+        fetch(`${api.baseUrl}/admin/projections/products/rebuild`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body } : {}) });
+      // A rebuild takes no body: one that sends some is refused, and nothing starts.
+      expect((await rebuildAt('{"from":0}')).status).toBe(400);
+      const started = await rebuildAt();
       expect(started.status).toBe(202);
       const { rebuildId } = (await started.json()) as { rebuildId: string };
       const completed = await ops.next((message) => message.type === 'completed' || message.type === 'failed');
@@ -106,6 +110,29 @@ describe('live updates and GraphQL', () => {
     } finally {
       alice.socket.close();
       ops.socket.close();
+    }
+  });
+
+  it('answers a socket’s messages in the order sent, and checks the token again at each subscription', async () => {
+    const [shortLived] = await api.tokens([{ userId: 'alice', roles: ['customer'], ttlSeconds: 3 }]);
+    const alice = await connect(wsUrl(shortLived));
+    try {
+      // A subscription to an order waits for the order's owner: the unsubscribe sent after it is still answered after it.
+      alice.send({ type: 'subscribe', channel: 'order:not-placed' });
+      alice.send({ type: 'unsubscribe', channel: 'order:not-placed' });
+      alice.send({ type: 'subscribe', channel: 'feed' });
+      await alice.next((message) => message.channel === 'feed');
+      expect(alice.received.map(({ channel, type }) => `${type} ${channel}`)).toEqual(['error order:not-placed', 'unsubscribed order:not-placed', 'subscribed feed']);
+
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      alice.send({ type: 'subscribe', channel: 'projection:products' });
+      expect(await alice.next((message) => message.channel === 'projection:products')).toEqual({
+        channel: 'projection:products',
+        type: 'error',
+        data: { status: 401, detail: 'the token has expired' },
+      });
+    } finally {
+      alice.socket.close();
     }
   });
 

@@ -49,7 +49,7 @@ export class DeadLettersController {
     try {
       const applied = await replayDeadLetter(this.pool, id, (group) => {
         const projection = this.catalog.find((candidate) => consumerGroupOf(candidate) === group);
-        if (!projection) throw new Error(`no projection consumes as ${group}`);
+        if (!projection) throw problems.conflict('unknown-consumer-group', `no projection of this build consumes as ${group}: deploy it, or drop the dead letter`);
         return projection;
       });
       return { applied };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
@@ -10,6 +10,7 @@ import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platfo
 import { consumerGroupOf, describeRebuildFailure, projectionStatuses, rebuildProjection, RebuildAlreadyRunning, type Projection, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
+import { noBody, parseInput } from '../http/parse-input';
 import { problems } from '../http/problem';
 
 type Sample = Readonly<{ position: bigint; at: number }>;
@@ -113,7 +114,8 @@ export class ProjectionsController {
 
   @Post(':name/rebuild')
   @HttpCode(202)
-  rebuild(@Param('name') name: string) {
+  rebuild(@Param('name') name: string, @Body() body: unknown) {
+    parseInput(noBody, body, 'body');
     return this.projections.rebuild(name);
   }
 }

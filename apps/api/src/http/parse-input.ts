@@ -11,6 +11,9 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, value: unkn
   );
 }
 
+/** The body of a command that takes none: nothing, or an empty object. */
+export const noBody = z.strictObject({});
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Text PostgreSQL can store: no U+0000 and no unpaired surrogate (either would reach the database and fail there). */

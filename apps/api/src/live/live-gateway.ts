@@ -38,11 +38,11 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       },
     },
     (socket: WebSocket, request: FastifyRequest) => {
-      const caller = (request as FastifyRequest & { principal: Principal }).principal;
+      const token = (request.query as { token: string }).token;
       const mine = new Map<string, string>();
       const answer = (channel: string | null, type: string, data: unknown = null) => socket.send(JSON.stringify({ channel, type, data }));
-      socket.on('message', async (raw) => {
-        const message = parseClientMessage(String(raw));
+      const handle = async (raw: string): Promise<void> => {
+        const message = parseClientMessage(raw);
         if (!message) return answer(null, 'error', { status: 400, detail: 'send {"type":"subscribe"|"unsubscribe","channel":"…"}' });
         if (message.type === 'unsubscribe') {
           const heard = mine.get(message.channel);
@@ -50,6 +50,9 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
           mine.delete(message.channel);
           return answer(message.channel, 'unsubscribed');
         }
+        // The token is checked again: one that has expired since the upgrade subscribes to nothing more.
+        const caller = await verifyToken(settings.jwtSecret, token).catch((error: unknown) => error as Error);
+        if (caller instanceof Error) return answer(message.channel, 'error', { status: 401, detail: caller instanceof InvalidToken ? caller.message : 'the token is not valid' });
         const [kind, id] = channelParts(message.channel);
         const owner = kind === 'order' && id ? await orders.ownerOf(id).catch(() => undefined) : undefined;
         const grant = grantChannel(message.channel, caller, owner);
@@ -58,6 +61,12 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
         mine.set(message.channel, grant.channel);
         listeners.set(grant.channel, (listeners.get(grant.channel) ?? new Map<WebSocket, string>()).set(socket, message.channel));
         return answer(message.channel, 'subscribed');
+      };
+      // One message at a time, in the order sent: an unsubscribe must not overtake the subscribe before it (which may wait for an order's owner).
+      let handling = Promise.resolve();
+      socket.on('message', (raw) => {
+        // Only an answer to a socket closed meanwhile can fail: there is nobody left to tell.
+        handling = handling.then(() => handle(String(raw))).catch(() => undefined);
       });
       socket.on('close', () => {
         for (const heard of mine.values()) listeners.get(heard)?.delete(socket);

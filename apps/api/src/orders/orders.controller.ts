@@ -6,6 +6,7 @@ import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
 import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
+import { noBody, parseInput } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { Orders, placeOrderBody } from './orders.service';
 
@@ -32,11 +33,13 @@ export class OrdersController {
   @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the order version this cancellation expects' })
   async cancel(
     @Param('id') orderId: string,
+    @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Caller() caller: Principal,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
+    parseInput(noBody, body, 'body');
     const cancelling = await this.orders.cancel(orderId, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch));
     void reply.header('etag', `"${cancelling.version}"`);
     return withPosition(reply, cancelling.position, { orderId, status: cancelling.status });

@@ -28,7 +28,7 @@ import {
 import type { Principal } from '../auth/tokens';
 import { Commands } from '../http/command-context';
 import { pageOf, pageQuery } from '../http/pages';
-import { parseInput, storableText } from '../http/parse-input';
+import { noBody, parseInput, storableText } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
 
@@ -48,7 +48,6 @@ const TEXT = z.string().superRefine((text, context) => {
 export const publishPostBody = z.strictObject({ text: TEXT });
 export const commentBody = z.strictObject({ text: TEXT });
 /** Follows, likes and shares carry nothing but the caller and the path. */
-const noBody = z.strictObject({});
 const readQuery = z.strictObject({ minPosition: z.string().optional() });
 
 /**
