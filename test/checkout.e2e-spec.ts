@@ -13,7 +13,7 @@ type Order = {
   cancellationReason?: string;
   payment: { status: string };
 };
-type Saga = { sagaId: string; status: string; attempts: number; history: { at: string; type: string; data: Record<string, unknown> }[] };
+type Saga = { sagaId: string; status: string; attempts: number; lastError: string | null; history: { at: string; type: string; data: Record<string, unknown> }[] };
 
 describe('checkout: orders, payments and the saga that keeps them consistent', () => {
   // The harness runs the sagas role with a payment timeout of 1.5 s.
@@ -123,7 +123,10 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     const order = await settled(orderId, alice);
     expect(order).toMatchObject({ status: 'confirmed', subtotalCents: 4_000, taxCents: 760, totalCents: 4_760, payment: { status: 'captured' } });
     expect(await productWhenSettled('chair')).toMatchObject({ onHand: 3, available: 3 });
-    const history = (await saga(orderId)).history.map((entry) => entry.type);
+    const afterRetries = await saga(orderId);
+    // The last transient failure stays the saga's last error once it has gone on.
+    expect(afterRetries).toMatchObject({ lastError: expect.stringMatching(/^the gateway is unavailable \(attempt 2 /) });
+    const history = afterRetries.history.map((entry) => entry.type);
     expect(history.filter((type) => type === 'CheckoutPaymentFailed')).toHaveLength(2);
     expect(history.slice(-3)).toEqual(['CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
     expect(await api.eventTypes(paymentStreamId(orderId))).toEqual(['PaymentAttemptFailed', 'PaymentAttemptFailed', 'PaymentAuthorized', 'PaymentCaptured']);

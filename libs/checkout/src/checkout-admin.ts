@@ -35,7 +35,7 @@ export type CheckoutHistoryEntry = Readonly<{ at: string; type: CheckoutEvent['t
 
 /**
  * A saga's summary with its full history, oldest first; undefined when there is no such saga.
- * The status is the history's: the summary's row is written when a drive ends, so it trails a
+ * The status and last error are the history's: the summary's row is written when a drive ends, so it trails a
  * drive that is still waiting (on a payment gateway that does not answer, say).
  */
 export async function checkoutWithHistory(pool: Pool, store: EventStore, sagaId: string): Promise<(SagaSummary & { history: CheckoutHistoryEntry[] }) | undefined> {
@@ -45,7 +45,7 @@ export async function checkoutWithHistory(pool: Pool, store: EventStore, sagaId:
   const state = events.reduce(evolveCheckout, initialCheckout());
   return {
     ...saga,
-    status: state.status === 'new' ? saga.status : state.status,
+    ...(state.status === 'new' ? {} : { status: state.status, lastError: state.lastError ?? null }),
     history: events.map((event) => ({ at: event.recordedAt.toISOString(), type: event.type, data: event.data })),
   };
 }

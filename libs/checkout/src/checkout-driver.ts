@@ -300,6 +300,6 @@ function outcomeOf(saga: CheckoutState, step: string): DriveOutcome {
     status: saga.status,
     step: saga.status === 'failed' ? `failed at ${saga.failure?.step ?? 'unknown'}` : step,
     paymentAttempts: saga.payment.attempt,
-    ...(saga.failure ? { lastError: saga.failure.error } : {}),
+    ...(saga.lastError ? { lastError: saga.lastError } : {}),
   };
 }

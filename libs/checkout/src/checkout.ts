@@ -101,6 +101,8 @@ export type CheckoutState =
       compensation?: Readonly<{ reason: string; actor: string }>;
       /** While failed: the step that failed and the mode to resume in. */
       failure?: Readonly<{ step: string; error: string; resume: 'running' | 'compensating' }>;
+      /** The last error the saga met (a transient payment failure, a timed-out attempt, a failed step), kept once it has gone on. */
+      lastError?: string;
     }>;
 
 export type StartedCheckout = Exclude<CheckoutState, { status: 'new' }>;
@@ -135,12 +137,14 @@ export function evolveCheckout(state: CheckoutState, event: CheckoutEvent): Chec
       return payment({ status: 'authorized', authorizationId: event.data.authorizationId });
     case 'CheckoutPaymentDeclined':
       return compensating(payment({ status: 'declined' }), `payment declined: ${event.data.reason}`);
-    case 'CheckoutPaymentFailed':
-      return event.data.gaveUp
-        ? compensating(payment({ status: 'unavailable' }), `payment unavailable after ${event.data.attempt} attempts: ${event.data.error}`)
-        : payment({ status: 'none', ...(event.data.retryAt ? { retryAt: event.data.retryAt } : {}) });
-    case 'CheckoutPaymentTimedOut':
-      return compensating(payment({ status: 'timed-out' }), `payment timed out (attempt ${event.data.attempt})`);
+    case 'CheckoutPaymentFailed': {
+      const failed = { ...payment({ status: event.data.gaveUp ? 'unavailable' : 'none', ...(event.data.retryAt ? { retryAt: event.data.retryAt } : {}) }), lastError: event.data.error };
+      return event.data.gaveUp ? compensating(failed, `payment unavailable after ${event.data.attempt} attempts: ${event.data.error}`) : failed;
+    }
+    case 'CheckoutPaymentTimedOut': {
+      const timedOut = `payment timed out (attempt ${event.data.attempt})`;
+      return compensating({ ...payment({ status: 'timed-out' }), lastError: timedOut }, timedOut);
+    }
     case 'CheckoutPaymentCaptured':
       return payment({ status: 'captured' });
     case 'CheckoutOrderConfirmed':
@@ -162,7 +166,7 @@ export function evolveCheckout(state: CheckoutState, event: CheckoutEvent): Chec
     case 'CheckoutCompensated':
       return { ...state, status: 'compensated' };
     case 'CheckoutStepFailed':
-      return { ...state, status: 'failed', failure: { step: event.data.step, error: event.data.error, resume: state.status === 'compensating' ? 'compensating' : 'running' } };
+      return { ...state, status: 'failed', failure: { step: event.data.step, error: event.data.error, resume: state.status === 'compensating' ? 'compensating' : 'running' }, lastError: event.data.error };
     case 'CheckoutRetried': {
       const { failure, payment, ...rest } = state;
       const { retryAt: _skipped, ...paymentNow } = payment;
