@@ -188,6 +188,29 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     expect((await call('GET', '/admin/sagas?status=compensated&limit=100', admin)).body.items).toEqual(expect.arrayContaining([expect.objectContaining({ sagaId: `checkout-${orderId}` })]));
   });
 
+  it('lists an order’s saga at the position it was placed at; every admin GET checks minPosition', async () => {
+    await stock('vase', 2);
+    const placed = await call('POST', '/orders', alice, { items: [{ sku: 'vase', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' });
+    const { orderId, position } = placed.body as { orderId: string; position: string };
+    // Read-your-writes: the list waits until the sagas' trigger has taken in the order, whatever page it is on.
+    const listed: string[] = [];
+    for (let cursor = ''; ; ) {
+      const page = await call('GET', `/admin/sagas?minPosition=${position}&limit=100${cursor}`, admin);
+      expect(page.status).toBe(200);
+      listed.push(...(page.body.items as { sagaId: string }[]).map((item) => item.sagaId));
+      if (!page.body.nextCursor) break;
+      cursor = `&cursor=${page.body.nextCursor as string}`;
+    }
+    expect(listed).toContain(`checkout-${orderId}`);
+    // Where the answer never trails the store, the position is checked and met at once.
+    for (const path of [`/admin/sagas/checkout-${orderId}`, '/admin/projections', '/admin/dead-letters', '/config/tax-rates']) {
+      expect({ path, status: (await call('GET', `${path}?minPosition=${position}`, admin)).status }).toEqual({ path, status: 200 });
+      expect({ path, status: (await call('GET', `${path}?minPosition=soon`, admin)).status }).toEqual({ path, status: 400 });
+      expect({ path, status: (await call('GET', `${path}?since=1`, admin)).status }).toEqual({ path, status: 400 });
+    }
+    expect((await call('GET', `/admin/sagas?minPosition=${BigInt(position) + 1_000_000n}`, admin)).status).toBe(503);
+  });
+
   it('refuses bad orders without appending anything: unknown sku 422, invalid items 400', async () => {
     const before = await api.eventCount();
     expect((await call('POST', '/orders', alice, { items: [{ sku: 'no-such-sku', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' })).status).toBe(422);

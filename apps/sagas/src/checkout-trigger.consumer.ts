@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
-import { nudgeCheckouts, scheduleCheckouts } from '@tidings/checkout';
+import { CHECKOUT_TRIGGER, nudgeCheckouts, scheduleCheckouts } from '@tidings/checkout';
 import { DEFAULT_BATCHING, type Batch, type ConsumerGroup } from '@tidings/messaging';
 import type { OrderEvent } from '@tidings/orders';
 import { inTransaction, JointBatches, openBatches, pipelined, readCheckpoint, saveCheckpoints, type BatchOutcome } from '@tidings/read-models';
@@ -13,8 +13,8 @@ import { inTransaction, JointBatches, openBatches, pipelined, readCheckpoint, sa
  * partition, so a slow payment never holds up other orders.
  */
 export class CheckoutTrigger implements ConsumerGroup {
-  readonly name = 'saga.checkout';
-  readonly categories = ['order'];
+  readonly name = CHECKOUT_TRIGGER.group;
+  readonly categories = CHECKOUT_TRIGGER.categories;
   private readonly joint = new JointBatches((batches) => this.applyTogether(batches), DEFAULT_BATCHING.maxEvents);
 
   constructor(

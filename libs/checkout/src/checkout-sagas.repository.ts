@@ -38,6 +38,12 @@ const summaryOf = (record: SagaRecord): SagaSummary => ({
   updatedAt: record.updated_at.toISOString(),
 });
 
+/**
+ * What writes the sagas' rows from the order events (apps/sagas' CheckoutTrigger): the saga
+ * list shows a position once this consumer group has applied it.
+ */
+export const CHECKOUT_TRIGGER = { name: 'checkout sagas', group: 'saga.checkout', categories: ['order'] } as const;
+
 /** A placed order's saga, due at once; placing it again (redelivery) changes nothing. */
 export async function scheduleCheckouts(db: Db, orderIds: readonly string[]): Promise<void> {
   if (orderIds.length === 0) return;

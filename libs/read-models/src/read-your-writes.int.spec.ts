@@ -2,7 +2,7 @@ import { uuidV7Ids, type EventToAppend } from '@tidings/core';
 import { eventTopology, partitionOf } from '@tidings/messaging';
 import { eventually, useTestEventStore } from '@tidings/testing';
 import { consumerGroupOf, type Projection } from './projection';
-import { AppliedPositions } from './read-your-writes';
+import { AppliedPositions, applierOf } from './read-your-writes';
 
 const PARTITIONS = 4;
 const topology = eventTopology('ryw', PARTITIONS);
@@ -41,19 +41,19 @@ describe('AppliedPositions (read-your-writes)', () => {
     await readable(position);
     const applied = new AppliedPositions(pool, store, topology);
 
-    expect(await applied.hasApplied(projection, position)).toBe(false);
+    expect(await applied.hasApplied(applierOf(projection), position)).toBe(false);
     await checkpoint(0, position);
-    expect(await applied.hasApplied(projection, position)).toBe(true);
+    expect(await applied.hasApplied(applierOf(projection), position)).toBe(true);
 
     // A later event of a partition that has not applied it yet is told apart from idle ones.
     const { position: later } = await store.append(streamIn(2), [event(1)], { expectedVersion: 'no_stream' });
     await readable(later);
-    expect(await applied.hasApplied(projection, later)).toBe(false);
-    expect(await applied.waitUntilApplied(projection, later, 50)).toBe(false);
+    expect(await applied.hasApplied(applierOf(projection), later)).toBe(false);
+    expect(await applied.waitUntilApplied(applierOf(projection), later, 50)).toBe(false);
     await checkpoint(2, later);
-    expect(await applied.waitUntilApplied(projection, later, 1_000)).toBe(true);
+    expect(await applied.waitUntilApplied(applierOf(projection), later, 1_000)).toBe(true);
     // Once applied, always applied: an earlier position needs no look at the store.
-    expect(await applied.hasApplied(projection, position)).toBe(true);
+    expect(await applied.hasApplied(applierOf(projection), position)).toBe(true);
   });
 
   it('looks, in a projection of several categories, at the checkpoint of the category an event is in', async () => {
@@ -71,14 +71,14 @@ describe('AppliedPositions (read-your-writes)', () => {
     );
     const applied = new AppliedPositions(pool, store, topology);
 
-    expect(await applied.hasApplied(twoCategories, position)).toBe(false);
+    expect(await applied.hasApplied(applierOf(twoCategories), position)).toBe(false);
     await pool.query('UPDATE checkpoints SET position = $2 WHERE consumer_group = $1 AND partition = 3', [group, position.toString()]);
     // Partition 2 reads no probe events: its checkpoint says nothing of this one.
-    expect(await applied.hasApplied(twoCategories, position)).toBe(true);
+    expect(await applied.hasApplied(applierOf(twoCategories), position)).toBe(true);
   });
 
   it('waits for a position the store cannot show yet', async () => {
     const applied = new AppliedPositions(pool, testStore.store, topology);
-    expect(await applied.hasApplied(projection, (await testStore.store.headPosition()) + 10n)).toBe(false);
+    expect(await applied.hasApplied(applierOf(projection), (await testStore.store.headPosition()) + 10n)).toBe(false);
   });
 });

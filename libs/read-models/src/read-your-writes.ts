@@ -7,15 +7,20 @@ import { consumerGroupOf, type Projection } from './projection';
 /** Events read per page while looking for events that lagging partitions have not applied. */
 const SCAN_PAGE = 2_000;
 
+/** What applies a category's events to tables readers query: a consumer group (a projection's, or a saga trigger's), and the categories it reads. */
+export type EventApplier = Readonly<{ group: string; categories: readonly string[] }>;
+
+export const applierOf = (projection: Projection): EventApplier => ({ group: consumerGroupOf(projection), categories: projection.categories });
+
 /**
- * Read-your-writes: whether a projection has applied every event of its categories at or
+ * Read-your-writes: whether a consumer group has applied every event of its categories at or
  * before a position. Partitions advance independently and an idle one never reaches a later
  * position, so a partition behind the position counts as caught up when the store holds none
  * of its events between its checkpoint and the position. What has been found applied once is
  * remembered, so each event is looked at about once however long a partition stays idle.
  */
 export class AppliedPositions {
-  /** Per projection: every event of its categories at or before this position is applied. */
+  /** Per consumer group: every event of its categories at or before this position is applied. */
   private readonly verified = new Map<string, bigint>();
 
   constructor(
@@ -24,13 +29,13 @@ export class AppliedPositions {
     private readonly topology: EventTopology,
   ) {}
 
-  async hasApplied(projection: Projection, position: bigint): Promise<boolean> {
-    const verified = this.verified.get(projection.name) ?? 0n;
+  async hasApplied(applier: EventApplier, position: bigint): Promise<boolean> {
+    const verified = this.verified.get(applier.group) ?? 0n;
     if (position <= verified) return true;
     const { rows } = await this.pool.query<{ partition: number; position: string }>({
       name: 'tidings_projection_checkpoints',
       text: 'SELECT partition, position FROM checkpoints WHERE consumer_group = $1',
-      values: [consumerGroupOf(projection)],
+      values: [applier.group],
     });
     const checkpoints = new Map(rows.map((row) => [row.partition, BigInt(row.position)]));
     const appliedThrough = (partition: number) => {
@@ -38,7 +43,7 @@ export class AppliedPositions {
       return checkpoint > verified ? checkpoint : verified;
     };
     let from = position;
-    const partitions = groupPartitions(this.topology, projection.categories);
+    const partitions = groupPartitions(this.topology, applier.categories);
     for (let partition = 0; partition < partitions; partition++) if (appliedThrough(partition) < from) from = appliedThrough(partition);
     if (from < position) {
       // What $all cannot show yet cannot be judged: the position must be readable first.
@@ -48,22 +53,22 @@ export class AppliedPositions {
         if (events.length === 0) break;
         for (const event of events) {
           if (event.position > position) break;
-          const partition = groupPartitionOf(this.topology, projection.categories, event.streamId);
+          const partition = groupPartitionOf(this.topology, applier.categories, event.streamId);
           if (partition !== undefined && event.position > appliedThrough(partition)) return false;
         }
         from = events[events.length - 1].position;
       }
     }
     // Checks run concurrently: the furthest one verified stands.
-    if (position > (this.verified.get(projection.name) ?? 0n)) this.verified.set(projection.name, position);
+    if (position > (this.verified.get(applier.group) ?? 0n)) this.verified.set(applier.group, position);
     return true;
   }
 
   /** Waits until `hasApplied` (true), or `timeoutMs` passed (false). */
-  async waitUntilApplied(projection: Projection, position: bigint, timeoutMs: number): Promise<boolean> {
+  async waitUntilApplied(applier: EventApplier, position: bigint, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      if (await this.hasApplied(projection, position)) return true;
+      if (await this.hasApplied(applier, position)) return true;
       if (Date.now() + wait > deadline) return false;
       await sleep(wait);
     }

@@ -9,8 +9,9 @@ import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { parseInput } from '../http/parse-input';
 import { problems } from '../http/problem';
+import { positionParam } from '../http/read-models';
 
-const listQuery = z.strictObject({ group: z.string().max(200).optional() });
+const listQuery = z.strictObject({ group: z.string().max(200).optional(), minPosition: z.string().optional() });
 
 /** Parked events (API.md): list, replay once, or drop. */
 @Controller('admin/dead-letters')
@@ -29,7 +30,9 @@ export class DeadLettersController {
 
   @Get()
   async list(@Query() query: unknown) {
-    const { group } = parseInput(listQuery, query, 'query');
+    const { group, minPosition } = parseInput(listQuery, query, 'query');
+    // Checked, and met at once: the list is where the dead letters stand now.
+    positionParam(minPosition);
     const letters = await listDeadLetters(this.pool, group);
     return letters.map((letter) => ({
       id: letter.id,

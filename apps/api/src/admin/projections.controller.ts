@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
@@ -12,6 +12,7 @@ import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { noBody, parseInput } from '../http/parse-input';
 import { problems } from '../http/problem';
+import { minPositionOf, positionParam } from '../http/read-models';
 
 type Sample = Readonly<{ position: bigint; at: number }>;
 /** Rebuild progress is pushed at most this often. */
@@ -108,7 +109,9 @@ export class ProjectionsController {
   constructor(@Inject(ProjectionAdmin) private readonly projections: ProjectionAdmin) {}
 
   @Get()
-  list() {
+  @ApiQuery({ name: 'minPosition', required: false, description: 'checked, and met at once: the answer is where each projection stands now' })
+  list(@Query() query: unknown) {
+    positionParam(minPositionOf(query));
     return this.projections.list();
   }
 

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
+import { CHECKOUT_TRIGGER, checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
 import { systemClock, uuidV7Ids, type EventStore, type HandleCommand } from '@tidings/core';
 import { COMMANDS, DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
@@ -13,9 +13,10 @@ import { BodyOf } from '../http/openapi';
 import { pageOf, pageQuery } from '../http/pages';
 import { parseInput, storableText } from '../http/parse-input';
 import { problems } from '../http/problem';
+import { minPositionOf, positionParam, ReadModels } from '../http/read-models';
 
 const SAGA_ID = z.string().regex(/^checkout-[0-9a-f-]{36}$/, 'a saga id is checkout-<orderId>');
-const sagasQuery = pageQuery.omit({ minPosition: true }).extend({ status: z.enum(SAGA_STATUSES).optional() });
+const sagasQuery = pageQuery.extend({ status: z.enum(SAGA_STATUSES).optional() });
 export const compensateBody = z.strictObject({ reason: storableText(500) });
 export const retryBody = z.strictObject({ reason: storableText(500).optional() });
 
@@ -28,17 +29,22 @@ export class SagaAdmin {
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(COMMANDS) handle: HandleCommand,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
   ) {
     this.deps = { store: this.store, handle, clock: systemClock, ids: uuidV7Ids };
   }
 
   async list(query: unknown) {
-    const { limit, cursor, status } = parseInput(sagasQuery, query, 'query');
+    const { limit, cursor, status, minPosition } = parseInput(sagasQuery, query, 'query');
+    // The list's rows are the trigger's: a saga is listed once its order's placement has been taken in.
+    await this.readModels.awaitPosition(CHECKOUT_TRIGGER, minPosition);
     const page = await listCheckouts(this.pool, { limit, ...(status ? { status } : {}), ...(cursor !== undefined ? { after: cursor } : {}) });
     return pageOf(page.items, page.last);
   }
 
-  async show(sagaId: string) {
+  /** `minPosition` is checked and met at once: the history is read from the event store. */
+  async show(sagaId: string, minPosition?: unknown) {
+    positionParam(minPosition);
     const saga = await checkoutWithHistory(this.pool, this.store, parseInput(SAGA_ID, sagaId, 'params'));
     if (!saga) throw problems.notFound(`no saga ${sagaId}`);
     return saga;
@@ -76,13 +82,17 @@ export class SagasController {
 
   @Get()
   @ApiQuery({ name: 'status', required: false, enum: SAGA_STATUSES })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({ name: 'minPosition', required: false, description: 'wait (up to 5 s) until the sagas of orders placed up to this position are listed' })
   list(@Query() query: unknown) {
     return this.sagas.list(query);
   }
 
   @Get(':id')
-  show(@Param('id') sagaId: string) {
-    return this.sagas.show(sagaId);
+  @ApiQuery({ name: 'minPosition', required: false, description: 'met at once: the history is read from the event store' })
+  show(@Param('id') sagaId: string, @Query() query: unknown) {
+    return this.sagas.show(sagaId, minPositionOf(query));
   }
 
   @Post(':id/retry')

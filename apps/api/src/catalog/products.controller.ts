@@ -6,7 +6,7 @@ import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
 import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
-import { problems } from '../http/problem';
+import { minPositionOf } from '../http/read-models';
 import { Catalog, receiveStockBody, registerProductBody } from './catalog.service';
 
 /** Catalog and stock over REST (API.md). */
@@ -50,9 +50,7 @@ export class ProductsController {
   @Get(':sku')
   @ApiQuery({ name: 'minPosition', required: false, description: 'wait (up to 5 s) until the read model shows this position' })
   async get(@Param('sku') sku: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { minPosition, ...unknown } = query ?? {};
-    if (Object.keys(unknown).length) throw unknownQuery(Object.keys(unknown));
-    const product = await this.catalog.product(sku, minPosition);
+    const product = await this.catalog.product(sku, minPositionOf(query));
     void reply.header('etag', `"${product.version}"`);
     return product;
   }
@@ -65,5 +63,3 @@ export class ProductsController {
     return this.catalog.products(query);
   }
 }
-
-const unknownQuery = (names: readonly string[]) => problems.invalid(`unknown query parameters: ${names.join(', ')}`);

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Put, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Put, Query, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { KV, NatsConnection, QueuedIterator, KvEntry } from 'nats';
 import { z } from 'zod';
 import type { EventTopology } from '@tidings/messaging';
@@ -7,6 +7,7 @@ import { NATS, TOPOLOGY } from '@tidings/platform';
 import { Allow } from '../auth/access';
 import { BodyOf } from '../http/openapi';
 import { parseInput } from '../http/parse-input';
+import { minPositionOf, positionParam } from '../http/read-models';
 
 const COUNTRY = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as DE');
 export const taxRateBody = z.strictObject({ rate: z.number().min(0).max(1) });
@@ -79,7 +80,9 @@ export class TaxRatesController {
   constructor(@Inject(TaxRates) private readonly taxRates: TaxRates) {}
 
   @Get('config/tax-rates')
-  list() {
+  @ApiQuery({ name: 'minPosition', required: false, description: 'checked, and met at once: tax rates are not events' })
+  list(@Query() query: unknown) {
+    positionParam(minPositionOf(query));
     return this.taxRates.all();
   }
 

@@ -109,9 +109,9 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         callerFor(context, 'admin');
         return sagas.list(withoutNulls(args));
       },
-      saga: async (_root, args: { sagaId: string }, context: Context) => {
+      saga: async (_root, args: { sagaId: string; minPosition?: string | null }, context: Context) => {
         callerFor(context, 'admin');
-        const saga = await orNull(sagas.show(args.sagaId));
+        const saga = await orNull(sagas.show(args.sagaId, args.minPosition ?? undefined));
         return saga && { ...saga, history: saga.history.map((entry) => ({ ...entry, data: JSON.stringify(entry.data) })) };
       },
       projections: (_root, _args, context: Context) => {

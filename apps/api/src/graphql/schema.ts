@@ -265,9 +265,9 @@ export const schema = /* GraphQL */ `
     "The caller's orders; admins see all, or one customer's."
     orders(status: String, customerId: String, limit: Int = 20, cursor: String, minPosition: String): OrderPage!
     "Admins: checkout sagas, by status (running, compensating, completed, compensated, failed)."
-    sagas(status: String, limit: Int = 20, cursor: String): SagaPage!
-    "Admins: a checkout saga (checkout-<orderId>) with its history; null if there is none."
-    saga(sagaId: String!): Saga
+    sagas(status: String, limit: Int = 20, cursor: String, minPosition: String): SagaPage!
+    "Admins: a checkout saga (checkout-<orderId>) with its history, read from the event store (minPosition is met at once); null if there is none."
+    saga(sagaId: String!, minPosition: String): Saga
     projections: [Projection!]!
     "Views of a video from (default: a day before to) to (default: now), by minute, hour (default) or day; at most 10,000 buckets."
     videoViews(videoId: String!, from: String, to: String, granularity: String, minPosition: String): VideoViews!

@@ -7,7 +7,7 @@ import { Commands, withPosition } from '../http/command-context';
 import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { noBody, parseInput } from '../http/parse-input';
-import { problems } from '../http/problem';
+import { minPositionOf } from '../http/read-models';
 import { Orders, placeOrderBody } from './orders.service';
 
 /** Orders over REST (API.md): placing starts the checkout saga; the answer comes before its outcome. */
@@ -48,9 +48,7 @@ export class OrdersController {
   @Get(':id')
   @ApiQuery({ name: 'minPosition', required: false })
   async get(@Param('id') orderId: string, @Query() query: Record<string, unknown>, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { minPosition, ...unknown } = query ?? {};
-    if (Object.keys(unknown).length) throw problems.invalid(`unknown query parameters: ${Object.keys(unknown).join(', ')}`);
-    const order = await this.orders.order(orderId, caller, minPosition);
+    const order = await this.orders.order(orderId, caller, minPositionOf(query));
     void reply.header('etag', `"${order.version}"`);
     return order;
   }
