@@ -182,6 +182,16 @@ describe('live updates and GraphQL', () => {
     const pages = (count: number) => Array.from({ length: count }, (_, i) => `p${i}: products(limit: 100) { items { sku name } }`).join(' ');
     const refused = await graphql(customer, `{ ${pages(4)} }`);
     expect(refused).toEqual({ data: null, errors: [expect.objectContaining({ message: expect.stringMatching(/cost 1204 is over the limit of 1000/) })] });
+    // Every document refused before a resolver ran is a 400 whose errors say invalid-query, as REST's would.
+    for (const document of [`{ ${pages(4)} }`, '{ products(limit: 99999999999) { items { sku } } }', 'query a { products { nextCursor } } query b { products { nextCursor } }', '{ nope }', '{ products {']) {
+      const response = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${customer}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: document }) });
+      const { errors } = (await response.json()) as { errors: { extensions?: unknown }[] };
+      expect({ document, status: response.status, extensions: errors.map((error) => error.extensions) }).toEqual({
+        document,
+        status: 400,
+        extensions: errors.map(() => ({ type: expect.stringMatching(/invalid-query$/), status: 400 })),
+      });
+    }
     const accepted = await graphql(customer, `{ ${pages(3)} }`);
     expect(accepted.errors).toBeUndefined();
     expect(Object.keys(accepted.data ?? {})).toEqual(['p0', 'p1', 'p2']);

@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, validate, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
 import type { Notification } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
@@ -10,7 +10,7 @@ import { admit, authenticationOf, type Access, type Authenticated } from '../aut
 import type { Principal } from '../auth/tokens';
 import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
-import { problemOf, problems } from '../http/problem';
+import { problemOf, problems, problemType } from '../http/problem';
 import { Imports } from '../imports/imports.service';
 import { grantChannel } from '../live/channels';
 import { Orders } from '../orders/orders.service';
@@ -263,18 +263,27 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         return who.principal ? { principal: who.principal } : false;
       },
     },
-    // Refusals keep their problem type and status, as extensions of the GraphQL error.
+    // Refusals keep their problem type and status, as extensions of the GraphQL error. A document
+    // refused before any resolver ran (syntax, validation, limits, arguments, which operation) is
+    // a 400 invalid-query, each of its errors saying so.
     errorFormatter: (execution, context) => {
       const formatted = mercurius.defaultErrorFormatter(execution, context);
-      const errors = (execution.errors ?? []).flatMap((error: GraphQLError) => {
-        // A refused document arrives as one error holding the validation errors; each is reported.
+      let refused = false;
+      const errors = (execution.errors ?? []).flatMap((error: GraphQLError): GraphQLFormattedError[] => {
+        // A refused document may arrive as one error holding the validation errors; each is reported.
         const refusals = (error.originalError as { errors?: GraphQLError[] } | undefined)?.errors;
-        if (Array.isArray(refusals)) return refusals.map((refusal) => ({ message: refusal.message, ...(refusal.locations ? { locations: refusal.locations } : {}) }));
+        if (Array.isArray(refusals)) {
+          refused = true;
+          return refusals.map(invalidQuery);
+        }
         const problem = problemOf(error.originalError ?? error)?.problem;
-        if (!problem) return [error.toJSON()];
-        return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
+        if (problem) return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
+        // Only a resolver's error has a path in the answer.
+        if (error.path !== undefined) return [error.toJSON()];
+        refused = true;
+        return [invalidQuery(error)];
       });
-      return { statusCode: formatted.statusCode, response: { ...formatted.response, errors } };
+      return { statusCode: refused ? 400 : formatted.statusCode, response: { ...formatted.response, errors } };
     },
   });
   const graphql = app.getHttpAdapter().getInstance().graphql;
@@ -285,6 +294,12 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   });
   return (notification) => graphql.pubsub.publish({ topic: notification.channel, payload: notification });
 }
+
+const invalidQuery = (error: GraphQLError): GraphQLFormattedError => ({
+  message: error.message,
+  ...(error.locations ? { locations: error.locations } : {}),
+  extensions: { type: problemType('invalid-query'), status: 400 },
+});
 
 const withoutNulls = (values: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null && value !== undefined));
