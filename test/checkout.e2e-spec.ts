@@ -189,8 +189,8 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
   });
 
   it('lists an order’s saga at the position it was placed at; every admin GET checks minPosition', async () => {
-    await stock('vase', 2);
-    const placed = await call('POST', '/orders', alice, { items: [{ sku: 'vase', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' });
+    await stock('urn', 2);
+    const placed = await call('POST', '/orders', alice, { items: [{ sku: 'urn', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' });
     const { orderId, position } = placed.body as { orderId: string; position: string };
     // Read-your-writes: the list waits until the sagas' trigger has taken in the order, whatever page it is on.
     const listed: string[] = [];
@@ -243,7 +243,7 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
         { timeoutMs: 20_000, intervalMs: 50 },
       );
       expect(owner.received[0]).toEqual({ channel: `order:${orderId}`, type: 'subscribed', data: null });
-      expect(outcome).toEqual({ channel: `order:${orderId}`, type: 'status', data: { orderId, saga: 'compensated' } });
+      expect(outcome).toEqual({ channel: `order:${orderId}`, type: 'status', data: { orderId, status: 'cancelled', saga: 'compensated' } });
       expect(stranger.received).toEqual([{ channel: `order:${orderId}`, type: 'error', data: { status: 404, detail: `no order ${orderId}` } }]);
     } finally {
       owner.socket.close();

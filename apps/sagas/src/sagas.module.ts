@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from '@tidings/checkout';
+import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY, orderStatusOnceSettled } from '@tidings/checkout';
 import { systemClock, type HandleCommand } from '@tidings/core';
 import { ConsumerRuntime, publishNotification, uniqueMemberName, type EventTopology } from '@tidings/messaging';
 import { SimulatedPaymentGateway } from '@tidings/payments';
@@ -51,7 +51,8 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
       warn: (line) => this.logger.warn(line),
       onSettled: (orderId, outcome) => {
         if (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed') {
-          publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data: { orderId, saga: outcome.status } });
+          const data = { orderId, status: orderStatusOnceSettled(outcome.status), saga: outcome.status };
+          publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data });
         }
       },
     });

@@ -105,6 +105,10 @@ export type CheckoutState =
       lastError?: string;
     }>;
 
+/** The order's status once its saga has settled: `failed` while a failed step waits for an operator. */
+export const orderStatusOnceSettled = (saga: 'completed' | 'compensated' | 'failed'): 'confirmed' | 'cancelled' | 'failed' =>
+  saga === 'completed' ? 'confirmed' : saga === 'compensated' ? 'cancelled' : 'failed';
+
 export type StartedCheckout = Exclude<CheckoutState, { status: 'new' }>;
 
 export const initialCheckout = (): CheckoutState => ({ status: 'new' });

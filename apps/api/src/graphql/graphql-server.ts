@@ -61,8 +61,6 @@ const withProblems =
     }
   };
 
-/** The order's status once its checkout saga has settled (the sagas process's `status` notification on `order:<id>`). */
-const settledStatus = (saga: unknown) => (saga === 'completed' ? 'confirmed' : saga === 'compensated' ? 'cancelled' : 'failed');
 
 /**
  * `/graphql` (and GraphiQL at `/graphiql` outside production) on the API's Fastify instance, with
@@ -223,7 +221,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return settlements(root, args, context, info);
         }),
-        resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: settledStatus((notification.data as { saga?: unknown } | null)?.saga) }),
+        resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: (notification.data as { status: string }).status }),
       },
       feedUpdated: {
         // The caller's own feed channel, as the WebSocket's `feed` grants it: nobody hears another's feed.
