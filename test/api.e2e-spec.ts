@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { PostgresEventStore } from '@tidings/event-store';
+import { productsProjection } from '@tidings/inventory';
+import { currentVersion, resumeProjection } from '@tidings/read-models';
 import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
 
@@ -404,6 +406,23 @@ describe('tidings HTTP API', () => {
       { timeoutMs: 20_000, intervalMs: 100 },
     );
     expect((await call<string>('GET', '/metrics')).body).toMatch(/^tidings_projection_lag_events\{group="projection.products"\} 0$/m);
+  });
+
+  it('counts a partition blocked at a failing event in the metrics until the projection is resumed', async () => {
+    const blockedPartitions = async () => Number(/^tidings_projection_blocked_partitions\{group="projection.products"\} (\d+)$/m.exec((await call<string>('GET', '/metrics')).body)?.[1]);
+    expect(await blockedPartitions()).toBe(0);
+    // A read model that refuses one product: the products projection (policy block) stops its partition at it.
+    const table = `products_v${await currentVersion(api.pool, 'products')}`;
+    await api.pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_poison CHECK (sku NOT LIKE 'poison-%')`);
+    try {
+      const poison = await register(unique('poison'));
+      expect(poison.status).toBe(201);
+      await eventually(async () => expect(await blockedPartitions()).toBe(1), { timeoutMs: 30_000, intervalMs: 200 });
+    } finally {
+      await api.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_poison`);
+      await resumeProjection(api.pool, productsProjection);
+    }
+    await eventually(async () => expect(await blockedPartitions()).toBe(0), { timeoutMs: 30_000, intervalMs: 200 });
   });
 
   it('reports readiness with its checks and Prometheus metrics of requests and commands', async () => {

@@ -31,7 +31,7 @@ describe('event pipeline under kill -9', () => {
   const { store, database, pool } = useTestEventStore();
 
   beforeAll(async () => {
-    nats = await connectNats(testNatsUrl(), 'pipeline-e2e');
+    nats = await connectNats({ natsUrl: testNatsUrl() }, 'pipeline-e2e');
   });
 
   const roleOf = new Map<TidingsProcess, string>();

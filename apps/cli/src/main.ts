@@ -90,6 +90,10 @@ async function main(): Promise<void> {
   const groups = definedHere ? [] : asked !== undefined && Object.hasOwn(commandGroups, asked) ? [asked] : Object.keys(commandGroups);
   for (const addGroup of await Promise.all(groups.map((group) => commandGroups[group]()))) addGroup(program);
   await program.parseAsync();
+  // Every command but `start` is done when its action ends: a handle a library left open (nats.js
+  // keeps the socket of a connection attempt that timed out) must not keep it waiting. Output is
+  // written synchronously to files, pipes and terminals on Linux, so none is lost.
+  if (asked !== 'start') process.exit(process.exitCode ?? 0);
 }
 
 main().catch((error: unknown) => {

@@ -2,16 +2,17 @@ import { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
 import { migrate, type Projection } from '@tidings/read-models';
-import { loadSettings, type Settings } from '@tidings/settings';
+import { DATABASE_CONNECT_TIMEOUT_MS, loadSettings, type Settings } from '@tidings/settings';
 import { projectionCatalog } from '@tidings/apps-projector';
 
 export type OperatorConnections = Readonly<{ settings: Settings; pool: Pool; store: EventStore }>;
 
-/** Opens what an operator command needs on a migrated database, and closes it afterwards. */
+/** Opens what an operator command needs on a migrated database (which it does not create), and closes it afterwards. */
 export async function withOperatorConnections<T>(work: (connections: OperatorConnections) => Promise<T>): Promise<T> {
   const settings = loadSettings();
-  await migrate(settings.databaseUrl);
-  const pool = new Pool({ connectionString: settings.databaseUrl, max: 4, application_name: 'tidings-cli' });
+  await migrate(settings.databaseUrl, { create: false });
+  // Pipelining, as the roles' pools: projections (a rebuild's, a dead letter's replay) send statements together.
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 4, application_name: 'tidings-cli', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS, pipeline: true });
   const store = openEventStore(settings);
   try {
     return await work({ settings, pool, store });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from 'nats';
-import { eventTopology, groupBacklogsIfKnown, type GroupBacklogs } from '@tidings/messaging';
+import { eventTopology, groupBacklogsIfKnown, natsConnectionOptions, type GroupBacklogs } from '@tidings/messaging';
 import { consumerGroupOf, describeRebuildFailure, projectionStatuses, rebuildProjection, resumeProjection, type Projection, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { projectionCatalog } from '@tidings/apps-projector';
@@ -96,7 +96,7 @@ export function addProjectionsCommand(program: Command): void {
 
 /** What JetStream says the projections have yet to apply; undefined (lag from positions) when NATS does not answer within 2 s. */
 async function jetStreamBacklogs(settings: Settings, projections: readonly Projection[]): Promise<GroupBacklogs | undefined> {
-  const nats = await connect({ servers: settings.natsUrl, name: 'tidings-cli', timeout: 2_000, reconnect: false }).catch(() => undefined);
+  const nats = await connect({ ...natsConnectionOptions(settings), name: 'tidings-cli', timeout: 2_000, reconnect: false }).catch(() => undefined);
   if (!nats) return undefined;
   try {
     return await groupBacklogsIfKnown(nats, eventTopology(settings.namespace, settings.partitions), projections.map(consumerGroupOf));

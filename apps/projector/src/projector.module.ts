@@ -23,7 +23,7 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const log = (line: string) => this.logger.log(line);
+    const warn = (line: string) => this.logger.warn(line);
     const alert = (line: string) => this.logger.error(line);
     const catalog = projectionCatalog(this.settings, { notify: (notification) => publishNotification(this.nats, this.topology, notification) });
     for (const projection of catalog) await ensureProjection(this.pool, projection);
@@ -33,11 +33,11 @@ export class ProjectorService implements OnApplicationBootstrap, BeforeApplicati
           nats: this.nats,
           pool: this.pool,
           topology: this.topology,
-          group: new ProjectionConsumer(this.pool, projection, { log, alert }),
+          group: new ProjectionConsumer(this.pool, projection, { log: warn, alert }),
           member: this.member,
           leaseTtlMs: this.settings.leaseTtlMs,
           ...(projection.batching ? { batching: projection.batching } : {}),
-          log,
+          warn,
         }),
     );
     for (const runtime of this.runtimes) runtime.start();

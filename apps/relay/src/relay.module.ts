@@ -15,7 +15,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(EVENT_STORE) store: EventStore,
     @Inject(TOPOLOGY) topology: EventTopology,
   ) {
-    this.relay = new Relay({ store, natsUrl: settings.natsUrl, databaseUrl: settings.databaseUrl, topology, log: (line) => this.logger.log(line) });
+    this.relay = new Relay({ store, nats: settings, databaseUrl: settings.databaseUrl, topology, log: (line) => this.logger.log(line), warn: (line) => this.logger.warn(line) });
   }
 
   onApplicationBootstrap(): void {

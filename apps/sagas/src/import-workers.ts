@@ -64,7 +64,7 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
       group: new ImportWorkTrigger(this.pool, (work) => publishWork(this.nats, queue, work)),
       member: this.member,
       leaseTtlMs: this.settings.leaseTtlMs,
-      log: (line) => this.logger.log(line),
+      warn: (line) => this.logger.warn(line),
     });
     this.worker.start();
     this.trigger.start();

@@ -35,7 +35,6 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    const log = (line: string) => this.logger.log(line);
     const { paymentTimeoutMs, gatewayLatencyMs } = this.settings.checkout;
     const driver = new CheckoutDriver({
       handle: this.handle,
@@ -64,7 +63,7 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
       group: new CheckoutTrigger(this.pool, () => scheduler.wake()),
       member: this.member,
       leaseTtlMs: this.settings.leaseTtlMs,
-      log,
+      warn: (line) => this.logger.warn(line),
     });
     this.runtime.start();
     scheduler.start();

@@ -20,7 +20,7 @@ describe('ConsumerRuntime', () => {
 
   beforeAll(async () => {
     await ensureProjection(pool, productsProjection);
-    relay = new Relay({ store: given.store, natsUrl: testNatsUrl(), databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
+    relay = new Relay({ store: given.store, nats: { natsUrl: testNatsUrl() }, databaseUrl: given.database.url, topology: jetstream.topology, checkIntervalMs: 200 });
     relay.start();
   });
 
@@ -116,7 +116,7 @@ describe('ConsumerRuntime', () => {
       },
       checkpoint: async () => checkpoint,
     };
-    const runtime = new ConsumerRuntime({ nats: jetstream.nats, pool, topology: jetstream.topology, group: recorder, member: 'malformed', leaseTtlMs: 1_500, log: (line) => logged.push(line) });
+    const runtime = new ConsumerRuntime({ nats: jetstream.nats, pool, topology: jetstream.topology, group: recorder, member: 'malformed', leaseTtlMs: 1_500, warn: (line) => logged.push(line) });
     runtimes.push(runtime);
     runtime.start();
     await eventually(() => expect(runtime.partitions).toHaveLength(4));

@@ -26,7 +26,8 @@ export type ConsumerRuntimeOptions = Readonly<{
   batching?: Batching;
   /** How long JetStream waits for an ack before redelivering to the same member. */
   ackWaitMs?: number;
-  log?: (line: string) => void;
+  /** Told what went wrong and what happens next (leases not renewed, a partition retrying, a message dropped): operators' warnings. */
+  warn?: (line: string) => void;
 }>;
 
 export type PartitionState = Readonly<{ partition: number; status: 'running' | 'blocked' | 'retrying'; lastError?: string }>;
@@ -51,14 +52,14 @@ export class ConsumerRuntime {
   private readonly states = new Map<number, PartitionState>();
   private readonly stopping = new AbortController();
   private readonly batching: Batching;
-  private readonly log: (line: string) => void;
+  private readonly warn: (line: string) => void;
   private running?: Promise<void>;
 
   constructor(private readonly options: ConsumerRuntimeOptions) {
     const { pool, group, member, topology, leaseTtlMs } = options;
     this.leases = new PartitionLeases(pool, group.name, member, groupPartitions(topology, group.categories), leaseTtlMs);
     this.batching = options.batching ?? DEFAULT_BATCHING;
-    this.log = options.log ?? (() => undefined);
+    this.warn = options.warn ?? (() => undefined);
   }
 
   /** The next batch is delivered while the current one is applied. */
@@ -89,7 +90,7 @@ export class ConsumerRuntime {
         for (const partition of this.loops.keys()) if (!held.has(partition)) await this.stopLoop(partition);
         for (const partition of held) if (!this.loops.has(partition)) this.startLoop(partition);
       } catch (error) {
-        this.log(`${this.options.group.name}: cannot renew leases: ${(error as Error).message}`);
+        this.warn(`${this.options.group.name}: cannot renew leases: ${(error as Error).message}`);
       }
       await sleep(this.options.leaseTtlMs / 3, this.stopping.signal);
     }
@@ -138,7 +139,7 @@ export class ConsumerRuntime {
           const [first, last] = [received[0].message.info.deliverySequence, received[received.length - 1].message.info.deliverySequence];
           if (first !== delivered + 1 || last !== delivered + received.length) {
             // A delivery never reached us: applying what came after it would move the checkpoint past it.
-            this.log(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
+            this.warn(`${group.name} partition ${lease.partition}: a delivery went missing; restarting after the checkpoint`);
             await restart();
             continue;
           }
@@ -157,14 +158,14 @@ export class ConsumerRuntime {
           }
         } catch (error) {
           if (error instanceof LeaseLost) {
-            this.log(`${group.name}: ${error.message}`);
+            this.warn(`${group.name}: ${error.message}`);
             return;
           }
           await restart();
           const delay = Math.min(100 * 2 ** failures++, 30_000);
           const reason = (error as Error).message ?? String(error);
           this.states.set(lease.partition, { partition: lease.partition, status: 'retrying', lastError: reason });
-          this.log(`${group.name} partition ${lease.partition}: ${reason}; retrying in ${delay} ms`);
+          this.warn(`${group.name} partition ${lease.partition}: ${reason}; retrying in ${delay} ms`);
           await sleep(delay, stop);
         }
       }
@@ -181,7 +182,7 @@ export class ConsumerRuntime {
         events.push(event);
         continue;
       }
-      this.log(`${this.options.group.name}: dropping message ${message.seq} of ${message.subject}: ${event.message}`);
+      this.warn(`${this.options.group.name}: dropping message ${message.seq} of ${message.subject}: ${event.message}`);
       message.term();
     }
     return events;

@@ -1,6 +1,7 @@
 export * from './event-topology';
 export * from './event-message';
 export * from './jetstream';
+export * from './nats-address';
 export * from './group-backlogs';
 export * from './relay';
 export * from './partition-leases';

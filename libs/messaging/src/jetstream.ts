@@ -1,13 +1,19 @@
 import { connect, StorageType, type JetStreamManager, type NatsConnection, type StreamInfo } from 'nats';
 import type { EventTopology } from './event-topology';
 import { POSITION_HEADER } from './event-message';
+import { natsConnectionOptions, type NatsAddress } from './nats-address';
 
 /**
  * A connection that keeps reconnecting: NATS restarts are survived, not reported as crashes.
  * No async stack traces: nats.js would build two per publish (measured: a third of the relay's time).
  */
-export const connectNats = (url: string, name: string): Promise<NatsConnection> =>
-  connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
+export const connectNats = (address: NatsAddress, name: string): Promise<NatsConnection> => {
+  const options = natsConnectionOptions(address);
+  return connect({ ...options, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true }).catch((error: unknown) => {
+    // nats.js says only CONNECTION_REFUSED or TIMEOUT: the operator needs to know where.
+    throw Object.assign(new Error(`cannot connect to NATS at ${String(options.servers)}: ${(error as Error).message}`, { cause: error }), { code: (error as { code?: unknown }).code, name: (error as Error).name });
+  });
+};
 
 const NANOS_PER_MS = 1_000_000;
 /** JetStream deduplicates a republished event id within this window (ARCHITECTURE §4: ≥ 10 min). */

@@ -10,7 +10,7 @@ describe('Relay', () => {
   const startRelay = (natsUrl = testNatsUrl()) => {
     const relay = new Relay({
       store: given.store,
-      natsUrl,
+      nats: { natsUrl },
       databaseUrl: given.database.url,
       topology: jetstream.topology,
       window: 200,

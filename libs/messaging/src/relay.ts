@@ -1,16 +1,18 @@
 import { Client } from 'pg';
+import { DATABASE_CONNECT_TIMEOUT_MS } from '@tidings/settings';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import type { AllSubscription, EventStore } from '@tidings/core';
 import { encodeEvent } from './event-message';
 import { subjectOf, type EventTopology } from './event-topology';
 import { ensureEventStream, isJetStreamError, lastPublishedPosition, STREAM_NOT_FOUND } from './jetstream';
+import { natsConnectionOptions, type NatsAddress } from './nats-address';
 import { PipelinedPublisher } from './pipelined-publisher';
 import { PublishWindow } from './publish-window';
 import { sleep } from './sleep';
 
 export type RelayOptions = Readonly<{
   store: EventStore;
-  natsUrl: string;
+  nats: NatsAddress;
   /** The database whose advisory lock elects the one active relay of a namespace. */
   databaseUrl: string;
   topology: EventTopology;
@@ -20,7 +22,10 @@ export type RelayOptions = Readonly<{
   checkIntervalMs?: number;
   /** A publish not acknowledged within this long fails the run; the relay resumes after what was. */
   ackTimeoutMs?: number;
+  /** Told when the relay becomes active. */
   log?: (line: string) => void;
+  /** Told what went wrong and what happens next (the database or NATS away, the stream lost events): operators' warnings. */
+  warn?: (line: string) => void;
 }>;
 
 export type RelayState = Readonly<{ active: boolean; acknowledged: bigint }>;
@@ -44,6 +49,7 @@ export class Relay {
   private readonly window: number;
   private readonly checkIntervalMs: number;
   private readonly log: (line: string) => void;
+  private readonly warn: (line: string) => void;
   private readonly stopping = new AbortController();
   private interrupt: () => void = () => undefined;
   private running?: Promise<void>;
@@ -55,6 +61,7 @@ export class Relay {
     this.window = options.window ?? 1_000;
     this.checkIntervalMs = options.checkIntervalMs ?? 1_000;
     this.log = options.log ?? (() => undefined);
+    this.warn = options.warn ?? (() => undefined);
   }
 
   get state(): RelayState {
@@ -75,7 +82,7 @@ export class Relay {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       const leadership = await this.becomeActive().catch((error: unknown) => {
-        this.log(`relay: cannot reach the database for leadership: ${(error as Error).message}`);
+        this.warn(`relay: cannot reach the database for leadership: ${(error as Error).message}`);
         return undefined;
       });
       if (!leadership) {
@@ -95,7 +102,7 @@ export class Relay {
 
   /** Waits until this relay holds the lock (or is stopped, then undefined). */
   private async becomeActive(): Promise<{ client: Client; lost: Promise<void> } | undefined> {
-    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'tidings-relay' });
+    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'tidings-relay', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
     const lost = new Promise<void>((resolve) => {
       client.on('error', () => resolve());
       client.on('end', () => resolve());
@@ -124,19 +131,19 @@ export class Relay {
     while (!this.stopping.signal.aborted && !lostLeadership) {
       let nats: NatsConnection | undefined;
       try {
-        nats = await connect({ servers: this.options.natsUrl, name: 'tidings-relay', reconnect: false, noAsyncTraces: true });
+        nats = await connect({ ...natsConnectionOptions(this.options.nats), name: 'tidings-relay', reconnect: false, noAsyncTraces: true });
         const jsm = await nats.jetstreamManager();
         const streamCreated = (await ensureEventStream(jsm, this.options.topology)).created;
         const inStream = await lastPublishedPosition(jsm, this.options.topology);
         // After an error the stream may hold less than we saw acknowledged (it was deleted or lost data).
         const from = acknowledged === undefined || inStream < acknowledged ? inStream : acknowledged;
-        if (acknowledged !== undefined && from < acknowledged) this.log(`relay: the stream lost events; republishing from position ${from}`);
+        if (acknowledged !== undefined && from < acknowledged) this.warn(`relay: the stream lost events; republishing from position ${from}`);
         acknowledged = await this.publishFrom(from, nats, jsm, streamCreated);
         failures = 0;
       } catch (error) {
         const failure = error as Error & { acknowledged?: bigint };
         acknowledged = failure.acknowledged ?? acknowledged;
-        this.log(`relay: ${failure.message}; resuming from position ${acknowledged ?? 'the stream'}`);
+        this.warn(`relay: ${failure.message}; resuming from position ${acknowledged ?? 'the stream'}`);
         await sleep(Math.min(100 * 2 ** failures++, 5_000), this.stopping.signal);
       } finally {
         await nats?.close().catch(() => undefined);

@@ -6,7 +6,7 @@ export class PinoLogger implements LoggerService {
   readonly pino: Logger;
 
   constructor(processName: string) {
-    this.pino = pino({ name: processName, level: process.env.LOG_LEVEL ?? 'info' });
+    this.pino = pino({ name: processName, level: process.env.LOG_LEVEL?.trim() || 'info' });
   }
 
   log(message: unknown, context?: string): void {

@@ -4,7 +4,7 @@ import type { NatsConnection } from 'nats';
 import { createCommandHandler, uuidV7Ids, type EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
 import { connectNats, eventTopology } from '@tidings/messaging';
-import type { Settings } from '@tidings/settings';
+import { DATABASE_CONNECT_TIMEOUT_MS, type Settings } from '@tidings/settings';
 
 export const SETTINGS = Symbol('Settings');
 export const EVENT_STORE = Symbol('EventStore');
@@ -47,7 +47,7 @@ export class PlatformModule {
         { provide: TOPOLOGY, useValue: eventTopology(settings.namespace, settings.partitions) },
         { provide: EVENT_STORE, useFactory: () => openEventStore(settings) },
         { provide: COMMANDS, useFactory: (store: EventStore) => createCommandHandler({ store, ids: uuidV7Ids }), inject: [EVENT_STORE] },
-        { provide: NATS, useFactory: () => connectNats(settings.natsUrl, processName) },
+        { provide: NATS, useFactory: () => connectNats(settings, processName) },
         {
           provide: DATABASE,
           useFactory: () => {
@@ -55,6 +55,7 @@ export class PlatformModule {
               connectionString: settings.databaseUrl,
               max: settings.databasePoolSize,
               application_name: processName,
+              connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
               // Statements a transaction sends together go out at once (see pipelined in read-models), not one round trip each.
               pipeline: true,
               // No transaction here waits on anything but the database between its statements for long: one that does

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { DATABASE_CONNECT_TIMEOUT_MS } from '@tidings/settings';
 import { migrations } from '@tidings/migrations';
 
 // A bigint, passed as text: JavaScript numbers cannot hold it exactly.
@@ -9,15 +10,18 @@ export type MigrationReport = Readonly<{ database: string; created: boolean; app
 
 /**
  * Brings the database named by the URL to the newest schema, creating the database if it is
- * missing. Safe to run again and from several processes at once: applied migrations are
- * skipped, and an advisory lock lets one process migrate while the others wait.
+ * missing (unless `create` is false: then a missing database is an error, as a mistyped URL
+ * must not give an operator's command a new, empty system to report on). Safe to run again and
+ * from several processes at once: applied migrations are skipped, and an advisory lock lets
+ * one process migrate while the others wait.
  */
-export async function migrate(databaseUrl: string): Promise<MigrationReport> {
-  const created = await ensureDatabase(databaseUrl);
+export async function migrate(databaseUrl: string, { create = true }: Readonly<{ create?: boolean }> = {}): Promise<MigrationReport> {
+  const created = create ? await ensureDatabase(databaseUrl) : await existingDatabase(databaseUrl);
   const lock = await connectClient(databaseUrl);
   const dataSource = new DataSource({
     type: 'postgres',
     url: databaseUrl,
+    connectTimeoutMS: DATABASE_CONNECT_TIMEOUT_MS,
     migrations,
     migrationsTableName: 'tidings_migrations',
     logging: ['error'],
@@ -38,10 +42,28 @@ export async function migrate(databaseUrl: string): Promise<MigrationReport> {
  * with the error; the client's own report of it, unheard, would end the process.
  */
 export async function connectClient(connectionString: string, applicationName?: string): Promise<Client> {
-  const client = new Client({ connectionString, ...(applicationName ? { application_name: applicationName } : {}) });
+  const client = new Client({ connectionString, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS, ...(applicationName ? { application_name: applicationName } : {}) });
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // pg says only "timeout expired": the operator needs to know where.
+    if (/timeout/i.test((error as Error).message)) throw new Error(`PostgreSQL at ${new URL(connectionString).host} did not answer within ${DATABASE_CONNECT_TIMEOUT_MS / 1000} s`, { cause: error });
+    throw error;
+  }
   return client;
+}
+
+/** False, as nothing was created; throws when the URL's database does not exist. */
+async function existingDatabase(databaseUrl: string): Promise<false> {
+  const admin = await connectClient(withDatabase(databaseUrl, 'postgres'));
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName(databaseUrl)]);
+    if (!rowCount) throw new Error(`database "${databaseName(databaseUrl)}" does not exist: check DATABASE_URL, or create it with tidings migrate`);
+    return false;
+  } finally {
+    await admin.end();
+  }
 }
 
 /** Creates the URL's database when it does not exist; true when it did not. */

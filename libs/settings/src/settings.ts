@@ -1,6 +1,11 @@
 export type Settings = Readonly<{
   databaseUrl: string;
+  /** NATS servers (NATS_URL, comma-separated), with a user and password or a token in a URL's user part. */
   natsUrl: string;
+  /** A NATS credentials file (NATS_CREDS_FILE: a user JWT and its NKey seed), for servers that use decentralized auth. */
+  natsCredsFile?: string;
+  /** pino's level (LOG_LEVEL). */
+  logLevel: LogLevel;
   eventStore: 'postgres' | 'eventstoredb';
   eventStoreUrl?: string;
   namespace: string;
@@ -40,11 +45,21 @@ export type Settings = Readonly<{
 export const ROLES = ['api', 'relay', 'projector', 'sagas'] as const;
 export type Role = (typeof ROLES)[number];
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How long a PostgreSQL connection may take to be set up before it fails (a server that accepts it and never answers): start-up and commands then say why instead of waiting for ever. */
+export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
+
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tidings';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
-/** Reads Tidings' configuration from the environment; a wrong value stops start-up with a reason. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Reads Tidings' configuration from the environment; a wrong value stops start-up with a reason.
+ * A variable set to nothing (`PORT=`, as env files leave them) counts as not set.
+ */
+export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Settings {
+  const env = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined && value.trim() !== '')) as NodeJS.ProcessEnv;
   const eventStore = oneOf('EVENT_STORE', env.EVENT_STORE ?? 'postgres', ['postgres', 'eventstoredb'] as const);
   if (eventStore === 'eventstoredb' && !env.EVENTSTORE_URL) {
     throw new SettingsError('EVENT_STORE=eventstoredb needs EVENTSTORE_URL (e.g. esdb://127.0.0.1:2113?tls=false)');
@@ -54,12 +69,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new SettingsError(`TIDINGS_NAMESPACE must be 1-32 characters of [A-Za-z0-9_-], not "${namespace}"`);
   }
   return {
-    databaseUrl: url('DATABASE_URL', env.DATABASE_URL ?? DEFAULT_DATABASE_URL),
-    natsUrl: env.NATS_URL ?? DEFAULT_NATS_URL,
+    databaseUrl: url('DATABASE_URL', env.DATABASE_URL ?? DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+    natsUrl: natsServers(env.NATS_URL ?? DEFAULT_NATS_URL),
+    ...(env.NATS_CREDS_FILE ? { natsCredsFile: env.NATS_CREDS_FILE } : {}),
+    logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL ?? 'info', LOG_LEVELS),
     eventStore,
-    ...(env.EVENTSTORE_URL ? { eventStoreUrl: env.EVENTSTORE_URL } : {}),
+    ...(env.EVENTSTORE_URL ? { eventStoreUrl: url('EVENTSTORE_URL', env.EVENTSTORE_URL, ['esdb:', 'esdb+discover:']) } : {}),
     namespace,
-    port: port(env.PORT ?? '3000'),
+    port: integer('PORT', env.PORT ?? '3000', 0, 65_535),
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
     roles: parseRoles(env.TIDINGS_ROLES ?? ROLES.join(',')),
     threads: oneOf('TIDINGS_THREADS', env.TIDINGS_THREADS ?? 'per-role', ['per-role', 'single'] as const),
@@ -93,6 +110,7 @@ export const DEVELOPMENT_JWT_SECRET = 'tidings-development-secret-do-not-use-in-
 const jwtSecret = (env: NodeJS.ProcessEnv): string => {
   const secret = env.JWT_SECRET ?? (env.NODE_ENV === 'production' ? undefined : DEVELOPMENT_JWT_SECRET);
   if (!secret) throw new SettingsError('JWT_SECRET must be set when NODE_ENV=production');
+  if (env.NODE_ENV === 'production' && secret === DEVELOPMENT_JWT_SECRET) throw new SettingsError('JWT_SECRET must not be the public development key when NODE_ENV=production');
   if (secret.length < 32) throw new SettingsError('JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit key)');
   return secret;
 };
@@ -101,23 +119,31 @@ export class SettingsError extends Error {
   override readonly name = 'SettingsError';
 }
 
-const url = (name: string, value: string): string => {
+/** A URL of one of `protocols`. */
+const url = (name: string, value: string, protocols: readonly string[]): string => {
+  let parsed: URL | undefined;
   try {
-    new URL(value);
-    return value;
+    parsed = new URL(value);
   } catch {
-    throw new SettingsError(`${name} is not a URL: "${value}"`);
+    // answered below
   }
+  if (!parsed || !protocols.includes(parsed.protocol)) throw new SettingsError(`${name} must be a URL starting ${protocols.map((protocol) => `${protocol}//`).join(' or ')}, not "${value}"`);
+  return value;
 };
 
-const port = (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new SettingsError(`PORT must be 0-65535, not "${value}"`);
-  return parsed;
+/** NATS_URL: servers, comma-separated, each `nats://`, `tls://`, `ws://` or `wss://` with a host, or a bare host:port. */
+const natsServers = (value: string): string => {
+  for (const server of value.split(',').map((entry) => entry.trim())) {
+    const withScheme = /^[a-z]+:\/\//.test(server) ? server : `nats://${server}`;
+    url('NATS_URL', withScheme, ['nats:', 'tls:', 'ws:', 'wss:']);
+    if (!new URL(withScheme).hostname) throw new SettingsError(`NATS_URL must name a host, not "${value}"`);
+  }
+  return value;
 };
 
+/** A whole number in decimal digits (not `0x50`, `3e3` or `12.0`) from `min` to `max`. */
 const integer = (name: string, value: string, min: number, max: number): number => {
-  const parsed = Number(value);
+  const parsed = /^-?\d{1,16}$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new SettingsError(`${name} must be an integer ${min}-${max}, not "${value}"`);
   return parsed;
 };

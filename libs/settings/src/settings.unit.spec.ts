@@ -5,6 +5,7 @@ describe('loadSettings', () => {
     expect(loadSettings({})).toEqual({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/tidings',
       natsUrl: 'nats://127.0.0.1:4222',
+      logLevel: 'info',
       eventStore: 'postgres',
       namespace: 'tidings',
       port: 3000,
@@ -60,6 +61,23 @@ describe('loadSettings', () => {
     expect(loadSettings({ TIDINGS_ROLES: 'relay, projector,relay' }).roles).toEqual(['relay', 'projector']);
   });
 
+  it('takes a variable set to nothing as not set', () => {
+    expect(loadSettings({ PORT: '', TIDINGS_CELEBRITY_FOLLOWERS: ' ', LOG_LEVEL: '', JWT_SECRET: '' })).toMatchObject({
+      port: 3000,
+      social: { celebrityFollowers: 10_000 },
+      logLevel: 'info',
+      jwtSecret: DEVELOPMENT_JWT_SECRET,
+    });
+  });
+
+  it('reads several NATS servers, a credentials file and a log level', () => {
+    expect(loadSettings({ NATS_URL: 'nats://u:p@nats-1:4222,nats-2:4222', NATS_CREDS_FILE: '/etc/tidings/nats.creds', LOG_LEVEL: 'warn' })).toMatchObject({
+      natsUrl: 'nats://u:p@nats-1:4222,nats-2:4222',
+      natsCredsFile: '/etc/tidings/nats.creds',
+      logLevel: 'warn',
+    });
+  });
+
   it('runs every role on the main thread when TIDINGS_THREADS says single', () => {
     expect(loadSettings({ TIDINGS_THREADS: 'single' }).threads).toBe('single');
   });
@@ -67,7 +85,15 @@ describe('loadSettings', () => {
   it.each([
     [{ EVENT_STORE: 'mongo' }, /EVENT_STORE must be/],
     [{ EVENT_STORE: 'eventstoredb' }, /needs EVENTSTORE_URL/],
-    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL is not a URL/],
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be a URL starting postgres:\/\/ or postgresql:\/\//],
+    [{ DATABASE_URL: 'http://127.0.0.1:5432/tidings' }, /DATABASE_URL must be a URL starting postgres:\/\//],
+    [{ NATS_URL: 'http://127.0.0.1:4222' }, /NATS_URL must be a URL starting nats:\/\//],
+    [{ NATS_URL: 'nats://127.0.0.1:4222,nats://' }, /NATS_URL must/],
+    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'notaurl' }, /EVENTSTORE_URL must be a URL starting esdb:\/\//],
+    [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ PORT: '0x50' }, /PORT must be an integer 0-65535, not "0x50"/],
+    [{ TIDINGS_PARTITIONS: '3e0' }, /TIDINGS_PARTITIONS must be an integer/],
+    [{ NODE_ENV: 'production', JWT_SECRET: DEVELOPMENT_JWT_SECRET }, /must not be the public development key/],
     [{ PORT: '70000' }, /PORT must be/],
     [{ TIDINGS_NAMESPACE: 'a.b' }, /TIDINGS_NAMESPACE must be/],
     [{ TIDINGS_PARTITIONS: '0' }, /TIDINGS_PARTITIONS must be an integer 1-256/],

@@ -19,7 +19,7 @@ export function useTestJetStream(partitions = 4): { readonly nats: NatsConnectio
   let nats: NatsConnection | undefined;
   const topology = eventTopology(newTestNamespace(), partitions);
   beforeAll(async () => {
-    nats = await connectNats(testNatsUrl(), `tidings-test-${topology.namespace}`);
+    nats = await connectNats({ natsUrl: testNatsUrl() }, `tidings-test-${topology.namespace}`);
   });
   afterAll(async () => {
     if (!nats) return;
@@ -37,7 +37,7 @@ export function useTestJetStream(partitions = 4): { readonly nats: NatsConnectio
 
 /** Deletes every stream of a test run, key-value buckets' included: what `useTestJetStream` and crashed tests left behind. */
 export async function deleteRunStreams(runId: string): Promise<void> {
-  const nats = await connectNats(testNatsUrl(), `tidings-test-teardown-${runId}`);
+  const nats = await connectNats({ natsUrl: testNatsUrl() }, `tidings-test-teardown-${runId}`);
   try {
     const jsm = await nats.jetstreamManager();
     const names: string[] = [];

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { BusinessRuleViolation, EventIdConflict, WrongExpectedVersion } from '@tidings/core';
+import { isDependencyDown } from './dependency-down';
 
 /** RFC 9457 problem details, as every error of the API is answered (API.md). */
 export type Problem = Readonly<{
@@ -92,6 +93,7 @@ export function problemOf(error: unknown): ProblemError | undefined {
   if ((error as { code?: unknown } | undefined)?.code === UNDEFINED_TABLE) return problems.readModelLagging('the read models are not created yet: start a projector (TIDINGS_ROLES with projector)');
   if (error instanceof EventIdConflict) return problems.conflict('event-id-conflict', error.message);
   if (error instanceof HttpException) return fromStatus(error.getStatus(), error.message);
+  if (isDependencyDown(error)) return problems.unavailable('a dependency (PostgreSQL, the event store or NATS) cannot be reached; try again shortly');
   // Fastify's own refusals (body too large, malformed JSON, media type) carry a 4xx statusCode.
   const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return fromStatus(status, (error as Error).message);

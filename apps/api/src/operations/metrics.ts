@@ -9,7 +9,7 @@ import type { EventStore } from '@tidings/core';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { groupBacklogsIfKnown, groupConsumerCounts, lastPublishedPosition, type EventTopology, type GroupBacklogs } from '@tidings/messaging';
 import { DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
-import { consumerGroupOf, projectionStatuses } from '@tidings/read-models';
+import { consumerGroupOf, projectionStatuses, type ProjectionStatus } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 
@@ -60,15 +60,23 @@ export class Metrics {
         for (const status of await statuses(backlogs)) this.set({ group: `projection.${status.name}` }, Number(status.lag));
       },
     });
-    new Gauge({
-      name: 'tidings_dead_letters',
-      help: 'Parked events by consumer group',
-      labelNames: ['group'] as const,
-      registers: [this.registry],
-      async collect() {
-        for (const status of await statuses()) this.set({ group: `projection.${status.name}` }, status.deadLetters);
-      },
-    });
+    /** A gauge of each projection's consumer group, read from where the projections stand. */
+    const perProjection = (name: string, help: string, valueOf: (status: ProjectionStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['group'] as const,
+        registers: [this.registry],
+        async collect() {
+          for (const status of await statuses()) this.set({ group: `projection.${status.name}` }, valueOf(status));
+        },
+      });
+    perProjection('tidings_dead_letters', 'Parked events by consumer group', (status) => status.deadLetters);
+    perProjection(
+      'tidings_projection_blocked_partitions',
+      'Partitions stopped at an event that keeps failing, by consumer group (tidings projections status says which and why)',
+      (status) => status.partitions.filter((partition) => partition.blocked).length,
+    );
     new Gauge({
       name: 'tidings_sagas',
       help: 'Checkout sagas by status',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { categoryOf, categorySubjects, connectNats, eventTopology, groupPartitionOf, POSITION_HEADER, type EventTopology } from '@tidings/messaging';
+import { categoryOf, categorySubjects, connectNats, eventTopology, groupPartitionOf, POSITION_HEADER, type EventTopology, type NatsAddress } from '@tidings/messaging';
 import { orderStreamId, ordersProjection } from '@tidings/orders';
 import { consumerGroupOf, migrate } from '@tidings/read-models';
 import { parseRoles, type Settings } from '@tidings/settings';
@@ -77,7 +77,7 @@ export async function benchLag(settings: Settings): Promise<BenchResult[]> {
     const readModel: ReadModelWatch = { pool, partitionOfOrder, checkouts };
     await measure(readModel, place, WARM_UP_SECONDS, 'lag warm-up');
     const { timings, load } = await measure(readModel, place, SECONDS, 'lag');
-    await readPublishedTimes(settings.natsUrl, topology, timings);
+    await readPublishedTimes(settings, topology, timings);
     const since = (stage: keyof Timing) => timings.map((timing) => (timing[stage] as number) - timing.dueAt);
     const ms = (value: number) => Math.round(value * 10) / 10;
     const [visible, confirmed] = [since('visibleAt'), since('confirmedAt')];
@@ -210,9 +210,9 @@ async function watch({ pool, partitionOfOrder, checkouts }: ReadModelWatch, orde
  * position header), read through an ordered consumer of the orders' subjects. The stream's
  * timestamps are the NATS server's clock, on this machine.
  */
-async function readPublishedTimes(natsUrl: string, topology: EventTopology, timings: readonly Timing[]): Promise<void> {
+async function readPublishedTimes(address: NatsAddress, topology: EventTopology, timings: readonly Timing[]): Promise<void> {
   const byPosition = new Map(timings.map((timing) => [timing.position.toString(), timing]));
-  const nats = await connectNats(natsUrl, 'tidings-bench-lag');
+  const nats = await connectNats(address, 'tidings-bench-lag');
   try {
     const consumer = await nats.jetstream().consumers.get(topology.stream, { filterSubjects: categorySubjects(topology, categoryOf(orderStreamId('any'))) });
     let missing = byPosition.size;

@@ -63,7 +63,7 @@ type Round = Readonly<{
 export async function benchProject(settings: Settings): Promise<BenchResult> {
   await migrate(settings.databaseUrl);
   const run = randomBytes(3).toString('hex');
-  const nats = await connectNats(settings.natsUrl, `tidings-bench-project-${run}`);
+  const nats = await connectNats(settings, `tidings-bench-project-${run}`);
   const jsm = await nats.jetstreamManager();
   const pool = new Pool({ connectionString: settings.databaseUrl });
   pool.on('error', () => undefined);
@@ -179,7 +179,7 @@ async function timeConsumerRuntime(round: Round): Promise<number> {
     leaseTtlMs: round.settings.leaseTtlMs,
     batching: { maxEvents: BATCH },
     ackWaitMs: ACK_WAIT_MS,
-    log: (line) => logged.push(line),
+    warn: (line) => logged.push(line),
   });
   const started = process.hrtime.bigint();
   runtime.start();

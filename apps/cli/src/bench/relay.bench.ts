@@ -40,7 +40,7 @@ export async function benchRelay(settings: Settings): Promise<BenchResult> {
   await migrate(settings.databaseUrl);
   const run = randomBytes(3).toString('hex');
   const store = openEventStore(settings);
-  const nats = await connectNats(settings.natsUrl, `tidings-bench-relay-${run}`);
+  const nats = await connectNats(settings, `tidings-bench-relay-${run}`);
   const jsm = await nats.jetstreamManager();
   const streams: string[] = [];
   let fresh = 0;
@@ -99,7 +99,7 @@ async function timeRelay({ settings, store, nats, jsm, topology, from, events, l
   await nats.jetstream().publish(`${topology.namespace}.events.benchstart.0`, new Uint8Array(0), { headers: marker });
   const last = events[events.length - 1].position;
   const logged: string[] = [];
-  const relay = new Relay({ store, natsUrl: settings.natsUrl, databaseUrl: settings.databaseUrl, topology, window: PUBLISH_WINDOW, log: (line) => logged.push(line) });
+  const relay = new Relay({ store, nats: settings, databaseUrl: settings.databaseUrl, topology, window: PUBLISH_WINDOW, log: (line) => logged.push(line) });
   const progress = startProgress(label, events.length);
   let done = 0;
   let progressed = Date.now();

@@ -95,7 +95,7 @@ export function describeDemo(summary: DemoSummary): string[] {
     'What to look at:',
     ...lookAt.commands.flatMap(({ what, command }) => [`  # ${what}`, `  ${command}`]),
     '',
-    `In a browser: ${summary.api}/docs (OpenAPI), ${summary.api}/graphql (GraphiQL, outside production)`,
+    `In a browser: ${summary.api}/docs (OpenAPI), ${summary.api}/graphiql (GraphiQL, outside production)`,
     `Sagas from the shell: tidings sagas list --status compensated; tidings sagas show checkout-${lookAt.declinedOrder}`,
   ];
 }

@@ -4,8 +4,11 @@ import type { LoggerService } from '@nestjs/common';
 import type { Role, Settings } from '@tidings/settings';
 import type { MainThreadMessage } from './role-thread';
 
-/** How long a role may take to stop gracefully before its thread is ended. */
-const STOP_TIMEOUT_MS = 30_000;
+/**
+ * How long a role may take to stop gracefully before its thread is ended: 30 s, or longer when
+ * a checkout drive may wait that long on the payment gateway (the payment timeout, and 10 s).
+ */
+const stopTimeoutMs = (settings: Settings) => Math.max(30_000, settings.checkout.paymentTimeoutMs + 10_000);
 
 /**
  * Each role thread's young generation, where V8 puts new objects: 192 MB, that is 64 MB
@@ -29,12 +32,18 @@ type RoleThread = Readonly<{ worker: Worker; ended: Promise<string> }>;
  * restart — a process that runs some of its roles is worse than one that runs none.
  */
 export async function runRoleThreads(settings: Settings, logger: LoggerService): Promise<void> {
-  let stopping = false;
   const threads = settings.roles.map(startThread);
-  const stopAll = async () => {
-    stopping = true;
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => (stopping ??= stopThreads());
+  const stopThreads = async () => {
     for (const { worker } of threads) worker.postMessage('stop' satisfies MainThreadMessage);
-    const timeout = setTimeout(() => threads.forEach(({ worker }) => void worker.terminate()), STOP_TIMEOUT_MS).unref();
+    const timeoutMs = stopTimeoutMs(settings);
+    const timeout = setTimeout(() => {
+      // Ended mid-work: what it held (leases, claims) is taken over once their time runs out, and the supervisor is told.
+      logger.warn(`roles still running after ${timeoutMs / 1000} s were ended before they had stopped`, 'tidings');
+      process.exitCode = 1;
+      threads.forEach(({ worker }) => void worker.terminate());
+    }, timeoutMs).unref();
     await Promise.all(threads.map(({ ended }) => ended));
     clearTimeout(timeout);
   };
@@ -54,7 +63,12 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
       void stopAll();
     });
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void stopAll());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: stopping every role`, 'tidings');
+      void stopAll().then(() => logger.log('every role has stopped', 'tidings'));
+    });
+  }
   logger.log(`running ${settings.roles.join(', ')}, each on a thread of its own`, 'tidings');
 }
 

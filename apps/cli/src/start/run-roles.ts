@@ -14,10 +14,11 @@ import { TidingsModule } from './tidings.module';
 export async function runRoles(settings: Settings): Promise<INestApplicationContext> {
   const logger = new PinoLogger(`tidings-${settings.roles.join('-')}`);
   const module = await TidingsModule.forRoles(settings);
-  if (!settings.roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
+  // abortOnError: false — a role that cannot start (NATS refused, say) rejects with why, for the caller to say, rather than exit the process (or only its thread) with code 1.
+  if (!settings.roles.includes('api')) return NestFactory.createApplicationContext(module, { logger, abortOnError: false });
   const { apiAdapter, configureApi } = await import('@tidings/apps-api');
   // Fastify's own JSON parser reads bodies; Nest's would add a form (urlencoded) parser besides.
-  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger, bodyParser: false, abortOnError: false });
   await configureApi(app, settings);
   await app.listen(settings.port, '0.0.0.0');
   // The port bound, which PORT=0 leaves to the system.

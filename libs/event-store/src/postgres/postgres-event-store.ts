@@ -10,6 +10,7 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '@tidings/core';
+import { DATABASE_CONNECT_TIMEOUT_MS } from '@tidings/settings';
 import { AppendNotifications } from './append-notifications';
 import { GroupCommit } from './group-commit';
 
@@ -74,7 +75,7 @@ export class PostgresEventStore implements EventStore {
   private readonly pageSize: number;
 
   constructor(options: PostgresEventStoreOptions) {
-    const config: PoolConfig = { connectionString: options.connectionString, max: options.poolSize ?? 10 };
+    const config: PoolConfig = { connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS };
     this.pool = new Pool(config);
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
@@ -82,7 +83,7 @@ export class PostgresEventStore implements EventStore {
       maxBatchEvents: options.maxBatchEvents ?? 2_000,
       maxInFlight: options.maxInFlightBatches ?? 2,
     });
-    this.notifications = new AppendNotifications({ connectionString: options.connectionString });
+    this.notifications = new AppendNotifications({ connectionString: options.connectionString, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.pageSize = options.subscriptionPageSize ?? 1_000;
   }
