@@ -19,10 +19,14 @@ const NANOS_PER_MS = 1_000_000;
 /** JetStream deduplicates a republished event id within this window (ARCHITECTURE §4: ≥ 10 min). */
 const DUPLICATE_WINDOW_MS = 15 * 60_000;
 
-/** Creates the events stream when it is missing; returns its info either way. */
+/**
+ * Creates the events stream when it is missing; returns its info either way. A stream of that
+ * name that holds another namespace's subjects (names differing only in case, or in - and _,
+ * share a stream name) is refused with why, rather than published to and consumed in vain.
+ */
 export async function ensureEventStream(jsm: JetStreamManager, topology: EventTopology): Promise<StreamInfo> {
   try {
-    return await jsm.streams.info(topology.stream);
+    return ofThisNamespace(await jsm.streams.info(topology.stream), topology);
   } catch (error) {
     if (!isJetStreamError(error, STREAM_NOT_FOUND)) throw error;
   }
@@ -35,9 +39,17 @@ export async function ensureEventStream(jsm: JetStreamManager, topology: EventTo
     });
   } catch (error) {
     // Another process created it at the same moment.
-    if (isJetStreamError(error, STREAM_NAME_IN_USE)) return jsm.streams.info(topology.stream);
+    if (isJetStreamError(error, STREAM_NAME_IN_USE)) return ofThisNamespace(await jsm.streams.info(topology.stream), topology);
     throw error;
   }
+}
+
+function ofThisNamespace(info: StreamInfo, topology: EventTopology): StreamInfo {
+  if (info.config.subjects?.includes(topology.subjects)) return info;
+  throw new Error(
+    `the JetStream stream ${topology.stream} holds ${info.config.subjects?.join(', ') ?? 'no subjects'}, not ${topology.subjects}: ` +
+      `another namespace uses it (names differing only in case, or in - and _, share a stream); choose another TIDINGS_NAMESPACE`,
+  );
 }
 
 /** The position in the stream's last message: how far the relay got (0 for an empty or missing stream). */
