@@ -15,7 +15,8 @@ import { print } from './output';
 const program = new Command()
   .name('tidings')
   .description('Run and operate Tidings: start its processes, migrate, inspect and rebuild projections, dead letters, sagas, benchmarks, a demo data set.')
-  .showHelpAfterError();
+  // A wrong argument gets its one-line reason and where the usage is, not the whole help.
+  .showHelpAfterError('(add --help for the usage)');
 
 program
   .command('migrate')
