@@ -119,7 +119,7 @@ export class SettingsError extends Error {
   override readonly name = 'SettingsError';
 }
 
-/** A URL of one of `protocols`. */
+/** A URL of one of `protocols`. The refusal does not repeat the value, which may hold a password. */
 const url = (name: string, value: string, protocols: readonly string[]): string => {
   let parsed: URL | undefined;
   try {
@@ -127,7 +127,9 @@ const url = (name: string, value: string, protocols: readonly string[]): string 
   } catch {
     // answered below
   }
-  if (!parsed || !protocols.includes(parsed.protocol)) throw new SettingsError(`${name} must be a URL starting ${protocols.map((protocol) => `${protocol}//`).join(' or ')}, not "${value}"`);
+  if (!parsed || !protocols.includes(parsed.protocol)) {
+    throw new SettingsError(`${name} must be a URL starting ${protocols.map((protocol) => `${protocol}//`).join(' or ')}${parsed ? `, not ${parsed.protocol}//` : ''}`);
+  }
   return value;
 };
 
@@ -136,7 +138,7 @@ const natsServers = (value: string): string => {
   for (const server of value.split(',').map((entry) => entry.trim())) {
     const withScheme = /^[a-z]+:\/\//.test(server) ? server : `nats://${server}`;
     url('NATS_URL', withScheme, ['nats:', 'tls:', 'ws:', 'wss:']);
-    if (!new URL(withScheme).hostname) throw new SettingsError(`NATS_URL must name a host, not "${value}"`);
+    if (!new URL(withScheme).hostname) throw new SettingsError('NATS_URL must name a host for every server');
   }
   return value;
 };

@@ -70,6 +70,11 @@ describe('loadSettings', () => {
     });
   });
 
+  it('does not repeat a refused URL, which may hold a password', () => {
+    expect(() => loadSettings({ DATABASE_URL: 'http://tidings:hunter2@db.example/tidings' })).toThrow(/^DATABASE_URL must be a URL starting postgres:\/\/ or postgresql:\/\/, not http:\/\/$/);
+    expect(() => loadSettings({ NATS_URL: 'nats://127.0.0.1:4222,http://u:hunter2@nats.example' })).toThrow(/^NATS_URL must be a URL starting nats:\/\/ or tls:\/\/ or ws:\/\/ or wss:\/\/, not http:\/\/$/);
+  });
+
   it('reads several NATS servers, a credentials file and a log level', () => {
     expect(loadSettings({ NATS_URL: 'nats://u:p@nats-1:4222,nats-2:4222', NATS_CREDS_FILE: '/etc/tidings/nats.creds', LOG_LEVEL: 'warn' })).toMatchObject({
       natsUrl: 'nats://u:p@nats-1:4222,nats-2:4222',
