@@ -114,17 +114,27 @@ describe('live updates and GraphQL', () => {
   });
 
   it('answers a socket’s messages in the order sent, and checks the token again at each subscription', async () => {
+    await graphql(admin, 'mutation { registerProduct(sku: "ws-order", name: "Kettle", priceCents: 2500) { sku } }');
+    await graphql(admin, 'mutation { receiveStock(sku: "ws-order", quantity: 5) { onHand } }');
+    const placed = await graphql(customer, 'mutation { placeOrder(items: [{ sku: "ws-order", quantity: 1 }], paymentToken: "tok_visa", shippingCountry: "NL") { orderId } }');
+    const { orderId } = placed.data?.placeOrder as { orderId: string };
     const [shortLived] = await api.tokens([{ userId: 'alice', roles: ['customer'], ttlSeconds: 3 }]);
     const alice = await connect(wsUrl(shortLived));
     try {
-      // A subscription to an order waits for the order's owner: the unsubscribe sent after it is still answered after it.
-      alice.send({ type: 'subscribe', channel: 'order:not-placed' });
-      alice.send({ type: 'unsubscribe', channel: 'order:not-placed' });
+      // A subscription to an order waits for the order's owner (read from its stream): the unsubscribe
+      // sent right after it is answered after it, and leaves the socket hearing nothing of the order.
+      alice.send({ type: 'subscribe', channel: `order:${orderId}` });
+      alice.send({ type: 'unsubscribe', channel: `order:${orderId}` });
       alice.send({ type: 'subscribe', channel: 'feed' });
       await alice.next((message) => message.channel === 'feed');
-      expect(alice.received.map(({ channel, type }) => `${type} ${channel}`)).toEqual(['error order:not-placed', 'unsubscribed order:not-placed', 'subscribed feed']);
+      expect(alice.received.map(({ channel, type }) => `${type} ${channel}`)).toEqual([`subscribed order:${orderId}`, `unsubscribed order:${orderId}`, 'subscribed feed']);
+      await eventually(async () => expect((await graphql(customer, `{ order(orderId: "${orderId}") { status } }`)).data?.order).toEqual({ status: 'confirmed' }), { timeoutMs: 20_000, intervalMs: 100 });
+      // The saga's notification goes out as it settles, about when the read model shows the order confirmed.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(alice.received.filter((message) => message.channel === `order:${orderId}` && message.type === 'status')).toEqual([]);
 
-      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      // By now the token has expired (it lived 3 s at most).
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       alice.send({ type: 'subscribe', channel: 'projection:products' });
       expect(await alice.next((message) => message.channel === 'projection:products')).toEqual({
         channel: 'projection:products',

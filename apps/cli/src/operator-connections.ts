@@ -2,7 +2,7 @@ import { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
 import { migrate, type Projection } from '@tidings/read-models';
-import { DATABASE_CONNECT_TIMEOUT_MS, loadSettings, type Settings } from '@tidings/settings';
+import { loadSettings, type Settings } from '@tidings/settings';
 import { projectionCatalog } from '@tidings/apps-projector';
 
 export type OperatorConnections = Readonly<{ settings: Settings; pool: Pool; store: EventStore }>;
@@ -12,7 +12,7 @@ export async function withOperatorConnections<T>(work: (connections: OperatorCon
   const settings = loadSettings();
   await migrate(settings.databaseUrl, { create: false });
   // Pipelining, as the roles' pools: projections (a rebuild's, a dead letter's replay) send statements together.
-  const pool = new Pool({ connectionString: settings.databaseUrl, max: 4, application_name: 'tidings-cli', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS, pipeline: true });
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 4, application_name: 'tidings-cli', pipeline: true });
   const store = openEventStore(settings);
   try {
     return await work({ settings, pool, store });

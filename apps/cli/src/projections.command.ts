@@ -96,7 +96,10 @@ export function addProjectionsCommand(program: Command): void {
 
 /** What JetStream says the projections have yet to apply; undefined (lag from positions) when NATS does not answer within 2 s. */
 async function jetStreamBacklogs(settings: Settings, projections: readonly Projection[]): Promise<GroupBacklogs | undefined> {
-  const nats = await connect({ ...natsConnectionOptions(settings), name: 'tidings-cli', timeout: 2_000, reconnect: false }).catch(() => undefined);
+  // Without NATS (or an answer from it in 2 s) the lag is told from positions.
+  const nats = await Promise.resolve()
+    .then(() => connect({ ...natsConnectionOptions(settings), name: 'tidings-cli', timeout: 2_000, reconnect: false }))
+    .catch(() => undefined);
   if (!nats) return undefined;
   try {
     return await groupBacklogsIfKnown(nats, eventTopology(settings.namespace, settings.partitions), projections.map(consumerGroupOf));

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { Clock, EventStore, HandleCommand, IdGenerator, RecordedEvent } from '@tidings/core';
 import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent } from './checkout';
-import { findCheckout, type SagaSummary } from './checkout-sagas.repository';
+import { findCheckoutRow, type SagaSummary } from './checkout-sagas.repository';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
 export type CheckoutAdminDeps = Readonly<{ store: EventStore; handle: HandleCommand; clock: Clock; ids: IdGenerator }>;
@@ -35,17 +35,19 @@ export type CheckoutHistoryEntry = Readonly<{ at: string; type: CheckoutEvent['t
 
 /**
  * A saga's summary with its full history, oldest first; undefined when there is no such saga.
- * The status and last error are the history's: the summary's row is written when a drive ends, so it trails a
- * drive that is still waiting (on a payment gateway that does not answer, say).
+ * The status and last error are the history's: the summary's row is written when a drive ends,
+ * so it trails a drive that is still waiting (on a payment gateway that does not answer, say).
  */
 export async function checkoutWithHistory(pool: Pool, store: EventStore, sagaId: string): Promise<(SagaSummary & { history: CheckoutHistoryEntry[] }) | undefined> {
-  const saga = await findCheckout(pool, sagaId);
-  if (!saga) return undefined;
+  const found = await findCheckoutRow(pool, sagaId);
+  if (!found) return undefined;
+  const { saga, driveFailures } = found;
   const events = (await store.readStream(checkoutStreamId(saga.orderId))) as RecordedEvent<CheckoutEvent>[];
   const state = events.reduce(evolveCheckout, initialCheckout());
   return {
     ...saga,
-    ...(state.status === 'new' ? {} : { status: state.status, lastError: state.lastError ?? null }),
+    // A drive that failed (the database away, say) records nothing in the history: its error is the row's.
+    ...(state.status === 'new' ? {} : { status: state.status, lastError: driveFailures > 0 ? saga.lastError : (state.lastError ?? saga.lastError) }),
     history: events.map((event) => ({ at: event.recordedAt.toISOString(), type: event.type, data: event.data })),
   };
 }

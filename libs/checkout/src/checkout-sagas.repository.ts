@@ -23,6 +23,7 @@ type SagaRecord = {
   step: string;
   payment_attempts: number;
   last_error: string | null;
+  drive_failures: number;
   started_at: Date;
   updated_at: Date;
 };
@@ -164,8 +165,13 @@ export async function listCheckouts(db: Db, options: Readonly<{ status?: SagaSta
 }
 
 export async function findCheckout(db: Db, sagaId: string): Promise<SagaSummary | undefined> {
+  return (await findCheckoutRow(db, sagaId))?.saga;
+}
+
+/** A saga's summary, and how many drives have failed since the last one that settled (the row's last error is then theirs). */
+export async function findCheckoutRow(db: Db, sagaId: string): Promise<{ saga: SagaSummary; driveFailures: number } | undefined> {
   const { rows } = await db.query<SagaRecord>('SELECT * FROM checkout_sagas WHERE saga_id = $1', [sagaId]);
-  return rows[0] ? summaryOf(rows[0]) : undefined;
+  return rows[0] ? { saga: summaryOf(rows[0]), driveFailures: rows[0].drive_failures } : undefined;
 }
 
 /** Sagas per status, for the metrics. */

@@ -9,6 +9,7 @@ import { connectNats } from './jetstream';
 describe('connectNats to a server that asks for credentials', () => {
   let server: ChildProcess;
   let port: number;
+  let startError: Error | undefined;
 
   beforeAll(async () => {
     port = await new Promise<number>((resolve) => {
@@ -19,12 +20,15 @@ describe('connectNats to a server that asks for credentials', () => {
     });
     const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path)) ?? 'nats-server';
     server = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '--user', 'tidings', '--pass', 's@cret'], { stdio: 'ignore' });
+    // A missing binary fails this test (below), not the test worker.
+    server.once('error', (error) => (startError = error));
     for (let attempt = 0; attempt < 50; attempt++) {
       const up = await connect({ servers: `127.0.0.1:${port}`, user: 'tidings', pass: 's@cret', reconnect: false }).then(
         (nats) => nats.close().then(() => true),
         () => false,
       );
       if (up) return;
+      if (startError) throw startError;
       await delay(100);
     }
     throw new Error(`the test's nats-server did not come up on port ${port}`);

@@ -5,9 +5,10 @@ import { credsAuthenticator, type ConnectionOptions } from 'nats';
 export type NatsAddress = Readonly<{ natsUrl: string; natsCredsFile?: string }>;
 
 /**
- * nats.js's options for the servers of NATS_URL. nats.js reads no credentials from a URL: a
- * `user:password@` or `token@` in one is taken out of the servers and given as `user`/`pass`
- * or `token`; a credentials file (a user JWT and its NKey seed) as the authenticator.
+ * nats.js's options for the servers of NATS_URL (as settings checked it). nats.js reads no
+ * credentials from a URL: a `user:password@` or `token@` in one is taken out of the servers and
+ * given as `user`/`pass` or `token`; a credentials file (a user JWT and its NKey seed) as the
+ * authenticator. Throws for what settings would have refused; a caller's promise chain hears it.
  */
 export function natsConnectionOptions({ natsUrl, natsCredsFile }: NatsAddress): ConnectionOptions {
   let credentials: Pick<ConnectionOptions, 'user' | 'pass' | 'token'> = {};
@@ -19,5 +20,7 @@ export function natsConnectionOptions({ natsUrl, natsCredsFile }: NatsAddress): 
     }
     return `${url.protocol}//${url.host}`;
   });
-  return { servers, ...credentials, ...(natsCredsFile ? { authenticator: credsAuthenticator(readFileSync(natsCredsFile)) } : {}) };
+  // nats.js upgrades to TLS only when a server offers it: a tls:// server must not get credentials in the clear.
+  const tls = servers.some((server) => server.startsWith('tls:')) ? { tls: {} } : {};
+  return { servers, ...credentials, ...tls, ...(natsCredsFile ? { authenticator: credsAuthenticator(readFileSync(natsCredsFile)) } : {}) };
 }

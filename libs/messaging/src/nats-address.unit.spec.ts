@@ -8,6 +8,6 @@ describe('natsConnectionOptions', () => {
       user: 'tidings',
       pass: 's@cret',
     });
-    expect(natsConnectionOptions({ natsUrl: 'tls://a-token@nats.example:4443' })).toEqual({ servers: ['tls://nats.example:4443'], token: 'a-token' });
+    expect(natsConnectionOptions({ natsUrl: 'tls://a-token@nats.example:4443' })).toEqual({ servers: ['tls://nats.example:4443'], token: 'a-token', tls: {} });
   });
 });

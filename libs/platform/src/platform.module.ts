@@ -4,7 +4,7 @@ import type { NatsConnection } from 'nats';
 import { createCommandHandler, uuidV7Ids, type EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
 import { connectNats, eventTopology } from '@tidings/messaging';
-import { DATABASE_CONNECT_TIMEOUT_MS, type Settings } from '@tidings/settings';
+import type { Settings } from '@tidings/settings';
 
 export const SETTINGS = Symbol('Settings');
 export const EVENT_STORE = Symbol('EventStore');
@@ -55,7 +55,6 @@ export class PlatformModule {
               connectionString: settings.databaseUrl,
               max: settings.databasePoolSize,
               application_name: processName,
-              connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
               // Statements a transaction sends together go out at once (see pipelined in read-models), not one round trip each.
               pipeline: true,
               // No transaction here waits on anything but the database between its statements for long: one that does

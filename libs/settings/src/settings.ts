@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+
 export type Settings = Readonly<{
   databaseUrl: string;
   /** NATS servers (NATS_URL, comma-separated), with a user and password or a token in a URL's user part. */
@@ -48,7 +50,12 @@ export type Role = (typeof ROLES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** How long a PostgreSQL connection may take to be set up before it fails (a server that accepts it and never answers): start-up and commands then say why instead of waiting for ever. */
+/**
+ * How long a PostgreSQL connection of its own (migrations, the relay's lock, notifications) may
+ * take to be set up before it fails (a server that accepts it and never answers): start-up and
+ * commands, which migrate first, then say why instead of waiting for ever. Not set on pools: there
+ * it would also bound the wait for a free connection, and fail work that only queues.
+ */
 export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tidings';
@@ -71,10 +78,10 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Sett
   return {
     databaseUrl: url('DATABASE_URL', env.DATABASE_URL ?? DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
     natsUrl: natsServers(env.NATS_URL ?? DEFAULT_NATS_URL),
-    ...(env.NATS_CREDS_FILE ? { natsCredsFile: env.NATS_CREDS_FILE } : {}),
+    ...(env.NATS_CREDS_FILE ? { natsCredsFile: readableFile('NATS_CREDS_FILE', env.NATS_CREDS_FILE) } : {}),
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL ?? 'info', LOG_LEVELS),
     eventStore,
-    ...(env.EVENTSTORE_URL ? { eventStoreUrl: url('EVENTSTORE_URL', env.EVENTSTORE_URL, ['esdb:', 'esdb+discover:']) } : {}),
+    ...(env.EVENTSTORE_URL ? { eventStoreUrl: eventStoreDbUrl(env.EVENTSTORE_URL) } : {}),
     namespace,
     port: integer('PORT', env.PORT ?? '3000', 0, 65_535),
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
@@ -133,14 +140,39 @@ const url = (name: string, value: string, protocols: readonly string[]): string 
   return value;
 };
 
-/** NATS_URL: servers, comma-separated, each `nats://`, `tls://`, `ws://` or `wss://` with a host, or a bare host:port. */
+/** EVENTSTORE_URL: an EventStoreDB connection string, whose hosts a cluster's lists comma-separated (esdb://a:2113,b:2113?tls=true), which no URL parser takes. */
+const eventStoreDbUrl = (value: string): string => {
+  if (!/^esdb(\+discover)?:\/\/[^/?#]+/.test(value)) throw new SettingsError('EVENTSTORE_URL must be an EventStoreDB connection string starting esdb:// or esdb+discover://');
+  return value;
+};
+
+/**
+ * NATS_URL: servers, comma-separated, each `nats://` or `tls://` (nats.js speaks TCP; `tls://`
+ * makes it require TLS) with a host, or a bare host:port; a user part must be percent-encoded.
+ */
 const natsServers = (value: string): string => {
   for (const server of value.split(',').map((entry) => entry.trim())) {
     const withScheme = /^[a-z]+:\/\//.test(server) ? server : `nats://${server}`;
-    url('NATS_URL', withScheme, ['nats:', 'tls:', 'ws:', 'wss:']);
-    if (!new URL(withScheme).hostname) throw new SettingsError('NATS_URL must name a host for every server');
+    url('NATS_URL', withScheme, ['nats:', 'tls:']);
+    const { hostname, username, password } = new URL(withScheme);
+    if (!hostname) throw new SettingsError('NATS_URL must name a host for every server');
+    try {
+      decodeURIComponent(username + password);
+    } catch {
+      throw new SettingsError("NATS_URL's user and password must be percent-encoded (a % as %25)");
+    }
   }
   return value;
+};
+
+/** NATS_CREDS_FILE: a file this process can read. */
+const readableFile = (name: string, path: string): string => {
+  try {
+    accessSync(path, constants.R_OK);
+    return path;
+  } catch {
+    throw new SettingsError(`${name} names a file this process cannot read: ${path}`);
+  }
 };
 
 /** A whole number in decimal digits (not `0x50`, `3e3` or `12.0`) from `min` to `max`. */

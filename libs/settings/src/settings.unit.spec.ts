@@ -50,6 +50,10 @@ describe('loadSettings', () => {
     expect(loadSettings({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) })).toMatchObject({ production: true, jwtSecret: 'x'.repeat(32) });
   });
 
+  it('takes a cluster of EventStoreDB nodes', () => {
+    expect(loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://node1:2113,node2:2113,node3:2113?tls=true' }).eventStoreUrl).toBe('esdb://node1:2113,node2:2113,node3:2113?tls=true');
+  });
+
   it('selects EventStoreDB with its URL', () => {
     expect(loadSettings({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:2113?tls=false' })).toMatchObject({
       eventStore: 'eventstoredb',
@@ -72,15 +76,18 @@ describe('loadSettings', () => {
 
   it('does not repeat a refused URL, which may hold a password', () => {
     expect(() => loadSettings({ DATABASE_URL: 'http://tidings:hunter2@db.example/tidings' })).toThrow(/^DATABASE_URL must be a URL starting postgres:\/\/ or postgresql:\/\/, not http:\/\/$/);
-    expect(() => loadSettings({ NATS_URL: 'nats://127.0.0.1:4222,http://u:hunter2@nats.example' })).toThrow(/^NATS_URL must be a URL starting nats:\/\/ or tls:\/\/ or ws:\/\/ or wss:\/\/, not http:\/\/$/);
+    expect(() => loadSettings({ NATS_URL: 'nats://127.0.0.1:4222,http://u:hunter2@nats.example' })).toThrow(/^NATS_URL must be a URL starting nats:\/\/ or tls:\/\/, not http:\/\/$/);
   });
 
   it('reads several NATS servers, a credentials file and a log level', () => {
-    expect(loadSettings({ NATS_URL: 'nats://u:p@nats-1:4222,nats-2:4222', NATS_CREDS_FILE: '/etc/tidings/nats.creds', LOG_LEVEL: 'warn' })).toMatchObject({
+    expect(loadSettings({ NATS_URL: 'nats://u:p@nats-1:4222,nats-2:4222', NATS_CREDS_FILE: __filename, LOG_LEVEL: 'warn' })).toMatchObject({
       natsUrl: 'nats://u:p@nats-1:4222,nats-2:4222',
-      natsCredsFile: '/etc/tidings/nats.creds',
+      natsCredsFile: __filename,
       logLevel: 'warn',
     });
+    expect(() => loadSettings({ NATS_CREDS_FILE: '/no/such/nats.creds' })).toThrow(/NATS_CREDS_FILE names a file this process cannot read/);
+    expect(() => loadSettings({ NATS_URL: 'nats://u:100%@nats-1:4222' })).toThrow(/must be percent-encoded/);
+    expect(() => loadSettings({ NATS_URL: 'ws://nats-1:8080' })).toThrow(/NATS_URL must be a URL starting nats:\/\/ or tls:\/\//);
   });
 
   it('runs every role on the main thread when TIDINGS_THREADS says single', () => {
@@ -94,7 +101,7 @@ describe('loadSettings', () => {
     [{ DATABASE_URL: 'http://127.0.0.1:5432/tidings' }, /DATABASE_URL must be a URL starting postgres:\/\//],
     [{ NATS_URL: 'http://127.0.0.1:4222' }, /NATS_URL must be a URL starting nats:\/\//],
     [{ NATS_URL: 'nats://127.0.0.1:4222,nats://' }, /NATS_URL must/],
-    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'notaurl' }, /EVENTSTORE_URL must be a URL starting esdb:\/\//],
+    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'notaurl' }, /EVENTSTORE_URL must be an EventStoreDB connection string starting esdb:\/\//],
     [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ PORT: '0x50' }, /PORT must be an integer 0-65535, not "0x50"/],
     [{ TIDINGS_PARTITIONS: '3e0' }, /TIDINGS_PARTITIONS must be an integer/],

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
+import { orderStatusOnceSettled } from '@tidings/checkout';
 import type { Notification } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 import { ProjectionAdmin } from '../admin/projections.controller';
@@ -221,7 +222,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return settlements(root, args, context, info);
         }),
-        resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: (notification.data as { status: string }).status }),
+        resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: orderStatusOf(notification.data) }),
       },
       feedUpdated: {
         // The caller's own feed channel, as the WebSocket's `feed` grants it: nobody hears another's feed.
@@ -262,8 +263,8 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
     },
     // Refusals keep their problem type and status, as extensions of the GraphQL error. A document
-    // refused before any resolver ran (syntax, validation, limits, arguments, which operation) is
-    // a 400 invalid-query, each of its errors saying so.
+    // graphql-js refused before any resolver ran (syntax, validation, limits, arguments, which
+    // operation) is a 400 invalid-query (405 stays 405), each of its errors saying so.
     errorFormatter: (execution, context) => {
       const formatted = mercurius.defaultErrorFormatter(execution, context);
       let refused = false;
@@ -276,12 +277,13 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         }
         const problem = problemOf(error.originalError ?? error)?.problem;
         if (problem) return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
-        // Only a resolver's error has a path in the answer.
-        if (error.path !== undefined) return [error.toJSON()];
+        // graphql-js's own refusals have neither a path in the answer (a resolver's error has) nor an error beneath (a hook's failure has).
+        if (error.path !== undefined || error.originalError !== undefined) return [error.toJSON()];
         refused = true;
         return [invalidQuery(error)];
       });
-      return { statusCode: refused ? 400 : formatted.statusCode, response: { ...formatted.response, errors } };
+      const refusedWith = formatted.statusCode >= 400 && formatted.statusCode < 500 ? formatted.statusCode : 400;
+      return { statusCode: refused ? refusedWith : formatted.statusCode, response: { ...formatted.response, errors } };
     },
   });
   const graphql = app.getHttpAdapter().getInstance().graphql;
@@ -292,6 +294,12 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   });
   return (notification) => graphql.pubsub.publish({ topic: notification.channel, payload: notification });
 }
+
+/** An order's status from its `status` notification; a sagas process of the version before sent only its saga's. */
+const orderStatusOf = (data: unknown) => {
+  const { status, saga } = (data ?? {}) as { status?: string; saga?: 'completed' | 'compensated' | 'failed' };
+  return status ?? orderStatusOnceSettled(saga ?? 'failed');
+};
 
 const invalidQuery = (error: GraphQLError): GraphQLFormattedError => ({
   message: error.message,

@@ -55,6 +55,8 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
         if (caller instanceof Error) return answer(message.channel, 'error', { status: 401, detail: caller instanceof InvalidToken ? caller.message : 'the token is not valid' });
         const [kind, id] = channelParts(message.channel);
         const owner = kind === 'order' && id ? await orders.ownerOf(id).catch(() => undefined) : undefined;
+        // Closed while the lookups ran: the close has let go of the socket's channels, and this one must not take it back.
+        if (closed) return undefined;
         const grant = grantChannel(message.channel, caller, owner);
         if ('refused' in grant) return answer(message.channel, 'error', { status: grant.refused, detail: grant.detail });
         if (mine.size >= MAX_CHANNELS && !mine.has(message.channel)) return answer(message.channel, 'error', { status: 429, detail: `at most ${MAX_CHANNELS} channels per connection` });
@@ -64,11 +66,13 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       };
       // One message at a time, in the order sent: an unsubscribe must not overtake the subscribe before it (which may wait for an order's owner).
       let handling = Promise.resolve();
+      let closed = false;
       socket.on('message', (raw) => {
         // Only an answer to a socket closed meanwhile can fail: there is nobody left to tell.
         handling = handling.then(() => handle(String(raw))).catch(() => undefined);
       });
       socket.on('close', () => {
+        closed = true;
         for (const heard of mine.values()) listeners.get(heard)?.delete(socket);
       });
     },

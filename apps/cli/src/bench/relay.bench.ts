@@ -99,7 +99,7 @@ async function timeRelay({ settings, store, nats, jsm, topology, from, events, l
   await nats.jetstream().publish(`${topology.namespace}.events.benchstart.0`, new Uint8Array(0), { headers: marker });
   const last = events[events.length - 1].position;
   const logged: string[] = [];
-  const relay = new Relay({ store, nats: settings, databaseUrl: settings.databaseUrl, topology, window: PUBLISH_WINDOW, log: (line) => logged.push(line) });
+  const relay = new Relay({ store, nats: settings, databaseUrl: settings.databaseUrl, topology, window: PUBLISH_WINDOW, log: (line) => logged.push(line), warn: (line) => logged.push(line) });
   const progress = startProgress(label, events.length);
   let done = 0;
   let progressed = Date.now();

@@ -75,7 +75,8 @@ export class PostgresEventStore implements EventStore {
   private readonly pageSize: number;
 
   constructor(options: PostgresEventStoreOptions) {
-    const config: PoolConfig = { connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS };
+    // No connectionTimeoutMillis on a pool: it would also bound the wait for a free connection, and fail appends that only queue.
+    const config: PoolConfig = { connectionString: options.connectionString, max: options.poolSize ?? 10 };
     this.pool = new Pool(config);
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
