@@ -247,4 +247,27 @@ describe('live updates and GraphQL', () => {
       await Promise.all([anonymous, impostor, alice, ops].map((client) => client.dispose()));
     }
   });
+
+  it('checks a graphql-ws connection’s token again at each subscription: one that has expired since starts nothing', async () => {
+    const [shortLived] = await api.tokens([{ userId: 'alice', roles: ['customer'], ttlSeconds: 3 }]);
+    // One connection for both subscriptions: kept open while none runs.
+    const client = createClient({
+      url: `${api.baseUrl.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazyCloseTimeout: 30_000,
+      connectionParams: { authorization: `Bearer ${shortLived}` },
+    });
+    let connections = 0;
+    client.on('connected', () => connections++);
+    try {
+      const subscription = 'subscription { projectionStatus(name: "products") { type } }';
+      expect(JSON.stringify((await firstResults(client, subscription, 1)).error)).toMatch(/admin role/);
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      expect(JSON.stringify((await firstResults(client, subscription, 1)).error)).toMatch(/the token has expired/);
+      expect(connections).toBe(1);
+    } finally {
+      await client.dispose();
+    }
+  });
 });

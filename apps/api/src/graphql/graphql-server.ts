@@ -77,6 +77,11 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   const views = app.get(Views);
   const social = app.get(Social);
   const imports = app.get(Imports);
+  /** A subscription's caller: its connection_init token checked again (it may have expired since), or as over HTTP. */
+  const subscriberFor = async (context: Context, access: Exclude<Access, 'public'>): Promise<Principal> => {
+    const { authorization } = context as Context & { authorization?: string };
+    return authorization === undefined ? callerFor(context, access) : (admit(await authenticationOf(settings.jwtSecret, authorization), access) as Principal);
+  };
   /** A mutation's command: under an Idempotency-Key, each mutation of the request has an id of its own, named by its field in the answer. */
   const metadataOf = (context: Context, caller: Principal | undefined, info: GraphQLResolveInfo) => commands.metadata(requestOf(context), caller, String(info.path.key));
 
@@ -210,7 +215,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     Subscription: {
       projectionStatus: {
         subscribe: withProblems(async (_root: unknown, args: { name: string }, context: Context) => {
-          callerFor(context, 'admin');
+          await subscriberFor(context, 'admin');
           return context.pubsub.subscribe(`projection:${args.name}`);
         }),
         resolve: (notification: Notification, args: { name: string }) => ({ ...(notification.data as object), type: notification.type, projection: args.name }),
@@ -218,7 +223,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       orderStatusChanged: {
         // The owner or an admin, as on the WebSocket (the owner from the order's stream, so an order just placed can be watched); others get a 404.
         subscribe: withProblems(async (root: unknown, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
-          const grant = grantChannel(`order:${args.orderId}`, callerFor(context, 'authenticated'), await orders.ownerOf(args.orderId));
+          const grant = grantChannel(`order:${args.orderId}`, await subscriberFor(context, 'authenticated'), await orders.ownerOf(args.orderId));
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return settlements(root, args, context, info);
         }),
@@ -227,7 +232,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       feedUpdated: {
         // The caller's own feed channel, as the WebSocket's `feed` grants it: nobody hears another's feed.
         subscribe: withProblems(async (_root: unknown, _args: unknown, context: Context) => {
-          const grant = grantChannel('feed', callerFor(context, 'authenticated'));
+          const grant = grantChannel('feed', await subscriberFor(context, 'authenticated'));
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return context.pubsub.subscribe(grant.channel);
         }),
@@ -236,7 +241,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       importProgress: {
         // Admins, as the WebSocket's `import:<jobId>`.
         subscribe: withProblems(async (_root: unknown, args: { jobId: string }, context: Context) => {
-          const grant = grantChannel(`import:${args.jobId}`, callerFor(context, 'admin'));
+          const grant = grantChannel(`import:${args.jobId}`, await subscriberFor(context, 'admin'));
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return context.pubsub.subscribe(grant.channel);
         }),
@@ -259,7 +264,8 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       // connection, mercurius answers `connection_error`, which graphql-transport-ws clients cannot read.
       onConnect: async ({ payload }: { payload?: { authorization?: unknown } | null }) => {
         const header = payload?.authorization;
-        return typeof header === 'string' ? authenticationOf(settings.jwtSecret, header) : true;
+        // The header is kept: each subscription checks it again, so a token that expired since starts nothing more.
+        return typeof header === 'string' ? { ...(await authenticationOf(settings.jwtSecret, header)), authorization: header } : true;
       },
     },
     // Refusals keep their problem type and status, as extensions of the GraphQL error. A document
