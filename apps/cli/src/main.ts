@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Command, InvalidArgumentError } from 'commander';
 import type { UserRole } from '@tidings/apps-api';
 import { loadSettings } from '@tidings/settings';
-import { describeResult } from './bench/bench-result';
+import { describeResult, type BenchResult } from './bench/bench-result';
 import { workloads } from './bench/workloads';
 import { print } from './output';
 
@@ -39,9 +39,10 @@ program
   .option('--json', 'one JSON object per line on stdout')
   .action(async (workload: string, options: { json?: boolean }) => {
     const settings = loadSettings();
-    for (const name of workload === 'all' ? Object.keys(workloads) : [workload]) {
-      for (const result of await workloads[name](settings)) print(options.json ? JSON.stringify(result) : describeResult(result));
-    }
+    const report = (results: readonly BenchResult[]) => results.forEach((result) => print(options.json ? JSON.stringify(result) : describeResult(result)));
+    // What this machine charges for a core's work and a round trip, before the workload loads it: figures from two machines compare only beside these.
+    report(await (await import('./bench/machine-speed')).measureMachineSpeed(settings));
+    for (const name of workload === 'all' ? Object.keys(workloads) : [workload]) report(await workloads[name](settings));
   });
 
 program
