@@ -197,7 +197,10 @@ export class ConsumerRuntime {
     const jsm = await nats.jetstreamManager();
     await ensureEventStream(jsm, topology);
     const prefix = partitionConsumerPrefix(topology, group.name, partition);
-    for await (const existing of jsm.consumers.list(topology.stream)) {
+    for await (const listed of jsm.consumers.list(topology.stream)) {
+      // A server still recovering its store lists consumers it cannot describe yet (null): the partition goes again, and deletes it then.
+      const existing = listed as typeof listed | null;
+      if (existing === null) throw new Error(`JetStream listed a consumer of ${topology.stream} it cannot describe yet (is it recovering its store?)`);
       if (!existing.name.startsWith(prefix)) continue;
       await jsm.consumers.delete(topology.stream, existing.name).catch((error: unknown) => {
         if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;

@@ -1,10 +1,16 @@
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Put, Query, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Put, Query, Req, Res, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { KV, NatsConnection, QueuedIterator, KvEntry } from 'nats';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { KV, KvEntry, NatsConnection } from 'nats';
 import { z } from 'zod';
+import { recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
+import type { CommandMetadata, EventStore, RecordedEvent } from '@tidings/core';
 import type { EventTopology } from '@tidings/messaging';
-import { NATS, TOPOLOGY } from '@tidings/platform';
-import { Allow } from '../auth/access';
+import { EVENT_STORE, NATS, TOPOLOGY } from '@tidings/platform';
+import { Allow, Caller } from '../auth/access';
+import type { Principal } from '../auth/tokens';
+import { Commands, withPosition } from '../http/command-context';
 import { BodyOf } from '../http/openapi';
 import { parseInput } from '../http/parse-input';
 import { minPositionOf, positionParam } from '../http/read-models';
@@ -14,36 +20,48 @@ export const taxRateBody = z.strictObject({ rate: z.number().min(0).max(1) });
 const KEY_PREFIX = 'tax-rates.';
 /** How long a change waits to be seen by this instance before its answer. */
 const OWN_CHANGE_TIMEOUT_MS = 2_000;
+/** How long the watch waits before opening the bucket again once it failed or ended; doubled while opening fails. */
+const REOPEN_DELAY_MS = 1_000;
+const MAX_REOPEN_DELAY_MS = 30_000;
+/** Reads and conditional writes of one key before a put gives up to a writer that keeps changing it. */
+const PUT_ATTEMPTS = 5;
 
 /**
- * Tax rates per shipping country (ARCHITECTURE §6 config): a JetStream KV bucket
- * `<namespace>_config`, held in memory by every instance and kept current by a watch, so a
- * change reaches new orders everywhere within moments. A country without a rate pays none.
+ * Tax rates per shipping country (ARCHITECTURE §6 config). Each change is recorded on the
+ * event store's `config-tax-rates` stream, then put in a JetStream KV bucket `<namespace>_config`
+ * that every instance holds in memory and keeps current by a watch, so a change reaches new
+ * orders everywhere within moments. The record outlives the bucket: when the watch fails (the
+ * bucket, or the NATS store directory, was lost), the instance opens the bucket again — creating
+ * it if need be — puts back every recorded rate the bucket lacks or holds from an older record,
+ * and watches it again. A country without a rate pays none.
  */
 @Injectable()
 export class TaxRates implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('tax-rates');
   private readonly rates = new Map<string, number>();
-  private readonly revisions = new Map<string, number>();
+  /** Per country, the position of the record this instance's copy shows. */
+  private readonly shown = new Map<string, bigint>();
   private kv?: KV;
-  private watch?: QueuedIterator<KvEntry>;
+  private stopWatching?: () => void;
+  private stopped = false;
+  private keeping?: Promise<void>;
 
   constructor(
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(TOPOLOGY) private readonly topology: EventTopology,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(Commands) private readonly commands: Commands,
   ) {}
 
+  /** The API answers once the copy holds every rate: no order is priced without its country's. */
   async onModuleInit(): Promise<void> {
-    this.kv = await this.nats.jetstream().views.kv(`${this.topology.namespace}_config`, { history: 5 });
-    const watch = await this.kv.watch({ key: `${KEY_PREFIX}>` });
-    this.watch = watch;
-    void (async () => {
-      for await (const entry of watch) this.apply(entry);
-    })().catch((error: Error) => this.logger.error(`the tax-rate watch ended: ${error.message}`));
+    this.keeping = this.keepWatching(await this.open());
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.watch?.stop();
+    this.stopped = true;
+    this.stopWatching?.();
+    await this.keeping;
   }
 
   rateFor(country: string): number {
@@ -54,21 +72,124 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
     return Object.fromEntries([...this.rates].sort(([a], [b]) => a.localeCompare(b)));
   }
 
-  /** Stores a country's rate; answers once this instance's copy shows it. */
-  async set(country: string, rate: number): Promise<void> {
-    if (!this.kv) throw new Error('the config bucket is not open yet');
-    const revision = await this.kv.put(`${KEY_PREFIX}${country}`, JSON.stringify(rate));
+  /** Records a country's rate and puts it in the bucket; answers the record's position once this instance's copy shows it. */
+  async set(country: string, rate: number, metadata: CommandMetadata): Promise<bigint> {
+    const { position } = await this.commands.run(setTaxRate, TAX_RATES_STREAM, { type: 'SetTaxRate', data: { country, rate }, metadata });
+    const recorded = { rate, position: position ?? 0n };
+    try {
+      if (!this.kv) throw new Error('the config bucket is not open');
+      await putRecorded(this.kv, country, recorded);
+    } catch (error) {
+      // Recorded but not in the bucket: the watch starts over, and opening the bucket again puts it there.
+      this.stopWatching?.();
+      throw error;
+    }
     const deadline = Date.now() + OWN_CHANGE_TIMEOUT_MS;
-    while ((this.revisions.get(country) ?? 0) < revision && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    while ((this.shown.get(country) ?? -1n) < recorded.position && Date.now() < deadline) await delay(5);
+    return recorded.position;
+  }
+
+  /**
+   * Opens the bucket (creating it if it is missing), puts the recorded rates in it, and watches
+   * it from its first entry. Resolves, once the watch has replayed what the bucket holds, with
+   * the watch's end: resolved when it is stopped, rejected when it fails.
+   */
+  private async open(): Promise<{ watching: Promise<void> }> {
+    const kv = await this.nats.jetstream().views.kv(`${this.topology.namespace}_config`, { history: 5 });
+    const recorded = recordedTaxRates((await this.store.readStream(TAX_RATES_STREAM)) as RecordedEvent<TaxRateEvent>[]);
+    for (const [country, rate] of recorded) await putRecorded(kv, country, rate);
+    const replayedCountries = new Set<string>();
+    let replayed = false;
+    let markReplayed = () => undefined as void;
+    const replay = new Promise<void>((resolve) => (markReplayed = resolve));
+    const watch = await kv.watch({
+      key: `${KEY_PREFIX}>`,
+      initializedFn: () => {
+        replayed = true;
+        // What the copy held and the bucket no longer does (a rate lost with it that was never recorded) is gone here too.
+        for (const country of [...this.rates.keys()]) if (!replayedCountries.has(country)) this.rates.delete(country);
+        markReplayed();
+      },
+    });
+    const watching = (async () => {
+      for await (const entry of watch) {
+        if (!replayed) replayedCountries.add(entry.key.slice(KEY_PREFIX.length));
+        this.apply(entry);
+      }
+    })();
+    await Promise.race([replay, watching.then(() => Promise.reject(new Error('the tax-rate watch ended before it replayed the bucket')))]);
+    this.kv = kv;
+    this.stopWatching = () => watch.stop();
+    return { watching };
+  }
+
+  /** Opens the bucket again whenever its watch ends, until shutdown. */
+  private async keepWatching(first: { watching: Promise<void> }): Promise<void> {
+    let watching = first.watching;
+    let wait = REOPEN_DELAY_MS;
+    for (;;) {
+      const failure = await watching.then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+      if (this.stopped) return;
+      this.logger.warn(`the tax-rate watch ${failure ? `failed: ${failure.message}` : 'ended'}; opening the config bucket again in ${wait} ms`);
+      await delay(wait);
+      if (this.stopped) return;
+      wait = Math.min(wait * 2, MAX_REOPEN_DELAY_MS);
+      watching = this.open().then((opened) => {
+        wait = REOPEN_DELAY_MS;
+        this.logger.log(`the config bucket is open again, with every recorded rate (${this.rates.size} countries)`);
+        return opened.watching;
+      });
+    }
   }
 
   private apply(entry: KvEntry): void {
     const country = entry.key.slice(KEY_PREFIX.length);
-    this.revisions.set(country, entry.revision);
     if (entry.operation !== 'PUT') return void this.rates.delete(country);
-    const rate = Number(entry.string());
-    if (Number.isFinite(rate) && rate >= 0 && rate <= 1) this.rates.set(country, rate);
-    else this.logger.warn(`ignoring tax rate "${entry.string()}" for ${country}`);
+    const held = heldRate(entry);
+    if (!held) return this.logger.warn(`ignoring tax rate "${entry.string()}" for ${country}`);
+    this.rates.set(country, held.rate);
+    if (held.position !== undefined) this.shown.set(country, held.position);
+  }
+}
+
+/** A rate in the bucket, with the position of its record: none for a rate put there before rates were recorded. */
+type HeldRate = Readonly<{ rate: number; position?: bigint }>;
+
+function heldRate(entry: KvEntry): HeldRate | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(entry.string());
+  } catch {
+    return undefined;
+  }
+  const { rate, position } = (typeof value === 'number' ? { rate: value } : (value ?? {})) as { rate?: unknown; position?: unknown };
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return undefined;
+  return typeof position === 'string' && /^\d{1,19}$/.test(position) ? { rate, position: BigInt(position) } : { rate };
+}
+
+/**
+ * Puts a recorded rate in the bucket unless it holds the country's rate from the same or a later
+ * record, with a conditional write: instances that put at once, or one that puts back what the
+ * record holds while another changes it, leave the latest record's rate.
+ */
+async function putRecorded(kv: KV, country: string, recorded: RecordedTaxRate): Promise<void> {
+  const key = `${KEY_PREFIX}${country}`;
+  const value = JSON.stringify({ rate: recorded.rate, position: recorded.position.toString() });
+  for (let attempt = 1; ; attempt++) {
+    const entry = await kv.get(key);
+    const held = entry?.operation === 'PUT' ? heldRate(entry) : undefined;
+    if (held?.position !== undefined && held.position >= recorded.position) return;
+    try {
+      if (entry?.operation === 'PUT') await kv.update(key, value, entry.revision);
+      else await kv.create(key, value);
+      return;
+    } catch (error) {
+      // Another writer changed the key since it was read: read it again.
+      if (attempt >= PUT_ATTEMPTS) throw error;
+    }
   }
 }
 
@@ -77,10 +198,13 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
 @ApiTags('config')
 @ApiBearerAuth()
 export class TaxRatesController {
-  constructor(@Inject(TaxRates) private readonly taxRates: TaxRates) {}
+  constructor(
+    @Inject(TaxRates) private readonly taxRates: TaxRates,
+    @Inject(Commands) private readonly commands: Commands,
+  ) {}
 
   @Get('config/tax-rates')
-  @ApiQuery({ name: 'minPosition', required: false, description: 'checked, and met at once: tax rates are not events' })
+  @ApiQuery({ name: 'minPosition', required: false, description: 'checked, and met at once: the rates are the copy this instance holds of the config bucket' })
   list(@Query() query: unknown) {
     positionParam(minPositionOf(query));
     return this.taxRates.all();
@@ -90,10 +214,10 @@ export class TaxRatesController {
   @Allow('admin')
   @HttpCode(200)
   @BodyOf(taxRateBody)
-  async set(@Param('country') country: string, @Body() body: unknown) {
+  async set(@Param('country') country: string, @Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const code = parseInput(COUNTRY, country, 'params');
     const { rate } = parseInput(taxRateBody, body, 'body');
-    await this.taxRates.set(code, rate);
-    return { country: code, rate };
+    const position = await this.taxRates.set(code, rate, this.commands.metadata(request, caller));
+    return withPosition(reply, position, { country: code, rate });
   }
 }

@@ -1,0 +1,3 @@
+export * from './tax-rates';
+export * from './errors';
+export * from './set-tax-rate/set-tax-rate';
