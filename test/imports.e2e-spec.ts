@@ -2,7 +2,9 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore } from '@tidings/event-store';
-import { eventually } from '@tidings/testing';
+import { IMPORT_WORK_QUEUE } from '@tidings/imports';
+import { connectNats, ensureWorkQueue, eventTopology, workQueueOf } from '@tidings/messaging';
+import { eventually, newTestNamespace, testNatsUrl } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
 import { killHard, type TidingsProcess } from './tidings-process';
 
@@ -60,8 +62,9 @@ async function liveClient(url: string) {
  */
 describe('imports: CSV products in chunks on a work queue', () => {
   const workers: TidingsProcess[] = [];
+  const namespace = newTestNamespace();
   const api = useTidingsApi(
-    { TIDINGS_LEASE_TTL_MS: '2000', TIDINGS_IMPORT_ACK_WAIT_MS: '3000', TIDINGS_IMPORT_MAX_BYTES: String(MAX_BYTES), TIDINGS_IMPORT_WORKERS: '3' },
+    { TIDINGS_NAMESPACE: namespace, TIDINGS_LEASE_TTL_MS: '2000', TIDINGS_IMPORT_ACK_WAIT_MS: '3000', TIDINGS_IMPORT_MAX_BYTES: String(MAX_BYTES), TIDINGS_IMPORT_WORKERS: '3' },
     'api,relay,projector',
   );
   let admin: string;
@@ -231,9 +234,8 @@ describe('imports: CSV products in chunks on a work queue', () => {
     }
   });
 
-  it('runs a job whose chunks were never published (its API process died after ImportStarted): the sagas queue them from the store', async () => {
-    const jobId = randomUUID();
-    const run = `orphan${Date.now().toString(36)}`;
+  /** A job of 1,500 staged rows in 2 chunks, started in the store as the API starts one, but with no chunk published; its start's position. */
+  const startUnpublishedJob = async (jobId: string, run: string): Promise<string> => {
     const rows = Array.from({ length: 1_500 }, (_, index) => ({ line: index + 2, fields: [`${run}-${index}`, 'Item', '100', '2'] }));
     await api.pool.query(
       `INSERT INTO import_rows (job_id, chunk, line, sku, fields)
@@ -247,9 +249,42 @@ describe('imports: CSV products in chunks on a work queue', () => {
         [{ type: 'ImportStarted', data: { jobId, channelId: `import:${jobId}`, totalRows: 1_500, chunksTotal: 2 }, eventId: randomUUID(), metadata: { correlationId: jobId, causationId: jobId, actor: 'imports-admin', schemaVersion: 1 } }],
         { expectedVersion: 'no_stream' },
       );
-      await eventually(async () => expect(await importJob(jobId, position.toString())).toMatchObject({ status: 'completed', imported: 1_500, failed: 0 }), { timeoutMs: 60_000, intervalMs: 200 });
+      return position.toString();
     } finally {
       await store.close();
     }
+  };
+
+  it('runs a job whose chunks were never published (its API process died after ImportStarted): the sagas queue them from the store', async () => {
+    const jobId = randomUUID();
+    const position = await startUnpublishedJob(jobId, `orphan${Date.now().toString(36)}`);
+    await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'completed', imported: 1_500, failed: 0 }), { timeoutMs: 60_000, intervalMs: 200 });
+  });
+
+  it('runs a job whose queued chunks were lost with the work queue: a chunk worker that meets a new queue queues the running jobs again', async () => {
+    // No chunk worker runs while the job starts, so its chunks could only have been in the queue.
+    await Promise.all(workers.splice(0).map(killHard));
+    const jobId = randomUUID();
+    const position = await startUnpublishedJob(jobId, `lostq${Date.now().toString(36)}`);
+    await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'running', chunksDone: 0 }), { timeoutMs: 10_000, intervalMs: 100 });
+    // As when the sagas had queued its chunks and NATS then lost its store directory: their trigger has taken the start
+    // in (it will not queue them again), and the queue's stream is gone.
+    await api.pool.query(
+      `INSERT INTO checkpoints (consumer_group, partition, position) SELECT 'saga.imports', partition, $1 FROM generate_series(0, 3) AS partition
+       ON CONFLICT (consumer_group, partition) DO UPDATE SET position = greatest(checkpoints.position, excluded.position)`,
+      [position],
+    );
+    const nats = await connectNats({ natsUrl: testNatsUrl() }, 'imports-e2e');
+    try {
+      const queue = workQueueOf(eventTopology(namespace, 4), IMPORT_WORK_QUEUE, 3_000);
+      const jsm = await nats.jetstreamManager();
+      // The killed workers had made it, or were about to.
+      await ensureWorkQueue(jsm, queue);
+      expect(await jsm.streams.delete(queue.stream)).toBe(true);
+    } finally {
+      await nats.close();
+    }
+    workers.push(api.start('sagas'));
+    await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'completed', imported: 1_500, failed: 0 }), { timeoutMs: 60_000, intervalMs: 200 });
   });
 });

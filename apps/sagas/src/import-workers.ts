@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { systemClock, type HandleCommand } from '@tidings/core';
-import { abandonChunk, importChunk, IMPORT_WORK_QUEUE, stagedUploads, type ChunkWork, type ImportChunkDeps } from '@tidings/imports';
-import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology } from '@tidings/messaging';
-import { COMMANDS, DATABASE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import { systemClock, type EventStore, type HandleCommand, type RecordedEvent } from '@tidings/core';
+import { abandonChunk, chunkWorkOf, importChunk, importStreamId, IMPORT_WORK_QUEUE, runningImportJobIds, stagedUploads, type ChunkWork, type ImportChunkDeps, type ImportStarted } from '@tidings/imports';
+import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology, type WorkQueue } from '@tidings/messaging';
+import { COMMANDS, DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { ImportWorkTrigger } from './import-work.consumer';
 
@@ -33,6 +33,7 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(TOPOLOGY) private readonly topology: EventTopology,
     @Inject(COMMANDS) private readonly handle: HandleCommand,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -51,6 +52,7 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
         await importChunk(deps, work);
       },
       maxDeliveries: MAX_DELIVERIES,
+      onNewQueue: () => this.queueRunningJobsAgain(queue),
       giveUp: async (work, reason) => {
         this.logger.warn(`import ${work.jobId}: chunk ${work.chunk} failed ${MAX_DELIVERIES} times (${reason}); the job fails`);
         await abandonChunk(deps, work, reason);
@@ -69,6 +71,22 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
     this.worker.start();
     this.trigger.start();
     this.logger.log(`importing chunks, ${this.settings.imports.workers} at a time`);
+  }
+
+  /**
+   * Queues again every chunk of the jobs still running, from the record of their start: the
+   * queue this process has just met may have lost them (NATS's store directory lost while it
+   * held them). A chunk queued twice within JetStream's duplicate window is queued once; one
+   * imported twice changes nothing.
+   */
+  private async queueRunningJobsAgain(queue: WorkQueue): Promise<void> {
+    const jobIds = await runningImportJobIds(this.pool);
+    for (const jobId of jobIds) {
+      const [started] = (await this.store.readStream(importStreamId(jobId))) as RecordedEvent<ImportStarted>[];
+      if (started?.type !== 'ImportStarted') continue;
+      await publishWork(this.nats, queue, chunkWorkOf(jobId, started.data.chunksTotal, started.metadata.actor));
+    }
+    if (jobIds.length) this.logger.warn(`met the imports work queue (at start, or created again since): queued again the chunks of ${jobIds.length} running jobs, which it may have lost`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

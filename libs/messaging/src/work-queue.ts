@@ -23,17 +23,22 @@ const NANOS_PER_MS = 1_000_000;
 /** An item published again within this window (the same id) is dropped by JetStream. */
 const DUPLICATE_WINDOW_MS = 15 * 60_000;
 
-/** Creates the queue's stream and consumer when missing. */
-export async function ensureWorkQueue(jsm: JetStreamManager, queue: WorkQueue): Promise<void> {
+/** Creates the queue's stream and consumer when missing; answers when the stream was created (one created again is another stream). */
+export async function ensureWorkQueue(jsm: JetStreamManager, queue: WorkQueue): Promise<string> {
+  let created: string;
   try {
-    await jsm.streams.info(queue.stream);
+    created = (await jsm.streams.info(queue.stream)).created;
   } catch (error) {
     if (!isJetStreamError(error, STREAM_NOT_FOUND)) throw error;
-    await jsm.streams
+    created = await jsm.streams
       .add({ name: queue.stream, subjects: [queue.subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: DUPLICATE_WINDOW_MS * NANOS_PER_MS })
-      .catch((raced: unknown) => {
-        if (!isJetStreamError(raced, STREAM_NAME_IN_USE)) throw raced;
-      });
+      .then(
+        (info) => info.created,
+        async (raced: unknown) => {
+          if (!isJetStreamError(raced, STREAM_NAME_IN_USE)) throw raced;
+          return (await jsm.streams.info(queue.stream)).created;
+        },
+      );
   }
   try {
     await jsm.consumers.info(queue.stream, queue.consumer);
@@ -48,6 +53,7 @@ export async function ensureWorkQueue(jsm: JetStreamManager, queue: WorkQueue): 
       max_deliver: -1,
     });
   }
+  return created;
 }
 
 export type WorkItem = Readonly<{ id: string; data: unknown }>;
@@ -70,8 +76,17 @@ export type WorkQueueWorkerOptions<Work> = Readonly<{
   maxDeliveries: number;
   /** Ends an item that failed `maxDeliveries` times (records why); the item is then dropped, or tried again if this throws too. */
   giveUp: (work: Work, reason: string) => Promise<void>;
+  /**
+   * Told when the worker meets a queue it has not seen: when it starts, and whenever the queue's
+   * stream was created again since (lost with NATS's store directory, or deleted). What the queue
+   * held may be gone: queue again what may be unfinished. Told again until it succeeds.
+   */
+  onNewQueue?: () => Promise<void>;
   log: (line: string) => void;
 }>;
+
+/** How often a worker checks that the queue's stream is the one it met (not created again since). */
+const QUEUE_CHECK_MS = 5_000;
 
 /** Pulls a work queue's items, as many at a time as it has free slots, and keeps each alive (in progress) while it is worked on. */
 export class WorkQueueWorker<Work> {
@@ -93,14 +108,28 @@ export class WorkQueueWorker<Work> {
 
   private async run(): Promise<void> {
     const { nats, queue, concurrency, log } = this.options;
+    /** When the stream the worker last met was created; undefined until a new one has been told. */
+    let met: string | undefined;
+    const meet = async (created: string) => {
+      if (created === met) return;
+      await this.options.onNewQueue?.();
+      met = created;
+    };
     while (!this.stopping.signal.aborted) {
       try {
-        await ensureWorkQueue(await nats.jetstreamManager(), queue);
+        const jsm = await nats.jetstreamManager();
+        await meet(await ensureWorkQueue(jsm, queue));
         const consumer = await nats.jetstream().consumers.get(queue.stream, queue.consumer);
+        let checkedAt = Date.now();
         while (!this.stopping.signal.aborted) {
           while (this.working.size >= concurrency) await Promise.race(this.working);
           const messages = await consumer.fetch({ max_messages: concurrency - this.working.size, expires: 1_000 });
           for await (const message of messages) this.begin(message);
+          // Another process may have created the stream again (publishing to it) before this worker's pulls failed.
+          if (Date.now() - checkedAt >= QUEUE_CHECK_MS) {
+            await meet(await ensureWorkQueue(jsm, queue));
+            checkedAt = Date.now();
+          }
         }
       } catch (error) {
         log(`work queue ${queue.stream}: ${(error as Error).message}; pulling again in a second`);
