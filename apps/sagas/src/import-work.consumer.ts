@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
-import { chunkWorkOf, type ImportStarted } from '@tidings/imports';
+import { chunkWorkOfStart, type ImportStarted } from '@tidings/imports';
 import type { Batch, ConsumerGroup, WorkItem } from '@tidings/messaging';
 import { inTransaction, openBatch, readCheckpoint, saveCheckpoint } from '@tidings/read-models';
 
@@ -26,7 +26,7 @@ export class ImportWorkTrigger implements ConsumerGroup {
     // that has just lost the partition, is queued once (above).
     const checkpoint = await readCheckpoint(this.pool, this.name, lease.partition);
     const started = events.filter((event): event is RecordedEvent<ImportStarted> => event.position > checkpoint && event.type === 'ImportStarted');
-    await this.publish(started.flatMap((event) => chunkWorkOf(event.data.jobId, event.data.chunksTotal, event.metadata.actor)));
+    await this.publish(started.flatMap(chunkWorkOfStart));
     await inTransaction(this.pool, async (db) => {
       const { position } = await openBatch(db, lease, []);
       const last = events.reduce((highest, event) => (event.position > highest ? event.position : highest), position);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { systemClock, type EventStore, type HandleCommand, type RecordedEvent } from '@tidings/core';
-import { abandonChunk, chunkWorkOf, importChunk, importStreamId, IMPORT_WORK_QUEUE, runningImportJobIds, stagedUploads, type ChunkWork, type ImportChunkDeps, type ImportStarted } from '@tidings/imports';
+import { abandonChunk, chunkWorkOfStart, importChunk, importStreamId, IMPORT_WORK_QUEUE, runningImportJobIds, stagedUploads, type ChunkWork, type ImportChunkDeps, type ImportStarted } from '@tidings/imports';
 import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology, type WorkQueue } from '@tidings/messaging';
 import { COMMANDS, DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
@@ -84,7 +84,7 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
     for (const jobId of jobIds) {
       const [started] = (await this.store.readStream(importStreamId(jobId))) as RecordedEvent<ImportStarted>[];
       if (started?.type !== 'ImportStarted') continue;
-      await publishWork(this.nats, queue, chunkWorkOf(jobId, started.data.chunksTotal, started.metadata.actor));
+      await publishWork(this.nats, queue, chunkWorkOfStart(started));
     }
     if (jobIds.length) this.logger.warn(`met the imports work queue (at start, or created again since): queued again the chunks of ${jobIds.length} running jobs, which it may have lost`);
   }

@@ -41,6 +41,11 @@ export async function pipelined<T extends readonly unknown[]>(...statements: { [
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
+/** PostgreSQL's SQLSTATE for a relation that does not exist: a read model no projector has created yet. */
+const UNDEFINED_TABLE = '42P01';
+
+export const isUndefinedTable = (error: unknown): boolean => (error as { code?: unknown } | undefined)?.code === UNDEFINED_TABLE;
+
 const TRANSIENT_SQLSTATE = /^(08|53|57P0[1-3]|40001|40P01)/;
 const TRANSIENT_NODE_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
 

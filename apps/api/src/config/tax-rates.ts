@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KV, KvEntry, NatsConnection } from 'nats';
 import { z } from 'zod';
-import { recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
+import { COUNTRY_CODE, recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
 import type { CommandMetadata, EventStore, RecordedEvent } from '@tidings/core';
 import type { EventTopology } from '@tidings/messaging';
 import { EVENT_STORE, NATS, TOPOLOGY } from '@tidings/platform';
@@ -15,7 +15,8 @@ import { BodyOf } from '../http/openapi';
 import { parseInput } from '../http/parse-input';
 import { minPositionOf, positionParam } from '../http/read-models';
 
-const COUNTRY = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as DE');
+/** A shipping country: ISO 3166-1 alpha-2, as the config context records its rates. */
+export const COUNTRY = z.string().regex(COUNTRY_CODE, 'an ISO 3166-1 alpha-2 code such as DE');
 export const taxRateBody = z.strictObject({ rate: z.number().min(0).max(1) });
 const KEY_PREFIX = 'tax-rates.';
 /** How long a change waits to be seen by this instance before its answer. */
@@ -97,23 +98,23 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
   private async open(): Promise<{ watching: Promise<void> }> {
     const kv = await this.nats.jetstream().views.kv(`${this.topology.namespace}_config`, { history: 5 });
     const recorded = recordedTaxRates((await this.store.readStream(TAX_RATES_STREAM)) as RecordedEvent<TaxRateEvent>[]);
-    for (const [country, rate] of recorded) await putRecorded(kv, country, rate);
-    const replayedCountries = new Set<string>();
-    let replayed = false;
+    await Promise.all([...recorded].map(([country, rate]) => putRecorded(kv, country, rate)));
+    /** The countries the bucket held when the watch began, until it has replayed them. */
+    let replaying: Set<string> | undefined = new Set();
     let markReplayed = () => undefined as void;
     const replay = new Promise<void>((resolve) => (markReplayed = resolve));
     const watch = await kv.watch({
       key: `${KEY_PREFIX}>`,
       initializedFn: () => {
-        replayed = true;
         // What the copy held and the bucket no longer does (a rate lost with it that was never recorded) is gone here too.
-        for (const country of [...this.rates.keys()]) if (!replayedCountries.has(country)) this.rates.delete(country);
+        for (const country of [...this.rates.keys()]) if (!replaying?.has(country)) this.rates.delete(country);
+        replaying = undefined;
         markReplayed();
       },
     });
     const watching = (async () => {
       for await (const entry of watch) {
-        if (!replayed) replayedCountries.add(entry.key.slice(KEY_PREFIX.length));
+        replaying?.add(entry.key.slice(KEY_PREFIX.length));
         this.apply(entry);
       }
     })();

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { BusinessRuleViolation, EventIdConflict, WrongExpectedVersion } from '@tidings/core';
+import { isUndefinedTable } from '@tidings/read-models';
 import { isDependencyDown } from './dependency-down';
 
 /** RFC 9457 problem details, as every error of the API is answered (API.md). */
@@ -63,9 +64,6 @@ const RULE_STATUS: Readonly<Record<string, 400 | 404 | 409 | 413>> = {
   'import-already-started': 409,
 };
 
-/** PostgreSQL's SQLSTATE for a relation that does not exist. */
-const UNDEFINED_TABLE = '42P01';
-
 const FASTIFY_STATUS_SLUGS: Readonly<Record<number, string>> = {
   400: 'invalid-request',
   404: 'not-found',
@@ -90,7 +88,7 @@ export function problemOf(error: unknown): ProblemError | undefined {
   }
   if (error instanceof WrongExpectedVersion) return problems.conflict('wrong-expected-version', error.message);
   // A read model's table that does not exist yet: no projector has started on this database.
-  if ((error as { code?: unknown } | undefined)?.code === UNDEFINED_TABLE) return problems.readModelLagging('the read models are not created yet: start a projector (TIDINGS_ROLES with projector)');
+  if (isUndefinedTable(error)) return problems.readModelLagging('the read models are not created yet: start a projector (TIDINGS_ROLES with projector)');
   if (error instanceof EventIdConflict) return problems.conflict('event-id-conflict', error.message);
   if (error instanceof HttpException) return fromStatus(error.getStatus(), error.message);
   if (isDependencyDown(error)) return problems.unavailable('a dependency (PostgreSQL, the event store or NATS) cannot be reached; try again shortly');

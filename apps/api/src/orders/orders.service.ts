@@ -20,7 +20,7 @@ import {
 import { EVENT_STORE } from '@tidings/platform';
 import type { Principal } from '../auth/tokens';
 import { SKU } from '../catalog/catalog.service';
-import { TaxRates } from '../config/tax-rates';
+import { COUNTRY, TaxRates } from '../config/tax-rates';
 import { Commands } from '../http/command-context';
 import { pageOf, pageQuery } from '../http/pages';
 import { parseInput } from '../http/parse-input';
@@ -33,7 +33,7 @@ export const placeOrderBody = z.strictObject({
     .min(1)
     .max(MAX_ORDER_ITEMS),
   paymentToken: z.string().regex(/^[A-Za-z0-9_]{1,100}$/, 'a payment token such as tok_visa'),
-  shippingCountry: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as DE'),
+  shippingCountry: COUNTRY,
 });
 
 const ORDER_ID = z.string().uuid('an order id is a UUID');

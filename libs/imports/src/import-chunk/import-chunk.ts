@@ -1,12 +1,12 @@
 import { v5 as uuidV5 } from 'uuid';
-import { BusinessRuleViolation, type Clock, type CommandMetadata, type HandleCommand } from '@tidings/core';
+import { BusinessRuleViolation, type Clock, type CommandMetadata, type HandleCommand, type RecordedEvent } from '@tidings/core';
 import { productStreamId } from '@tidings/inventory';
 import { completeImportChunk } from '../complete-import-chunk/complete-import-chunk';
 import { failImport } from '../fail-import/fail-import';
 import type { FileRow } from '../import-file/import-file';
 import { importProduct } from '../import-product/import-product';
 import { checkRow, withoutDuplicates, type ProductRow } from '../import-row/import-row';
-import { importStreamId, type ImportJob, type RowError } from '../imports';
+import { importStreamId, type ImportJob, type ImportStarted, type RowError } from '../imports';
 
 /** One unit of an import's work queue. */
 export type ChunkWork = Readonly<{ jobId: string; chunk: number; actor: string }>;
@@ -14,6 +14,9 @@ export type ChunkWork = Readonly<{ jobId: string; chunk: number; actor: string }
 /** A job's chunks as work items, each under an id of its own: published twice, a chunk is queued once. */
 export const chunkWorkOf = (jobId: string, chunksTotal: number, actor: string): { id: string; data: ChunkWork }[] =>
   Array.from({ length: chunksTotal }, (_, chunk) => ({ id: `${jobId}:${chunk}`, data: { jobId, chunk, actor } }));
+
+/** The chunks of a job as its recorded start tells them, under the actor who started it. */
+export const chunkWorkOfStart = ({ data, metadata }: RecordedEvent<ImportStarted>): { id: string; data: ChunkWork }[] => chunkWorkOf(data.jobId, data.chunksTotal, metadata.actor);
 
 /** An upload as stored until its job has ended. */
 export interface StagedUpload {
