@@ -190,7 +190,8 @@ describe('views: exact counts by bucket, range queries and trending', () => {
     const recorded = await graphql(`mutation { recordView(videoId: "gql-video") { accepted position } }`);
     expect(recorded.body.data).toMatchObject({ recordView: { accepted: 1 } });
     const position = (recorded.body.data as unknown as { recordView: { position: string } }).recordView.position;
-    await readAt('/videos/gql-video/views', position);
+    // REST first, at the mutation's position: what GraphQL answers next must agree with it.
+    expect((await readAt('/videos/gql-video/views', position)).body.total).toBe(1);
     const answer = await graphql(`{ videoViews(videoId: "gql-video", granularity: "day") { videoId total buckets { count } } trendingVideos(window: "1h", limit: 100) { videoId views } }`, admin);
     expect(answer.body.errors).toBeUndefined();
     const data = answer.body.data as unknown as { videoViews: { total: number }; trendingVideos: { videoId: string; views: number }[] };
