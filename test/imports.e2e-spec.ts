@@ -234,6 +234,14 @@ describe('imports: CSV products in chunks on a work queue', () => {
     }
   });
 
+  /** As when the sagas' `saga.imports` trigger has taken in every event up to `position`: it will not queue those jobs' chunks again. */
+  const triggerTakenIn = (position: string) =>
+    api.pool.query(
+      `INSERT INTO checkpoints (consumer_group, partition, position) SELECT 'saga.imports', partition, $1 FROM generate_series(0, 3) AS partition
+       ON CONFLICT (consumer_group, partition) DO UPDATE SET position = greatest(checkpoints.position, excluded.position)`,
+      [position],
+    );
+
   /** A job of 1,500 staged rows in 2 chunks, started in the store as the API starts one, but with no chunk published; its start's position. */
   const startUnpublishedJob = async (jobId: string, run: string): Promise<string> => {
     const rows = Array.from({ length: 1_500 }, (_, index) => ({ line: index + 2, fields: [`${run}-${index}`, 'Item', '100', '2'] }));
@@ -269,11 +277,7 @@ describe('imports: CSV products in chunks on a work queue', () => {
     await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'running', chunksDone: 0 }), { timeoutMs: 10_000, intervalMs: 100 });
     // As when the sagas had queued its chunks and NATS then lost its store directory: their trigger has taken the start
     // in (it will not queue them again), and the queue's stream is gone.
-    await api.pool.query(
-      `INSERT INTO checkpoints (consumer_group, partition, position) SELECT 'saga.imports', partition, $1 FROM generate_series(0, 3) AS partition
-       ON CONFLICT (consumer_group, partition) DO UPDATE SET position = greatest(checkpoints.position, excluded.position)`,
-      [position],
-    );
+    await triggerTakenIn(position);
     const nats = await connectNats({ natsUrl: testNatsUrl() }, 'imports-e2e');
     try {
       const queue = workQueueOf(eventTopology(namespace, 4), IMPORT_WORK_QUEUE, 3_000);
@@ -286,5 +290,38 @@ describe('imports: CSV products in chunks on a work queue', () => {
     }
     workers.push(api.start('sagas'));
     await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'completed', imported: 1_500, failed: 0 }), { timeoutMs: 60_000, intervalMs: 200 });
+  });
+  it('runs a job whose queued chunks were lost before its projector showed it running: the requeue waits for the read model', async () => {
+    await Promise.all(workers.splice(0).map(killHard));
+    // The import jobs projector cannot write until this transaction ends: it is behind, as while NATS recovers.
+    const projectorHeldBack = await api.pool.connect();
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await projectorHeldBack.query('ROLLBACK');
+      projectorHeldBack.release();
+    };
+    const nats = await connectNats({ natsUrl: testNatsUrl() }, 'imports-e2e');
+    try {
+      await projectorHeldBack.query('BEGIN');
+      await projectorHeldBack.query('LOCK TABLE import_jobs IN SHARE MODE');
+      const jobId = randomUUID();
+      const position = await startUnpublishedJob(jobId, `lateq${Date.now().toString(36)}`);
+      await triggerTakenIn(position);
+      const queue = workQueueOf(eventTopology(namespace, 4), IMPORT_WORK_QUEUE, 3_000);
+      const jsm = await nats.jetstreamManager();
+      await ensureWorkQueue(jsm, queue);
+      expect(await jsm.streams.delete(queue.stream)).toBe(true);
+      workers.push(api.start('sagas'));
+      // The new process has met the new queue and pulls from it, while the read model shows no such job yet.
+      await eventually(async () => expect((await jsm.consumers.info(queue.stream, queue.consumer)).num_waiting).toBeGreaterThan(0), { timeoutMs: 30_000, intervalMs: 100 });
+      expect(await count('SELECT count(*) FROM import_jobs WHERE job_id = $1', [jobId])).toBe(0);
+      await release();
+      await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'completed', imported: 1_500, failed: 0 }), { timeoutMs: 60_000, intervalMs: 200 });
+    } finally {
+      await release();
+      await nats.close();
+    }
   });
 });

@@ -2,9 +2,22 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { systemClock, type EventStore, type HandleCommand, type RecordedEvent } from '@tidings/core';
-import { abandonChunk, chunkWorkOfStart, importChunk, importStreamId, IMPORT_WORK_QUEUE, runningImportJobIds, stagedUploads, type ChunkWork, type ImportChunkDeps, type ImportStarted } from '@tidings/imports';
-import { ConsumerRuntime, publishWork, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology, type WorkQueue } from '@tidings/messaging';
+import {
+  abandonChunk,
+  chunkWorkOfStart,
+  importChunk,
+  importJobsProjection,
+  importStreamId,
+  IMPORT_WORK_QUEUE,
+  runningImportJobIds,
+  stagedUploads,
+  type ChunkWork,
+  type ImportChunkDeps,
+  type ImportStarted,
+} from '@tidings/imports';
+import { ConsumerRuntime, publishWork, sleep, WorkQueueWorker, workQueueOf, uniqueMemberName, type EventTopology, type WorkQueue } from '@tidings/messaging';
 import { COMMANDS, DATABASE, EVENT_STORE, NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
+import { AppliedPositions, applierOf } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { ImportWorkTrigger } from './import-work.consumer';
 
@@ -12,6 +25,8 @@ import { ImportWorkTrigger } from './import-work.consumer';
 const ROWS_AT_ONCE = 64;
 /** A chunk failing this many deliveries (minutes, with the backoff) ends its job as failed. */
 const MAX_DELIVERIES = 10;
+/** What the import jobs read model applies: the jobs it shows running are those queued again. */
+const IMPORT_JOBS = applierOf(importJobsProjection());
 
 /**
  * The chunk workers of CSV imports (ARCHITECTURE §6): pull chunks from the imports work queue,
@@ -24,6 +39,9 @@ const MAX_DELIVERIES = 10;
 export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('imports');
   private readonly member = uniqueMemberName();
+  private readonly stopping = new AbortController();
+  /** Queueing again the chunks of running jobs, for each queue met: beside the workers, until done. */
+  private readonly requeues = new Set<Promise<void>>();
   private worker?: WorkQueueWorker<ChunkWork>;
   private trigger?: ConsumerRuntime;
 
@@ -52,7 +70,10 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
         await importChunk(deps, work);
       },
       maxDeliveries: MAX_DELIVERIES,
-      onNewQueue: () => this.queueRunningJobsAgain(queue),
+      onNewQueue: async () => {
+        const requeue = this.queueRunningJobsAgain(queue).finally(() => this.requeues.delete(requeue));
+        this.requeues.add(requeue);
+      },
       giveUp: async (work, reason) => {
         this.logger.warn(`import ${work.jobId}: chunk ${work.chunk} failed ${MAX_DELIVERIES} times (${reason}); the job fails`);
         await abandonChunk(deps, work, reason);
@@ -76,20 +97,40 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
   /**
    * Queues again every chunk of the jobs still running, from the record of their start: the
    * queue this process has just met may have lost them (NATS's store directory lost while it
-   * held them). A chunk queued twice within JetStream's duplicate window is queued once; one
-   * imported twice changes nothing.
+   * held them). Running is what the import jobs read model shows once it has applied every start
+   * the store held when the queue was met, so a job whose start its projector has yet to apply
+   * (behind, as it is while NATS recovers) is not missed. Until then, and through outages, it
+   * tries again while the workers take what is queued meanwhile. A chunk queued twice within
+   * JetStream's duplicate window is queued once; one imported twice changes nothing.
    */
   private async queueRunningJobsAgain(queue: WorkQueue): Promise<void> {
-    const jobIds = await runningImportJobIds(this.pool);
-    for (const jobId of jobIds) {
-      const [started] = (await this.store.readStream(importStreamId(jobId))) as RecordedEvent<ImportStarted>[];
-      if (started?.type !== 'ImportStarted') continue;
-      await publishWork(this.nats, queue, chunkWorkOfStart(started));
+    const applied = new AppliedPositions(this.pool, this.store, this.topology);
+    let metAt: bigint | undefined;
+    let waitingTold = false;
+    while (!this.stopping.signal.aborted) {
+      try {
+        metAt ??= await this.store.headPosition();
+        if (await applied.waitUntilApplied(IMPORT_JOBS, metAt, 1_000)) {
+          const jobIds = await runningImportJobIds(this.pool);
+          for (const jobId of jobIds) {
+            const [started] = (await this.store.readStream(importStreamId(jobId))) as RecordedEvent<ImportStarted>[];
+            if (started?.type !== 'ImportStarted') continue;
+            await publishWork(this.nats, queue, chunkWorkOfStart(started));
+          }
+          if (jobIds.length) this.logger.warn(`met the imports work queue (at start, or created again since): queued again the chunks of ${jobIds.length} running jobs, which it may have lost`);
+          return;
+        }
+        if (!waitingTold) this.logger.log(`met the imports work queue: waiting for the import jobs read model to reach position ${metAt} before queueing again the chunks of the jobs running`);
+        waitingTold = true;
+      } catch (error) {
+        this.logger.warn(`queueing again the chunks of the running import jobs: ${(error as Error).message}; trying again in a second`);
+        await sleep(1_000, this.stopping.signal);
+      }
     }
-    if (jobIds.length) this.logger.warn(`met the imports work queue (at start, or created again since): queued again the chunks of ${jobIds.length} running jobs, which it may have lost`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([this.trigger?.stop(), this.worker?.stop()]);
+    this.stopping.abort();
+    await Promise.all([this.trigger?.stop(), this.worker?.stop(), ...this.requeues]);
   }
 }

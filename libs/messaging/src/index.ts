@@ -10,3 +10,4 @@ export * from './consumer-runtime';
 export * from './notifications';
 export { DEFAULT_BATCHING, type Batching } from './deliveries';
 export * from './work-queue';
+export { sleep } from './sleep';
