@@ -30,14 +30,19 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     ]);
   });
 
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
+  /** As `call`, with headers of the request's own, answering the response's headers too. */
+  const request = async (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${api.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+    return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+  };
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const { status, body: answered } = await request(method, path, token, body);
+    return { status, body: answered };
   };
   const stock = async (sku: string, quantity: number, priceCents = 1_000) => {
     expect((await call('POST', '/products', admin, { sku, name: `Product ${sku}`, priceCents })).status).toBe(201);
@@ -163,16 +168,35 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     expect(await productWhenSettled('desk')).toMatchObject({ onHand: 3, available: 3 });
   });
 
-  it('records an operator’s compensation with actor and reason in the saga’s history', async () => {
+  it('records an operator’s compensation with actor and reason in the saga’s history, under If-Match only on the saga as it was seen', async () => {
     await stock('rug', 2);
     const orderId = await place(alice, 'rug', 'tok_timeout');
-    // The saga can be compensated once it has started (before, the answer is 409).
-    await eventually(async () => expect((await call('GET', `/admin/sagas/checkout-${orderId}`, admin)).body.history).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'CheckoutStarted' })])), { timeoutMs: 10_000, intervalMs: 20 });
+    const sagaPath = `/admin/sagas/checkout-${orderId}`;
+    // The saga can be compensated once it has started (before, the answer is 409); once its items are reserved, it waits on the gateway until the payment deadline.
+    await eventually(async () => expect((await call('GET', sagaPath, admin)).body.history).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'CheckoutItemsReserved' })])), { timeoutMs: 10_000, intervalMs: 20 });
     // Its first drive waits on the gateway: the saga is running, in a status the API documents and can filter on.
-    expect((await saga(orderId)).status).toBe('running');
+    const shown = await request('GET', sagaPath, admin);
+    const seen = shown.body as unknown as Saga;
+    expect(seen.status).toBe('running');
     expect((await call('GET', '/admin/sagas?status=running&limit=100', admin)).body.items).toEqual(expect.arrayContaining([expect.objectContaining({ sagaId: `checkout-${orderId}`, status: 'running' })]));
-    const compensated = await call('POST', `/admin/sagas/checkout-${orderId}/compensate`, admin, { reason: 'fraud check' });
+    // Its ETag is the version of its stream, where its history ends; the body has no version of its own.
+    const etag = shown.headers.get('etag');
+    expect(etag).toBe(`"${seen.history.length - 1}"`);
+    expect(shown.body).not.toHaveProperty('version');
+    // Under If-Match, an action applies only to the saga as it was seen: a malformed one is 400, a stale one 409, and neither records anything.
+    const compensateUnder = (ifMatch: string, extra: Record<string, string> = {}) => request('POST', `${sagaPath}/compensate`, admin, { reason: 'fraud check' }, { 'if-match': ifMatch, ...extra });
+    expect((await compensateUnder(String(seen.history.length - 1))).body).toMatchObject({ status: 400 });
+    const stale = `"${seen.history.length - 2}"`;
+    expect((await compensateUnder(stale)).body).toMatchObject({ status: 409, type: expect.stringMatching(/wrong-expected-version$/) });
+    expect((await request('POST', `${sagaPath}/retry`, admin, {}, { 'if-match': stale })).body).toMatchObject({ status: 409, type: expect.stringMatching(/wrong-expected-version$/) });
+    expect(await api.eventTypes(`checkout-${orderId}`)).toEqual(seen.history.map((entry) => entry.type));
+    // At the version seen, it is recorded, and answers the saga's version after it; a replay under its Idempotency-Key answers the same.
+    const compensated = await compensateUnder(etag as string, { 'idempotency-key': `compensate-${orderId}` });
     expect(compensated).toMatchObject({ status: 202, body: { sagaId: `checkout-${orderId}`, status: 'compensating', position: expect.stringMatching(/^\d+$/) } });
+    expect(compensated.headers.get('etag')).toBe(`"${seen.history.length}"`);
+    const replayed = await compensateUnder(etag as string, { 'idempotency-key': `compensate-${orderId}` });
+    expect(replayed).toMatchObject({ status: 202, body: compensated.body });
+    expect([replayed.headers.get('etag'), replayed.headers.get('idempotent-replayed')]).toEqual([`"${seen.history.length}"`, 'true']);
     expect(['compensating', 'compensated']).toContain((await saga(orderId)).status);
     const order = await settled(orderId, alice);
     expect(order.status).toBe('cancelled');

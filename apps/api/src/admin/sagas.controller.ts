@@ -1,14 +1,26 @@
-import { Body, Controller, Get, HttpCode, Inject, Injectable, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Injectable, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { CHECKOUT_TRIGGER, checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps } from '@tidings/checkout';
+import {
+  CHECKOUT_TRIGGER,
+  compensateCheckout,
+  findCheckout,
+  listCheckouts,
+  nudgeCheckouts,
+  orderIdOfCheckout,
+  retryCheckout,
+  SAGA_STATUSES,
+  versionedCheckoutWithHistory,
+  type CheckoutAdminDeps,
+} from '@tidings/checkout';
 import { systemClock, uuidV7Ids, type EventStore, type HandleCommand } from '@tidings/core';
 import { COMMANDS, DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { withPosition } from '../http/command-context';
+import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { pageOf, pageQuery } from '../http/pages';
 import { parseInput, storableText } from '../http/parse-input';
@@ -42,28 +54,35 @@ export class SagaAdmin {
     return pageOf(page.items, page.last);
   }
 
-  /** `minPosition` is checked and met at once: the history is read from the event store. */
+  /** The saga as GraphQL shows it (no ETag there). */
   async show(sagaId: string, minPosition?: unknown) {
-    positionParam(minPosition);
-    const saga = await checkoutWithHistory(this.pool, this.store, parseInput(SAGA_ID, sagaId, 'params'));
-    if (!saga) throw problems.notFound(`no saga ${sagaId}`);
-    return saga;
+    return (await this.versioned(sagaId, minPosition)).saga;
   }
 
-  async retry(sagaId: string, input: unknown, caller: Principal) {
+  /** The saga with its stream's version (its ETag). `minPosition` is checked and met at once: the history is read from the event store. */
+  async versioned(sagaId: string, minPosition?: unknown) {
+    positionParam(minPosition);
+    const found = await versionedCheckoutWithHistory(this.pool, this.store, parseInput(SAGA_ID, sagaId, 'params'));
+    if (!found) throw problems.notFound(`no saga ${sagaId}`);
+    return found;
+  }
+
+  /** `expectedVersion` (If-Match): only while the saga's stream is still at it, else 409 and nothing recorded. */
+  async retry(sagaId: string, input: unknown, caller: Principal, expectedVersion?: number) {
     const { reason } = parseInput(retryBody, input ?? {}, 'body');
     const orderId = await this.existing(sagaId);
-    const { position } = await retryCheckout(this.deps, orderId, caller.userId, reason ?? 'retried by an operator');
+    const { position, version } = await retryCheckout(this.deps, orderId, caller.userId, reason ?? 'retried by an operator', { expectedVersion });
     await nudgeCheckouts(this.pool, [orderId]);
-    return { sagaId, status: 'retrying', position };
+    return { sagaId, status: 'retrying', position, version };
   }
 
-  async compensate(sagaId: string, input: unknown, caller: Principal) {
+  /** `expectedVersion` (If-Match): only while the saga's stream is still at it, else 409 and nothing recorded. */
+  async compensate(sagaId: string, input: unknown, caller: Principal, expectedVersion?: number) {
     const { reason } = parseInput(compensateBody, input, 'body');
     const orderId = await this.existing(sagaId);
-    const { position } = await compensateCheckout(this.deps, orderId, caller.userId, reason);
+    const { position, version } = await compensateCheckout(this.deps, orderId, caller.userId, reason, { expectedVersion });
     await nudgeCheckouts(this.pool, [orderId]);
-    return { sagaId, status: 'compensating', position };
+    return { sagaId, status: 'compensating', position, version };
   }
 
   private async existing(sagaId: string): Promise<string> {
@@ -91,23 +110,43 @@ export class SagasController {
 
   @Get(':id')
   @ApiQuery({ name: 'minPosition', required: false, description: 'met at once: the history is read from the event store' })
-  show(@Param('id') sagaId: string, @Query() query: unknown) {
-    return this.sagas.show(sagaId, minPositionOf(query));
+  async show(@Param('id') sagaId: string, @Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { saga, version } = await this.sagas.versioned(sagaId, minPositionOf(query));
+    void reply.header('etag', `"${version}"`);
+    return saga;
   }
 
   @Post(':id/retry')
   @HttpCode(202)
   @BodyOf(retryBody)
-  async retry(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { position, ...retrying } = await this.sagas.retry(sagaId, body, caller);
-    return withPosition(reply, position, retrying);
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the saga version this retry expects' })
+  async retry(
+    @Param('id') sagaId: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Caller() caller: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return answered(reply, await this.sagas.retry(sagaId, body, caller, expectedVersionOf(ifMatch)));
   }
 
   @Post(':id/compensate')
   @HttpCode(202)
   @BodyOf(compensateBody)
-  async compensate(@Param('id') sagaId: string, @Body() body: unknown, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { position, ...compensating } = await this.sagas.compensate(sagaId, body, caller);
-    return withPosition(reply, position, compensating);
+  @ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the saga version this compensation expects' })
+  async compensate(
+    @Param('id') sagaId: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Caller() caller: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return answered(reply, await this.sagas.compensate(sagaId, body, caller, expectedVersionOf(ifMatch)));
   }
+}
+
+/** An operator's action answers where its record is, and the saga's version after it as its ETag. */
+function answered(reply: FastifyReply, { position, version, ...action }: Readonly<{ sagaId: string; status: string; position: bigint | undefined; version: number }>) {
+  void reply.header('etag', `"${version}"`);
+  return withPosition(reply, position, action);
 }
