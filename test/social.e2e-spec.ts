@@ -8,7 +8,7 @@ type FeedItem = { postId: string; authorId: string; text: string; likes: number;
 type Page<Item> = { items: Item[]; nextCursor: string | null };
 type LiveMessage = { channel: string | null; type: string; data: Record<string, unknown> | null };
 
-const USERS = ['alice', 'bob', 'carol', 'dave', 'star', 'f1', 'f2', 'f3', 'reader', 'writer', 'other', 'gql'] as const;
+const USERS = ['alice', 'bob', 'carol', 'dave', 'star', 'f1', 'f2', 'f3', 'reader', 'writer', 'other', 'gql', 'author', 'liker'] as const;
 type User = (typeof USERS)[number];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const POSITION = /^\d+$/;
@@ -47,8 +47,8 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
   };
   /** A GET once the feed read model has applied `position` (503 while it catches up). */
-  const readAt = async <T = Record<string, unknown>>(user: User, path: string, position: string): Promise<T> => {
-    const answer = await eventually(
+  const answerAt = (user: User, path: string, position: string): Promise<Answer> =>
+    eventually(
       async () => {
         const read = await call(user, 'GET', `${path}${path.includes('?') ? '&' : '?'}minPosition=${position}`);
         expect(read.status).toBe(200);
@@ -56,8 +56,7 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    return answer.body as T;
-  };
+  const readAt = async <T = Record<string, unknown>>(user: User, path: string, position: string): Promise<T> => (await answerAt(user, path, position)).body as T;
   /** A 204 command: its position is only in X-Position. */
   const command204 = async (user: User, method: string, path: string): Promise<string> => {
     const answer = await call(user, method, path);
@@ -136,6 +135,81 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     expect(once.status).toBe(201);
     expect(again).toMatchObject({ status: 201, body: once.body });
     expect(await api.eventCount()).toBe(before + 1);
+  });
+
+  it('answers a post\'s stream version as its ETag, and runs a command under If-Match only at that version', async () => {
+    const { postId } = await publish('author', 'Versioned');
+    const streamVersion = async () => (await api.eventTypes(`post-${postId}`)).length - 1;
+    const versioned = (answer: Answer, status: number) => {
+      expect(answer.status).toBe(status);
+      return { etag: answer.headers.get('etag'), position: answer.headers.get('x-position') as string };
+    };
+
+    const liked = versioned(await call('liker', 'POST', `/posts/${postId}/like`), 204);
+    expect(liked.etag).toBe('"1"');
+    const commented = versioned(await call('author', 'POST', `/posts/${postId}/comments`, { text: 'First' }), 201);
+    expect(commented.etag).toBe('"2"');
+    const read = await answerAt('liker', `/posts/${postId}`, commented.position);
+    expect(read.headers.get('etag')).toBe(`"${await streamVersion()}"`);
+    expect(read.headers.get('etag')).toBe('"2"');
+    // The version is the header's, not the body's (API.md lists none for posts).
+    expect(read.body).toEqual({ postId, authorId: 'author', text: 'Versioned', likes: 1, comments: 1, shares: 0, createdAt: expect.any(String) });
+
+    // A stale ETag: refused, nothing appended, the like not counted.
+    const before = await api.eventCount();
+    const stale = await call('author', 'POST', `/posts/${postId}/like`, undefined, { 'if-match': liked.etag! });
+    expect(stale).toMatchObject({ status: 409, body: { type: expect.stringMatching(/wrong-expected-version$/) } });
+    expect(stale.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await api.eventCount()).toBe(before);
+    expect(await readAt('liker', `/posts/${postId}`, commented.position)).toMatchObject({ likes: 1 });
+
+    // The current ETag: each command runs and answers the next version; a like that changes nothing keeps it.
+    const likedAgain = versioned(await call('author', 'POST', `/posts/${postId}/like`, undefined, { 'if-match': read.headers.get('etag')! }), 204);
+    expect(likedAgain.etag).toBe('"3"');
+    expect(versioned(await call('author', 'POST', `/posts/${postId}/like`, undefined, { 'if-match': '"3"' }), 204).etag).toBe('"3"');
+    const headers = { 'if-match': '"3"', 'idempotency-key': `comment-${postId}` };
+    const second = await call('liker', 'POST', `/posts/${postId}/comments`, { text: 'Second' }, headers);
+    expect(versioned(second, 201).etag).toBe('"4"');
+    // A retry under the same key replays the answer, its ETag with it, though "3" is stale now.
+    const replayed = await call('liker', 'POST', `/posts/${postId}/comments`, { text: 'Second' }, headers);
+    expect({ status: replayed.status, body: replayed.body, etag: replayed.headers.get('etag'), replayed: replayed.headers.get('idempotent-replayed') }).toEqual({
+      status: 201,
+      body: second.body,
+      etag: '"4"',
+      replayed: 'true',
+    });
+    const shared = versioned(await call('liker', 'POST', `/posts/${postId}/share`, undefined, { 'if-match': '"4"' }), 201);
+    expect(shared.etag).toBe('"5"');
+    const unliked = versioned(await call('liker', 'DELETE', `/posts/${postId}/like`, undefined, { 'if-match': '"5"' }), 204);
+    expect(unliked.etag).toBe('"6"');
+
+    const last = await answerAt('author', `/posts/${postId}`, unliked.position);
+    expect({ etag: last.headers.get('etag'), likes: last.body?.likes, comments: last.body?.comments, shares: last.body?.shares }).toEqual({ etag: '"6"', likes: 1, comments: 2, shares: 1 });
+    expect(await streamVersion()).toBe(6);
+
+    // An If-Match that is not an ETag this API gave is 400, and nothing is appended.
+    const unchanged = await api.eventCount();
+    for (const ifMatch of ['latest', '6', '"six"']) {
+      for (const [method, path, body] of [
+        ['POST', `/posts/${postId}/like`, undefined],
+        ['DELETE', `/posts/${postId}/like`, undefined],
+        ['POST', `/posts/${postId}/comments`, { text: 'Third' }],
+        ['POST', `/posts/${postId}/share`, undefined],
+      ] as const) {
+        const refused = await call('author', method, path, body, { 'if-match': ifMatch });
+        expect({ ifMatch, method, path, status: refused.status, type: refused.body?.type }).toEqual({ ifMatch, method, path, status: 400, type: expect.stringMatching(/invalid-request$/) });
+      }
+    }
+    expect(await api.eventCount()).toBe(unchanged);
+
+    // OpenAPI names the header on each command.
+    const docs = (await (await fetch(`${api.baseUrl}/docs/json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
+    const commands = ['post /posts/{id}/like', 'delete /posts/{id}/like', 'post /posts/{id}/comments', 'post /posts/{id}/share'];
+    const takesIfMatch = (command: string) => {
+      const [method, path] = command.split(' ');
+      return docs.paths[path]?.[method]?.parameters?.some((parameter) => parameter.in === 'header' && parameter.name === 'If-Match') ?? false;
+    };
+    expect(commands.filter((command) => !takesIfMatch(command))).toEqual([]);
   });
 
   it('shows each follower the posts and shares of whom they follow, newest first, celebrities pulled at read time', async () => {

@@ -73,6 +73,7 @@ export const feedProjection = ({ celebrityFollowers, onFeedItems }: FeedProjecti
         comments   int              NOT NULL DEFAULT 0,
         shares     int              NOT NULL DEFAULT 0,
         fanned_out boolean          NOT NULL,
+        version    int              NOT NULL,
         position   bigint           NOT NULL
       );
       CREATE INDEX ON ${table} (author_id, created_at DESC, post_id DESC);
@@ -243,7 +244,10 @@ async function applyPosts(
   const likes = new Map<string, { postId: string; userId: string; liked: boolean }>();
   const comments: Extract<PostEvent, { type: 'PostCommented' }>['data'][] = [];
   const shares: Extract<PostEvent, { type: 'PostShared' }>['data'][] = [];
+  /** Each post's stream version after the batch's likes, comments and shares (publishing sets it on insert). */
+  const versions = new Map<string, number>();
   for (const event of events) {
+    if (event.type !== 'PostPublished') versions.set(event.data.postId, Math.max(versions.get(event.data.postId) ?? -1, event.streamVersion));
     switch (event.type) {
       case 'PostPublished':
         published.push(event);
@@ -277,9 +281,9 @@ async function applyPosts(
     const { rows } = await db.query<{ post_id: string; user_ids: string[] }>({
       name: `tidings_feed_publish_${tables.posts}${added ? '_told' : ''}`,
       text: `WITH published AS (
-          INSERT INTO ${t.posts} (post_id, author_id, text, created_at, fanned_out, position)
-          SELECT p.post_id, p.author_id, p.text, p.created_at, coalesce(c.followers, 0) < $6, p.position
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[]) AS p (post_id, author_id, text, created_at, position)
+          INSERT INTO ${t.posts} (post_id, author_id, text, created_at, fanned_out, version, position)
+          SELECT p.post_id, p.author_id, p.text, p.created_at, coalesce(c.followers, 0) < $6, p.version, p.position
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $7::int[]) AS p (post_id, author_id, text, created_at, position, version)
           LEFT JOIN ${t.follower_counts} c ON c.user_id = p.author_id
           ON CONFLICT DO NOTHING
           RETURNING post_id, author_id, created_at, fanned_out)
@@ -291,6 +295,7 @@ async function applyPosts(
         published.map((event) => event.data.publishedAt),
         published.map((event) => event.position.toString()),
         celebrityFollowers,
+        published.map((event) => event.streamVersion),
       ],
     });
     if (added) {
@@ -376,13 +381,14 @@ async function applyPosts(
     }
   }
 
-  const counted = [...counts].filter(([, change]) => change.likes || change.comments || change.shares);
-  if (counted.length) {
+  // Every event on a post's stream moves its version (the post's ETag), also one that changes no count.
+  if (versions.size) {
+    const changed = [...versions].map(([postId, version]) => ({ postId, version, ...(counts.get(postId) ?? { likes: 0, comments: 0, shares: 0 }) }));
     await db.query({
       name: `tidings_feed_counts_${tables.posts}`,
-      text: `UPDATE ${t.posts} p SET likes = p.likes + d.likes, comments = p.comments + d.comments, shares = p.shares + d.shares
-        FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS d (post_id, likes, comments, shares) WHERE p.post_id = d.post_id`,
-      values: [counted.map(([postId]) => postId), counted.map(([, c]) => c.likes), counted.map(([, c]) => c.comments), counted.map(([, c]) => c.shares)],
+      text: `UPDATE ${t.posts} p SET likes = p.likes + d.likes, comments = p.comments + d.comments, shares = p.shares + d.shares, version = greatest(p.version, d.version)
+        FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[]) AS d (post_id, likes, comments, shares, version) WHERE p.post_id = d.post_id`,
+      values: [changed.map((c) => c.postId), changed.map((c) => c.likes), changed.map((c) => c.comments), changed.map((c) => c.shares), changed.map((c) => c.version)],
     });
   }
 }

@@ -12,6 +12,9 @@ export type PostView = Readonly<{
   createdAt: string;
 }>;
 
+/** A post and the version of its stream `post-<postId>` the read model has applied: `GET /posts/:id` answers it as its ETag, not in the body. */
+export type VersionedPost = Readonly<{ post: PostView; version: number }>;
+
 /** A post in a feed; `sharedBy` when it is there because a followed user shared it, and then `createdAt` is when it was shared. */
 export type FeedItem = PostView & Readonly<{ sharedBy?: string }>;
 
@@ -81,11 +84,11 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
   return { items, next: { createdAt: last.created_at.toISOString(), postId: last.post_id, sharedBy: last.shared_by } };
 }
 
-const SELECT_POSTS = 'SELECT post_id, author_id, text, likes, comments, shares, created_at FROM posts';
+const SELECT_POSTS = 'SELECT post_id, author_id, text, likes, comments, shares, created_at, version FROM posts';
 
-export async function findPost(pool: Pool, postId: string): Promise<PostView | undefined> {
-  const { rows } = await pool.query<PostRecord>({ name: 'tidings_find_post', text: `${SELECT_POSTS} WHERE post_id = $1`, values: [postId] });
-  return rows[0] && postView(rows[0]);
+export async function findPost(pool: Pool, postId: string): Promise<VersionedPost | undefined> {
+  const { rows } = await pool.query<PostRecord & { version: number }>({ name: 'tidings_find_post', text: `${SELECT_POSTS} WHERE post_id = $1`, values: [postId] });
+  return rows[0] && { post: postView(rows[0]), version: rows[0].version };
 }
 
 /** An author's posts, newest first, in keyset pages. */

@@ -1,14 +1,24 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
+import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { commentBody, publishPostBody, Social } from './social.service';
 
 /** A 204 carries its position only in `X-Position` (API.md). */
 const noContent = (reply: FastifyReply, position: bigint | undefined): void => void withPosition(reply, position, {});
+
+/** A post is an aggregate (API.md): reading it and commands on it answer its stream's version as the ETag. */
+const withVersion = <Result extends { version: number }>(reply: FastifyReply, result: Result): Result => {
+  void reply.header('etag', `"${result.version}"`);
+  return result;
+};
+
+/** Commands on a post take `If-Match`, as products' and orders' do. */
+const IfMatchPost = () => ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the post version this command expects' });
 
 /** Follows, posts, likes, comments, shares and the caller's newsfeed over REST (API.md Social and newsfeed); all for signed-in users. */
 @Controller()
@@ -67,27 +77,30 @@ export class SocialController {
 
   @Get('posts/:id')
   @ApiQuery({ name: 'minPosition', required: false, description: 'wait (up to 5 s) until the read model shows this position' })
-  post(@Param('id') postId: string, @Query() query: unknown) {
-    return this.social.postQuery(postId, query);
+  async post(@Param('id') postId: string, @Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    return withVersion(reply, await this.social.postQuery(postId, query)).post;
   }
 
   @Post('posts/:id/like')
   @HttpCode(204)
-  async like(@Param('id') postId: string, @Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    noContent(reply, (await this.social.like(postId, body, caller, this.commands.metadata(request, caller))).position);
+  @IfMatchPost()
+  async like(@Param('id') postId: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noContent(reply, withVersion(reply, await this.social.like(postId, body, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch))).position);
   }
 
   @Delete('posts/:id/like')
   @HttpCode(204)
-  async unlike(@Param('id') postId: string, @Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    noContent(reply, (await this.social.unlike(postId, body, caller, this.commands.metadata(request, caller))).position);
+  @IfMatchPost()
+  async unlike(@Param('id') postId: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    noContent(reply, withVersion(reply, await this.social.unlike(postId, body, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch))).position);
   }
 
   @Post('posts/:id/comments')
   @HttpCode(201)
   @BodyOf(commentBody)
-  async comment(@Param('id') postId: string, @Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const commented = await this.social.comment(postId, body, caller, this.commands.metadata(request, caller));
+  @IfMatchPost()
+  async comment(@Param('id') postId: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const commented = withVersion(reply, await this.social.comment(postId, body, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch)));
     return withPosition(reply, commented.position, { commentId: commented.commentId });
   }
 
@@ -101,8 +114,9 @@ export class SocialController {
 
   @Post('posts/:id/share')
   @HttpCode(201)
-  async share(@Param('id') postId: string, @Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const shared = await this.social.share(postId, body, caller, this.commands.metadata(request, caller));
+  @IfMatchPost()
+  async share(@Param('id') postId: string, @Body() body: unknown, @Headers('if-match') ifMatch: string | undefined, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const shared = withVersion(reply, await this.social.share(postId, body, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch)));
     return withPosition(reply, shared.position, { postId: shared.postId });
   }
 

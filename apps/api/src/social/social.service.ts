@@ -24,6 +24,7 @@ import {
   userPosts,
   userStreamId,
   type PostView,
+  type VersionedPost,
 } from '@tidings/social';
 import type { Principal } from '../auth/tokens';
 import { Commands } from '../http/command-context';
@@ -100,17 +101,13 @@ export class Social {
   }
 
   async post(postId: string, minPosition: unknown): Promise<PostView> {
-    parseInput(POST_ID, postId, 'params');
-    await this.readModels.awaitPosition(this.feed, minPosition);
-    const post = await findPost(this.readModels.pool, postId);
-    if (!post) throw problems.notFound(`no post ${postId}`);
-    return post;
+    return (await this.versionedPost(postId, minPosition)).post;
   }
 
-  /** `GET /posts/:id`: only `?minPosition=` is understood. */
-  async postQuery(postId: string, query: unknown): Promise<PostView> {
+  /** `GET /posts/:id`: only `?minPosition=` is understood; the version is the post's ETag. */
+  async postQuery(postId: string, query: unknown): Promise<VersionedPost> {
     const { minPosition } = parseInput(readQuery, query, 'query');
-    return this.post(postId, minPosition);
+    return this.versionedPost(postId, minPosition);
   }
 
   /** An author's posts, newest first. */
@@ -123,28 +120,32 @@ export class Social {
     return pageOf(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId]));
   }
 
-  /** A like counts once per user: liking again, or taking back a like never given, records nothing. */
-  async like(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata) {
+  /**
+   * A like counts once per user: liking again, or taking back a like never given, records nothing
+   * (and keeps the version). Commands on a post run only while its stream is at
+   * `expectedVersion` (If-Match), when given; each answers the stream's version after it.
+   */
+  async like(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(noBody, body, 'body');
     parseInput(POST_ID, postId, 'params');
-    const result = await this.commands.run(likePost, postStreamId(postId), { type: 'LikePost', data: { postId, userId: caller.userId }, metadata });
-    return { position: result.position };
+    const result = await this.commands.run(likePost, postStreamId(postId), { type: 'LikePost', data: { postId, userId: caller.userId }, metadata }, { expectedVersion });
+    return { version: result.version, position: result.position };
   }
 
-  async unlike(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata) {
+  async unlike(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(noBody, body, 'body');
     parseInput(POST_ID, postId, 'params');
-    const result = await this.commands.run(unlikePost, postStreamId(postId), { type: 'UnlikePost', data: { postId, userId: caller.userId }, metadata });
-    return { position: result.position };
+    const result = await this.commands.run(unlikePost, postStreamId(postId), { type: 'UnlikePost', data: { postId, userId: caller.userId }, metadata }, { expectedVersion });
+    return { version: result.version, position: result.position };
   }
 
   /** The comment id is the command id, as a post's is. A comment on a missing post is 404. */
-  async comment(postId: string, input: unknown, caller: Principal, metadata: CommandMetadata) {
+  async comment(postId: string, input: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     const { text } = parseInput(commentBody, input, 'body');
     parseInput(POST_ID, postId, 'params');
     const commentId = metadata.commandId;
-    const result = await this.commands.run(commentOnPost, postStreamId(postId), { type: 'CommentOnPost', data: { postId, commentId, authorId: caller.userId, text }, metadata });
-    return { commentId, position: result.position };
+    const result = await this.commands.run(commentOnPost, postStreamId(postId), { type: 'CommentOnPost', data: { postId, commentId, authorId: caller.userId, text }, metadata }, { expectedVersion });
+    return { commentId, version: result.version, position: result.position };
   }
 
   /** A post's comments, oldest first; 404 for a post the read model does not know. */
@@ -159,11 +160,11 @@ export class Social {
   }
 
   /** The share reaches the sharer's followers' feeds; a user shares a post once. */
-  async share(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata) {
+  async share(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(noBody, body, 'body');
     parseInput(POST_ID, postId, 'params');
-    const result = await this.commands.run(sharePost, postStreamId(postId), { type: 'SharePost', data: { postId, sharerId: caller.userId }, metadata });
-    return { postId, position: result.position };
+    const result = await this.commands.run(sharePost, postStreamId(postId), { type: 'SharePost', data: { postId, sharerId: caller.userId }, metadata }, { expectedVersion });
+    return { postId, version: result.version, position: result.position };
   }
 
   /**
@@ -177,6 +178,15 @@ export class Social {
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await feedPage(this.readModels.pool, { userId: caller.userId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1], sharedBy: before[2] } } : {}) });
     return pageOf(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId, page.next.sharedBy]));
+  }
+
+  /** A post once the feed read model shows `minPosition`; 404 for one it does not know. */
+  private async versionedPost(postId: string, minPosition: unknown): Promise<VersionedPost> {
+    parseInput(POST_ID, postId, 'params');
+    await this.readModels.awaitPosition(this.feed, minPosition);
+    const found = await findPost(this.readModels.pool, postId);
+    if (!found) throw problems.notFound(`no post ${postId}`);
+    return found;
   }
 
   private async followPage(list: typeof followers, userId: string, query: unknown) {
