@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type CheckoutAdminDeps, type SagaStatus, type SagaSummary } from '@tidings/checkout';
-import { createCommandHandler, systemClock, uuidV7Ids } from '@tidings/core';
+import { checkoutWithHistory, compensateCheckout, findCheckout, listCheckouts, nudgeCheckouts, orderIdOfCheckout, retryCheckout, SAGA_STATUSES, type SagaStatus, type SagaSummary } from '@tidings/checkout';
+import { createCommandHandler, systemClock, uuidV7Ids, type CommandMetadata } from '@tidings/core';
 import { withOperatorConnections, type OperatorConnections } from './operator-connections';
 import { print, printJson, table } from './output';
 
@@ -59,7 +59,7 @@ export function addSagasCommand(program: Command): void {
     .action((sagaId: string, options: { reason: string }) =>
       withOperatorConnections(async (connections) => {
         const orderId = orderIdOfCheckout((await existingSaga(connections.pool, sagaId)).sagaId);
-        await retryCheckout(adminDeps(connections), orderId, actor(), options.reason);
+        await retryCheckout(commandHandler(connections), orderId, options.reason, operatorCommand(orderId));
         await nudgeCheckouts(connections.pool, [orderId]);
         print(`${sagaId}: retry recorded; the scheduler drives it next`);
       }),
@@ -73,7 +73,7 @@ export function addSagasCommand(program: Command): void {
     .action((sagaId: string, options: { reason: string }) =>
       withOperatorConnections(async (connections) => {
         const orderId = orderIdOfCheckout((await existingSaga(connections.pool, sagaId)).sagaId);
-        await compensateCheckout(adminDeps(connections), orderId, actor(), options.reason);
+        await compensateCheckout(commandHandler(connections), orderId, options.reason, operatorCommand(orderId));
         await nudgeCheckouts(connections.pool, [orderId]);
         print(`${sagaId}: compensation recorded; the scheduler drives it next`);
       }),
@@ -90,7 +90,10 @@ async function existingSaga(pool: OperatorConnections['pool'], sagaId: string): 
   return saga;
 }
 
-const adminDeps = ({ store }: OperatorConnections): CheckoutAdminDeps => ({ store, handle: createCommandHandler({ store, ids: uuidV7Ids }), clock: systemClock, ids: uuidV7Ids });
+const commandHandler = ({ store }: OperatorConnections) => createCommandHandler({ store, ids: uuidV7Ids });
+
+/** An operator's command from this terminal: a new one each time it is run. */
+const operatorCommand = (orderId: string): CommandMetadata => ({ commandId: uuidV7Ids.next(), correlationId: orderId, actor: actor(), now: systemClock.now() });
 
 /** Who asked, as the saga's history records it. */
 const actor = () => `cli:${userInfo().username}`;

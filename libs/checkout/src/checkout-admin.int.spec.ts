@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { createCommandHandler, uuidV7Ids, type EventToAppend } from '@tidings/core';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId, type CheckoutEvent } from './checkout';
-import { checkoutWithHistory } from './checkout-admin';
+import { checkoutWithHistory, compensateCheckout, retryCheckout } from './checkout-admin';
 import { claimDueCheckouts, deferCheckout, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
 import { itemsReserved, ORDER_ID, started } from './checkout.fixture';
+import { StepRefused } from './record-step/record-step';
 
 describe('checkoutWithHistory', () => {
   const { store, pool } = useTestEventStore();
@@ -26,5 +28,43 @@ describe('checkoutWithHistory', () => {
     const [again] = await claimDueCheckouts(pool, 1, 60_000, randomUUID());
     await settleCheckouts(pool, [{ claim: again, outcome: { status: 'running', step: 'payment retry', paymentAttempts: 1, lastError: 'the gateway is unavailable (attempt 1)' } }]);
     expect(await checkoutWithHistory(pool, store, sagaId)).toMatchObject({ status: 'running', lastError: 'the gateway is unavailable (attempt 1)' });
+  });
+});
+
+describe('an operator’s retry and compensation', () => {
+  const { store } = useTestEventStore();
+  const run = createCommandHandler({ store, ids: uuidV7Ids });
+  const operator = (commandId = randomUUID()) => ({ commandId, correlationId: 'request-1', actor: 'ops', now: new Date('2026-01-01T00:00:05Z') });
+  const recorded = async (orderId: string) => (await store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
+  const runningSaga = async () => {
+    const orderId = randomUUID();
+    const metadata = { correlationId: orderId, causationId: orderId, actor: 'checkout', schemaVersion: 1 };
+    // A payment attempt failed and waits for its next: there is a step to retry.
+    const paymentFailed: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId, attempt: 1, error: 'the gateway is unavailable (attempt 1)', retryAt: '2026-01-01T00:00:01.000Z', gaveUp: false } };
+    const history = [started(), itemsReserved('A', 'B'), paymentFailed].map((event) => ({ ...event, data: { ...event.data, orderId }, eventId: randomUUID(), metadata }));
+    await store.append(checkoutStreamId(orderId), history as EventToAppend[], { expectedVersion: -1 });
+    return orderId;
+  };
+
+  it('records each once when asked again under the same command id (a request retried after a crash), and answers as the first time', async () => {
+    const orderId = await runningSaga();
+    const retry = operator();
+    const first = await retryCheckout(run, orderId, 'gateway back', retry);
+    const again = await retryCheckout(run, orderId, 'gateway back', retry);
+    expect(again).toMatchObject({ events: [], repeated: true, position: first.position, version: first.version });
+
+    const compensation = operator();
+    const compensating = await compensateCheckout(run, orderId, 'customer called', compensation);
+    await expect(compensateCheckout(run, orderId, 'customer called', compensation)).resolves.toMatchObject({ events: [], repeated: true, position: compensating.position });
+    expect(await recorded(orderId)).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentFailed', 'CheckoutRetried', 'CheckoutCompensationStarted']);
+    // The saga's correlation is its order's, whatever request asked.
+    expect((await store.readStream(checkoutStreamId(orderId))).at(-1)?.metadata).toMatchObject({ correlationId: orderId, causationId: compensation.commandId, actor: 'ops' });
+  });
+
+  it('refuses a second compensation that is another command: the saga is compensating already', async () => {
+    const orderId = await runningSaga();
+    await compensateCheckout(run, orderId, 'customer called', operator());
+    await expect(compensateCheckout(run, orderId, 'customer called again', operator())).rejects.toThrow(StepRefused);
+    expect(await recorded(orderId)).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentFailed', 'CheckoutCompensationStarted']);
   });
 });

@@ -1,10 +1,8 @@
 import type { Pool } from 'pg';
-import type { Clock, EventStore, HandleCommand, IdGenerator, RecordedEvent } from '@tidings/core';
+import type { CommandMetadata, EventStore, RecordedEvent, RunCommand } from '@tidings/core';
 import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent } from './checkout';
 import { findCheckoutRow, type SagaSummary } from './checkout-sagas.repository';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
-
-export type CheckoutAdminDeps = Readonly<{ store: EventStore; handle: HandleCommand; clock: Clock; ids: IdGenerator }>;
 
 /**
  * An operator's action applies to the saga as they saw it when `expectedVersion` (its stream's
@@ -13,32 +11,29 @@ export type CheckoutAdminDeps = Readonly<{ store: EventStore; handle: HandleComm
  */
 export type AdminActionOptions = Readonly<{ expectedVersion?: number }>;
 
-/** What an operator asks of a saga, recorded on its stream with who asked and why: the saga after it, its version, and where its record is. */
-function recordAdminAction(deps: CheckoutAdminDeps, orderId: string, event: CheckoutEvent, actor: string, { expectedVersion }: AdminActionOptions) {
-  return deps.handle(
-    recordCheckoutStep,
-    checkoutStreamId(orderId),
-    {
-      type: 'RecordCheckoutStep',
-      data: event,
-      metadata: { commandId: deps.ids.next(), correlationId: orderId, actor, now: deps.clock.now() },
-    },
-    { expectedVersion },
-  );
+/**
+ * What an operator asks of a saga, recorded on its stream with who asked and why: the saga after
+ * it, its version, and where its record is. `metadata` is the operator's command: asked again
+ * under its id (a request retried under its Idempotency-Key after a crash), it records nothing
+ * more and answers as it did.
+ */
+function recordAdminAction(run: RunCommand, event: CheckoutEvent, metadata: CommandMetadata, { expectedVersion }: AdminActionOptions) {
+  const { orderId } = event.data;
+  return run(recordCheckoutStep, checkoutStreamId(orderId), { type: 'RecordCheckoutStep', data: event, metadata: { ...metadata, correlationId: orderId } }, { expectedVersion });
 }
 
 /** Retries a failed saga's step (or a payment waiting for its next attempt) now; refused when nothing waits. */
-export const retryCheckout = (deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string, options: AdminActionOptions = {}) =>
-  recordAdminAction(deps, orderId, { type: 'CheckoutRetried', data: { orderId, actor, reason } }, actor, options);
+export const retryCheckout = (run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, options: AdminActionOptions = {}) =>
+  recordAdminAction(run, { type: 'CheckoutRetried', data: { orderId, actor: metadata.actor, reason } }, metadata, options);
 
 /**
  * Forces compensation; refused once the order is confirmed, and once compensation has begun (the
  * saga's own start of it records nothing twice, but an operator's is either in the history or
  * answered with why not).
  */
-export async function compensateCheckout(deps: CheckoutAdminDeps, orderId: string, actor: string, reason: string, options: AdminActionOptions = {}) {
-  const recorded = await recordAdminAction(deps, orderId, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor } }, actor, options);
-  if (recorded.events.length === 0) throw new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${recorded.state.status} already: nothing was recorded`);
+export async function compensateCheckout(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, options: AdminActionOptions = {}) {
+  const recorded = await recordAdminAction(run, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor: metadata.actor } }, metadata, options);
+  if (recorded.events.length === 0 && !recorded.repeated) throw new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${recorded.state.status} already: nothing was recorded`);
   return recorded;
 }
 

@@ -37,6 +37,8 @@ export type CommandResult<State, E extends Message> = Readonly<{
    * its batch's append); undefined only while the stream has no events.
    */
   position?: bigint;
+  /** The command's id had already caused events on the stream: it was not decided again, and `position` shows what it did then. */
+  repeated?: true;
 }>;
 
 // Enough for a command to outlast another process that is busy with a queue of its own on the stream.
@@ -143,6 +145,9 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
 
 export type HandleCommand = ReturnType<typeof createCommandHandler>;
 
+/** One command run on a stream, as HandleCommand runs it: what a caller that only runs commands needs (an edge may wrap it, to count them say). */
+export type RunCommand = <State, C extends Command, E extends Message>(decider: Decider<State, C, E>, streamId: string, command: C, options?: CommandOptions) => Promise<CommandResult<State, E>>;
+
 type Fold<State, E extends Message> = Pick<Decider<State, never, E>, 'evolve' | 'initialState'>;
 
 /** A command waiting for its turn on a stream, with the settlement of its caller's promise. */
@@ -198,7 +203,7 @@ function settle(commands: readonly QueuedCommand[], decisions: readonly Decision
   for (const [i, { outcome, state, version }] of decisions.entries()) {
     const { resolve, reject } = commands[i];
     if ('error' in outcome) reject(outcome.error);
-    else if ('earlier' in outcome) resolve({ events: [], state, version, position: outcome.earlier === 'inThisAppend' ? appendedAt : outcome.earlier });
+    else if ('earlier' in outcome) resolve({ events: [], state, version, position: outcome.earlier === 'inThisAppend' ? appendedAt : outcome.earlier, repeated: true });
     else {
       const position = outcome.events.length > 0 ? appendedAt : shownAt;
       resolve({ events: outcome.events, state, version, ...(position !== undefined ? { position } : {}) });

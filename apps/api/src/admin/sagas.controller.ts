@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Injectable, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Injectable, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import {
@@ -13,13 +13,12 @@ import {
   retryCheckout,
   SAGA_STATUSES,
   versionedCheckoutWithHistory,
-  type CheckoutAdminDeps,
 } from '@tidings/checkout';
-import { systemClock, uuidV7Ids, type EventStore, type HandleCommand } from '@tidings/core';
-import { COMMANDS, DATABASE, EVENT_STORE } from '@tidings/platform';
+import type { CommandMetadata, EventStore, RunCommand } from '@tidings/core';
+import { DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
-import { withPosition } from '../http/command-context';
+import { Commands, withPosition } from '../http/command-context';
 import { expectedVersionOf } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { pageOf, pageQuery } from '../http/pages';
@@ -35,15 +34,16 @@ export const retryBody = z.strictObject({ reason: storableText(500).optional() }
 /** Saga administration (API.md), shared by REST and GraphQL: every action is recorded in the saga's history with its actor and reason. */
 @Injectable()
 export class SagaAdmin {
-  private readonly deps: CheckoutAdminDeps;
+  /** The API's command path: admin actions are counted with every other command. */
+  private readonly run: RunCommand;
 
   constructor(
     @Inject(DATABASE) private readonly pool: Pool,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(COMMANDS) handle: HandleCommand,
+    @Inject(Commands) commands: Commands,
     @Inject(ReadModels) private readonly readModels: ReadModels,
   ) {
-    this.deps = { store: this.store, handle, clock: systemClock, ids: uuidV7Ids };
+    this.run = (decider, streamId, command, options) => commands.run(decider, streamId, command, options);
   }
 
   async list(query: unknown) {
@@ -68,19 +68,19 @@ export class SagaAdmin {
   }
 
   /** `expectedVersion` (If-Match): only while the saga's stream is still at it, else 409 and nothing recorded. */
-  async retry(sagaId: string, input: unknown, caller: Principal, expectedVersion?: number) {
+  async retry(sagaId: string, input: unknown, metadata: CommandMetadata, expectedVersion?: number) {
     const { reason } = parseInput(retryBody, input ?? {}, 'body');
     const orderId = await this.existing(sagaId);
-    const { position, version } = await retryCheckout(this.deps, orderId, caller.userId, reason ?? 'retried by an operator', { expectedVersion });
+    const { position, version } = await retryCheckout(this.run, orderId, reason ?? 'retried by an operator', metadata, { expectedVersion });
     await nudgeCheckouts(this.pool, [orderId]);
     return { sagaId, status: 'retrying', position, version };
   }
 
   /** `expectedVersion` (If-Match): only while the saga's stream is still at it, else 409 and nothing recorded. */
-  async compensate(sagaId: string, input: unknown, caller: Principal, expectedVersion?: number) {
+  async compensate(sagaId: string, input: unknown, metadata: CommandMetadata, expectedVersion?: number) {
     const { reason } = parseInput(compensateBody, input, 'body');
     const orderId = await this.existing(sagaId);
-    const { position, version } = await compensateCheckout(this.deps, orderId, caller.userId, reason, { expectedVersion });
+    const { position, version } = await compensateCheckout(this.run, orderId, reason, metadata, { expectedVersion });
     await nudgeCheckouts(this.pool, [orderId]);
     return { sagaId, status: 'compensating', position, version };
   }
@@ -97,7 +97,10 @@ export class SagaAdmin {
 @ApiBearerAuth()
 @Allow('admin')
 export class SagasController {
-  constructor(@Inject(SagaAdmin) private readonly sagas: SagaAdmin) {}
+  constructor(
+    @Inject(SagaAdmin) private readonly sagas: SagaAdmin,
+    @Inject(Commands) private readonly commands: Commands,
+  ) {}
 
   @Get()
   @ApiQuery({ name: 'status', required: false, enum: SAGA_STATUSES })
@@ -125,9 +128,10 @@ export class SagasController {
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Caller() caller: Principal,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return answered(reply, await this.sagas.retry(sagaId, body, caller, expectedVersionOf(ifMatch)));
+    return answered(reply, await this.sagas.retry(sagaId, body, this.commands.metadata(request, caller), expectedVersionOf(ifMatch)));
   }
 
   @Post(':id/compensate')
@@ -139,9 +143,10 @@ export class SagasController {
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Caller() caller: Principal,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return answered(reply, await this.sagas.compensate(sagaId, body, caller, expectedVersionOf(ifMatch)));
+    return answered(reply, await this.sagas.compensate(sagaId, body, this.commands.metadata(request, caller), expectedVersionOf(ifMatch)));
   }
 }
 

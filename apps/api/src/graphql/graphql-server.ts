@@ -161,14 +161,14 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const cancelling = await orders.cancel(args.orderId, caller, metadataOf(context, caller, info));
         return { ...cancelling, position: positionOf(cancelling.position) };
       },
-      retrySaga: async (_root, args: { sagaId: string; reason?: string | null }, context: Context) => {
+      retrySaga: async (_root, args: { sagaId: string; reason?: string | null }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), caller);
+        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), metadataOf(context, caller, info));
         return { ...retrying, position: positionOf(retrying.position) };
       },
-      compensateSaga: async (_root, args: { sagaId: string; reason: string }, context: Context) => {
+      compensateSaga: async (_root, args: { sagaId: string; reason: string }, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, caller);
+        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, metadataOf(context, caller, info));
         return { ...compensating, position: positionOf(compensating.position) };
       },
       rebuildProjection: (_root, args: { name: string }, context: Context) => {
