@@ -73,6 +73,20 @@ describe('handleCommand over the PostgreSQL store', () => {
     await expect(handle(counter, id, increment(1), { expectedVersion: 1 })).resolves.toMatchObject({ version: 2 });
   });
 
+  it('answers a command with If-Match that it has applied as it did, though its own events moved the version (a request retried after a crash)', async () => {
+    const [one, other] = [createCommandHandler({ store: given.store, ids: uuidV7Ids }), createCommandHandler({ store: given.store, ids: uuidV7Ids })];
+    const id = streamId();
+    await one(counter, id, increment(1));
+    const command = increment(2);
+    const first = await one(counter, id, command, { expectedVersion: 0 });
+
+    await expect(one(counter, id, command, { expectedVersion: 0 })).resolves.toMatchObject({ events: [], repeated: true, position: first.position });
+    await expect(other(counter, id, command, { expectedVersion: 0 })).resolves.toMatchObject({ events: [], repeated: true, position: first.position });
+    expect(await given.store.readStream(id)).toHaveLength(2);
+    // Another command at that version is refused as before.
+    await expect(other(counter, id, increment(2), { expectedVersion: 0 })).rejects.toBeInstanceOf(WrongExpectedVersion);
+  });
+
   it('appends nothing when the decider refuses or decides nothing', async () => {
     const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
     const id = streamId();

@@ -112,7 +112,8 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
       const known = folded.take(fold, streamId);
       const trusted = !verified && attempt === 1 && (known.cached || likelyNew === true) && (expectedVersion === undefined || expectedVersion === known.version);
       const base = trusted ? known : await catchUp(fold, streamId, known);
-      if (expectedVersion !== undefined && expectedVersion !== base.version) {
+      // A command with If-Match comes alone. Seen before (a request retried after a crash), it answers what it did: its own events moved the version.
+      if (expectedVersion !== undefined && expectedVersion !== base.version && !base.causedBy.has(commands[0].command.metadata.commandId)) {
         throw new WrongExpectedVersion(streamId, expectedVersion, base.version);
       }
       const { decisions, appending } = decideInTurn(commands, base, ids);
