@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { systemClock } from '@tidings/core';
-import { DATABASE, SETTINGS } from '@tidings/platform';
+import { DATABASE, SETTINGS, startPeriodicJob, type PeriodicJob } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { compactViewMinutes } from '@tidings/views';
 
@@ -17,8 +17,7 @@ const FIRST_RUN_AFTER_MS = 60_000;
 @Injectable()
 export class ViewsCompaction implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('views-compaction');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private job?: PeriodicJob;
 
   constructor(
     @Inject(SETTINGS) private readonly settings: Settings,
@@ -26,19 +25,12 @@ export class ViewsCompaction implements OnApplicationBootstrap, BeforeApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
-    const run = () => {
-      this.running ??= this.compact().finally(() => (this.running = undefined));
-    };
     // First after a minute: the projector creates the read model's tables as it starts.
-    this.timer = setTimeout(() => {
-      run();
-      this.timer = setInterval(run, EVERY_MS);
-    }, FIRST_RUN_AFTER_MS);
+    this.job = startPeriodicJob(() => this.compact(), { firstAfterMs: FIRST_RUN_AFTER_MS, everyMs: EVERY_MS });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.job?.stop();
   }
 
   private async compact(): Promise<void> {

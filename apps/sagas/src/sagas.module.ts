@@ -10,6 +10,7 @@ import type { Settings } from '@tidings/settings';
 import { CheckoutScheduler } from './checkout-scheduler';
 import { CheckoutTrigger } from './checkout-trigger.consumer';
 import { ImportWorkers } from './import-workers';
+import { UploadSweeper } from './upload-sweeper';
 
 /** Sagas driven at once by one process. */
 const CONCURRENCY = 64;
@@ -81,5 +82,5 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 }
 
-@Module({ providers: [SagasService, ImportWorkers] })
+@Module({ providers: [SagasService, ImportWorkers, UploadSweeper] })
 export class SagasModule {}

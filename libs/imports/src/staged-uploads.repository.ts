@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import type { EventStore, RecordedEvent } from '@tidings/core';
+import { evolveImportJob, importStreamId, initialImportJob, type ImportEvent } from './imports';
 import type { FileRow } from './import-file/import-file';
 import type { StagedUpload } from './import-chunk/import-chunk';
 import { skuOf } from './import-row/import-row';
@@ -55,3 +57,24 @@ export const stagedUploads = (pool: Pool): StagedUpload => ({
     await dropUpload(pool, jobId);
   },
 });
+
+/**
+ * Drops the stored uploads that no job will read: those no row has been added to for `idleMs`
+ * whose job never started (the API process died while the file streamed in, or before it
+ * started the job) or has ended (a process died between the end and its drop). A running job's
+ * upload is kept however old. Returns the jobs whose uploads were dropped.
+ */
+export async function dropAbandonedUploads(pool: Pool, store: EventStore, idleMs: number): Promise<string[]> {
+  const { rows } = await pool.query<{ job_id: string }>(
+    "SELECT job_id FROM import_rows GROUP BY job_id HAVING max(staged_at) < now() - $1 * interval '1 millisecond'",
+    [idleMs],
+  );
+  const dropped: string[] = [];
+  for (const { job_id: jobId } of rows) {
+    const job = ((await store.readStream(importStreamId(jobId))) as RecordedEvent<ImportEvent>[]).reduce(evolveImportJob, initialImportJob());
+    if (job.status === 'running') continue;
+    await dropUpload(pool, jobId);
+    dropped.push(jobId);
+  }
+  return dropped;
+}

@@ -1,2 +1,3 @@
 export * from './platform.module';
 export * from './pino-logger';
+export * from './periodic-job';
