@@ -110,7 +110,8 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
     let verified = false;
     for (let attempt = 1; ; attempt++) {
       const known = folded.take(fold, streamId);
-      const trusted = !verified && attempt === 1 && (known.cached || likelyNew === true) && (expectedVersion === undefined || expectedVersion === known.version);
+      // With If-Match the store is read: a command this process has not seen may have been appended by another since (its retry must be recognised, not refused).
+      const trusted = !verified && attempt === 1 && (known.cached || likelyNew === true) && expectedVersion === undefined;
       const base = trusted ? known : await catchUp(fold, streamId, known);
       // A command with If-Match comes alone. Seen before (a request retried after a crash), it answers what it did: its own events moved the version.
       if (expectedVersion !== undefined && expectedVersion !== base.version && !base.causedBy.has(commands[0].command.metadata.commandId)) {
