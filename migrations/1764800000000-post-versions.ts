@@ -11,9 +11,11 @@ const LIVE_POSTS_TABLE = "SELECT 'posts_v' || version AS \"table\" FROM projecti
  * Each post of the feed read model keeps `version`, the version of the last event of
  * `post-<id>` applied: a post's ETag. Feed read models built before it get the column, each post
  * at its stream's version in the store (its events not yet applied then leave it as it is:
- * applying one never moves a version back), and the `posts` view is made again to show it (a
- * view keeps the columns its table had when it was made). A projector of the previous release,
- * still running while the new one starts, adds posts at 0, the version of their publishing.
+ * applying one never moves a version back; one index lookup per post, the stream id compared
+ * in the events table's collation, not the posts table's "C"), and the `posts` view is made
+ * again to show it (a view keeps the columns its table had when it was made). Stop the previous
+ * release's projectors (and a feed rebuild it runs) before migrating: their code adds posts at
+ * 0, the version of their publishing, and moves no version after.
  * With EVENT_STORE=eventstoredb the `events` table holds nothing, so every post starts at 0
  * and its next event applied sets it; rebuild the feed for exact ETags at once.
  */
@@ -24,7 +26,7 @@ export class PostVersions1764800000000 implements MigrationInterface {
     for (const { table } of (await db.query(POSTS_TABLES)) as { table: string }[]) {
       await db.query(`ALTER TABLE "${table}" ADD COLUMN IF NOT EXISTS version int NOT NULL DEFAULT 0`);
       await db.query(`UPDATE "${table}" p SET version = s.version
-                        FROM (SELECT post_id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = 'post-' || post_id) AS version FROM "${table}") s
+                        FROM (SELECT post_id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = 'post-' || post_id COLLATE "default") AS version FROM "${table}") s
                        WHERE s.post_id = p.post_id AND s.version IS NOT NULL`);
     }
     await this.showLiveTable(db);

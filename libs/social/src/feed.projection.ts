@@ -73,7 +73,7 @@ export const feedProjection = ({ celebrityFollowers, onFeedItems }: FeedProjecti
         comments   int              NOT NULL DEFAULT 0,
         shares     int              NOT NULL DEFAULT 0,
         fanned_out boolean          NOT NULL,
-        version    int              NOT NULL,
+        version    int              NOT NULL DEFAULT 0,
         position   bigint           NOT NULL
       );
       CREATE INDEX ON ${table} (author_id, created_at DESC, post_id DESC);

@@ -19,7 +19,7 @@ import { DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf } from '../http/if-match';
+import { expectedVersionOf, sendVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { pageOf, pageQuery } from '../http/pages';
 import { parseInput, storableText } from '../http/parse-input';
@@ -115,7 +115,7 @@ export class SagasController {
   @ApiQuery({ name: 'minPosition', required: false, description: 'met at once: the history is read from the event store' })
   async show(@Param('id') sagaId: string, @Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { saga, version } = await this.sagas.versioned(sagaId, minPositionOf(query));
-    void reply.header('etag', `"${version}"`);
+    sendVersion(reply, version);
     return saga;
   }
 
@@ -152,6 +152,6 @@ export class SagasController {
 
 /** An operator's action answers where its record is, and the saga's version after it as its ETag. */
 function answered(reply: FastifyReply, { position, version, ...action }: Readonly<{ sagaId: string; status: string; position: bigint | undefined; version: number }>) {
-  void reply.header('etag', `"${version}"`);
+  sendVersion(reply, version);
   return withPosition(reply, position, action);
 }

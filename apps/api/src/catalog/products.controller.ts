@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf } from '../http/if-match';
+import { expectedVersionOf, sendVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { minPositionOf } from '../http/read-models';
 import { Catalog, receiveStockBody, registerProductBody } from './catalog.service';
@@ -25,7 +25,7 @@ export class ProductsController {
   @BodyOf(registerProductBody)
   async register(@Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const registered = await this.catalog.register(body, this.commands.metadata(request, caller));
-    void reply.header('etag', `"${registered.version}"`);
+    sendVersion(reply, registered.version);
     return withPosition(reply, registered.position, { sku: registered.sku });
   }
 
@@ -43,7 +43,7 @@ export class ProductsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const receipt = await this.catalog.receive(sku, body, expectedVersionOf(ifMatch), this.commands.metadata(request, caller));
-    void reply.header('etag', `"${receipt.version}"`);
+    sendVersion(reply, receipt.version);
     return withPosition(reply, receipt.position, { sku, onHand: receipt.onHand, available: receipt.available });
   }
 
@@ -51,7 +51,7 @@ export class ProductsController {
   @ApiQuery({ name: 'minPosition', required: false, description: 'wait (up to 5 s) until the read model shows this position' })
   async get(@Param('sku') sku: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply) {
     const product = await this.catalog.product(sku, minPositionOf(query));
-    void reply.header('etag', `"${product.version}"`);
+    sendVersion(reply, product.version);
     return product;
   }
 

@@ -1,4 +1,8 @@
+import type { FastifyReply } from 'fastify';
 import { problems } from './problem';
+
+/** An aggregate's version as its ETag (API.md), what `If-Match` gives back. */
+export const sendVersion = (reply: FastifyReply, version: number): void => void reply.header('etag', `"${version}"`);
 
 /** `If-Match: "<version>"` (an ETag the API gave) as the version a command expects; absent → no check. */
 export function expectedVersionOf(ifMatch: string | undefined): number | undefined {

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf } from '../http/if-match';
+import { expectedVersionOf, sendVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { commentBody, publishPostBody, Social } from './social.service';
 
@@ -13,7 +13,7 @@ const noContent = (reply: FastifyReply, position: bigint | undefined): void => v
 
 /** A post is an aggregate (API.md): reading it and commands on it answer its stream's version as the ETag. */
 const withVersion = <Result extends { version: number }>(reply: FastifyReply, result: Result): Result => {
-  void reply.header('etag', `"${result.version}"`);
+  sendVersion(reply, result.version);
   return result;
 };
 
