@@ -7,9 +7,9 @@ import { DATABASE, EVENT_STORE, startPeriodicJob, type PeriodicJob } from '@tidi
 const EVERY_MS = 60 * 60_000;
 const FIRST_RUN_AFTER_MS = 60_000;
 /**
- * How long an upload of a job that never started is kept since its last row: as long as its
- * Idempotency-Key (24 h), under which a retry of the cut-off request would store the same job's
- * rows and start it.
+ * How long an upload of a job that never started is kept since its last row was stored: a file
+ * streams in within minutes, and a retry of the cut-off request under its Idempotency-Key,
+ * which would store the same rows again and start the job, has a day to come.
  */
 const ABANDONED_AFTER_MS = 24 * 60 * 60_000;
 
@@ -38,7 +38,7 @@ export class UploadSweeper implements OnApplicationBootstrap, BeforeApplicationS
 
   private async sweep(): Promise<void> {
     try {
-      const dropped = await dropAbandonedUploads(this.pool, this.store, ABANDONED_AFTER_MS);
+      const dropped = await dropAbandonedUploads(this.pool, this.store, ABANDONED_AFTER_MS, (line) => this.logger.warn(line));
       if (dropped.length > 0) this.logger.warn(`dropped the stored uploads of ${dropped.length} import jobs that never started or had ended: ${dropped.join(', ')}`);
     } catch (error) {
       this.logger.warn(`cannot look for abandoned uploads now (next try in ${EVERY_MS / 60_000} min): ${(error as Error).message}`);
