@@ -4,6 +4,7 @@ import { orderStreamId } from '@tidings/orders';
 import { GatewayAborted, SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId } from './checkout';
+import { compensateCheckout } from './checkout-admin';
 import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY } from './checkout-driver';
 
 const ORDER_ID = '0190a000-0000-7000-8000-0000000000cc';
@@ -97,6 +98,26 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     await expect(driverWith(simulator).drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'completed', step: 'done' });
     const steps = (await store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
     expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
+  });
+
+  it('goes on with an operator’s compensation begun while the gateway had not answered, rather than failing over the timeout', async () => {
+    const orderId = '0190a000-0000-7000-8000-0000000000d1';
+    await placed(orderId, 'f', 'tok_timeout');
+    const simulator = new SimulatedPaymentGateway(pool);
+    const operator = createCommandHandler({ store: testStore.store, ids: uuidV7Ids });
+    // While the first attempt waits, an operator compensates from another process.
+    const compensation = { commandId: uuidV7Ids.next(), correlationId: 'request-1', actor: 'ops', now: new Date() };
+    const compensatedMeanwhile = simulatorBut(simulator, {
+      authorize: async (request, signal) => {
+        await compensateCheckout(operator, orderId, 'customer called', compensation);
+        return simulator.authorize(request, signal);
+      },
+    });
+    const driver = new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway: compensatedMeanwhile, clock: systemClock, policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs: 200 } });
+
+    await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'compensated', step: 'done' });
+    const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
+    expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutCompensationStarted', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
   });
 
   describe('when the gateway authorized and its answer was lost', () => {

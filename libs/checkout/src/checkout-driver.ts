@@ -211,7 +211,7 @@ export class CheckoutDriver {
       );
       if (authorization.outcome === 'declined') {
         await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } }, { likelyNew: firstAttempt });
-        return await record({ type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
+        return await this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
       }
       const { authorizationId } = authorization;
       await this.recordPayment(orderId, { type: 'PaymentAuthorized', data: { orderId, authorizationId, amountCents: saga.totalCents, currency: saga.currency } }, { likelyNew: firstAttempt });
@@ -225,12 +225,26 @@ export class CheckoutDriver {
         return this.saga(orderId);
       }
     } catch (error) {
-      if (error instanceof GatewayAborted) return record({ type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
+      if (error instanceof GatewayAborted) return this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
       if (!(error instanceof GatewayUnavailable)) throw error;
       const gaveUp = step.attempt >= this.deps.policy.maxPaymentAttempts;
       const retryAt = new Date(now.getTime() + Math.min(this.deps.policy.retryBaseMs * 2 ** (step.attempt - 1), 30_000)).toISOString();
       await this.recordPayment(orderId, { type: 'PaymentAttemptFailed', data: { orderId, operation: 'authorize', attempt: step.attempt, error: error.message } }, { discriminator: `failed:${step.attempt}`, likelyNew: firstAttempt });
-      return record({ type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
+      return this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
+    }
+  }
+
+  /**
+   * What a payment attempt came to, when the saga still goes forward: compensation begun while
+   * the gateway was answering (an operator's, a customer's cancellation) refuses the record, and
+   * the drive goes on with the compensation rather than failing over an outcome that no longer matters.
+   */
+  private async recordUnlessCompensating(orderId: string, record: Recorder, event: CheckoutEvent, discriminator?: string): Promise<CheckoutState> {
+    try {
+      return await record(event, discriminator);
+    } catch (error) {
+      if (error instanceof StepRefused && error.code === 'forward-step-refused') return this.saga(orderId);
+      throw error;
     }
   }
 
