@@ -202,6 +202,10 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     }
     expect(await api.eventCount()).toBe(unchanged);
 
+    // A post that does not exist is 404 with If-Match too, not a version conflict.
+    const missing = await call('author', 'POST', '/posts/00000000-0000-4000-8000-000000000000/like', undefined, { 'if-match': '"0"' });
+    expect({ status: missing.status, type: missing.body?.type }).toEqual({ status: 404, type: expect.stringMatching(/post-not-found$/) });
+
     // OpenAPI names the header on each command.
     const docs = (await (await fetch(`${api.baseUrl}/docs/json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
     const commands = ['post /posts/{id}/like', 'delete /posts/{id}/like', 'post /posts/{id}/comments', 'post /posts/{id}/share'];

@@ -1,5 +1,5 @@
 import { testCommandMetadata, useTestEventStore } from '@tidings/testing';
-import { counter, type Increment } from './counter.fixture';
+import { counter, LIMIT, type Increment } from './counter.fixture';
 import { BusinessRuleViolation, WrongExpectedVersion } from './errors';
 import type { EventStore } from './event-store.port';
 import { createCommandHandler } from './handle-command';
@@ -71,6 +71,15 @@ describe('handleCommand over the PostgreSQL store', () => {
 
     await expect(handle(counter, id, increment(1), { expectedVersion: 0 })).rejects.toBeInstanceOf(WrongExpectedVersion);
     await expect(handle(counter, id, increment(1), { expectedVersion: 1 })).resolves.toMatchObject({ version: 2 });
+  });
+
+  it('answers a command with If-Match on a stream with no events with its decider’s refusal, else with the version conflict', async () => {
+    const handle = createCommandHandler({ store: given.store, ids: uuidV7Ids });
+    const id = streamId();
+    // As a like of a post that does not exist: the decider's "not found" says more than "expected version 0".
+    await expect(handle(counter, id, increment(LIMIT + 1), { expectedVersion: 0 })).rejects.toMatchObject({ code: 'limit-exceeded' });
+    await expect(handle(counter, id, increment(1), { expectedVersion: 0 })).rejects.toBeInstanceOf(WrongExpectedVersion);
+    expect(await given.store.readStream(id)).toEqual([]);
   });
 
   it('answers a command with If-Match that it has applied as it did, though its own events moved the version (a request retried after a crash)', async () => {

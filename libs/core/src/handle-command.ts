@@ -115,7 +115,7 @@ export const createCommandHandler = ({ store, ids, maxAttempts = DEFAULT_MAX_ATT
       const base = trusted ? known : await catchUp(fold, streamId, known);
       // A command with If-Match comes alone. Seen before (a request retried after a crash), it answers what it did: its own events moved the version.
       if (expectedVersion !== undefined && expectedVersion !== base.version && !base.causedBy.has(commands[0].command.metadata.commandId)) {
-        throw new WrongExpectedVersion(streamId, expectedVersion, base.version);
+        throw refusalOfMissing(commands[0], base) ?? new WrongExpectedVersion(streamId, expectedVersion, base.version);
       }
       const { decisions, appending } = decideInTurn(commands, base, ids);
       if (trusted && decisions.some(({ outcome }) => 'error' in outcome || ('events' in outcome && outcome.events.length === 0))) {
@@ -224,6 +224,21 @@ const toAppend = <E extends Message>(event: E, command: Command, ids: IdGenerato
     schemaVersion: 1,
   },
 });
+
+/**
+ * For a command with If-Match on a stream that has no events: its decider's refusal (the
+ * aggregate not found, most often), which says more than a version conflict. Nothing is decided
+ * to be appended: the conflict stands when the decider would accept.
+ */
+function refusalOfMissing(queued: QueuedCommand, base: FoldedStream<unknown>): unknown {
+  if (base.version !== -1) return undefined;
+  try {
+    queued.decider.decide(queued.command, base.state);
+    return undefined;
+  } catch (refusal) {
+    return refusal;
+  }
+}
 
 /** A turn on a stream: a batch of commands, or a read of the stream. */
 type Turn = Readonly<{ command: QueuedCommand }> | Readonly<{ read: () => Promise<void> }>;
