@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { problems } from './problem';
 
+/** What a request part is called in a problem's detail. */
+const PARTS = { body: 'body is', query: 'query is', params: 'path parameters are', headers: 'headers are' } as const;
+
 /** Validates a body, query or header set against its schema (unknown fields refused); 400 with every issue otherwise. */
 export function parseInput<Schema extends z.ZodType>(schema: Schema, value: unknown, where: 'body' | 'query' | 'params' | 'headers'): z.output<Schema> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   throw problems.invalid(
-    `the request ${where} is not valid`,
+    `the request's ${PARTS[where]} not valid`,
     result.error.issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message })),
   );
 }

@@ -209,6 +209,6 @@ function keysetOf<Schema extends z.ZodType>(schema: Schema, cursor: string | und
     keyset = undefined;
   }
   const parsed = schema.safeParse(keyset);
-  if (!parsed.success) throw problems.invalid('the request query is not valid', [{ path: 'query.cursor', message: 'not a cursor this API returned' }]);
+  if (!parsed.success) throw problems.invalid("the request's query is not valid", [{ path: 'query.cursor', message: 'not a cursor this API returned' }]);
   return parsed.data;
 }
