@@ -44,8 +44,9 @@ export type CheckoutWithHistory = SagaSummary & { history: CheckoutHistoryEntry[
 
 /**
  * A saga's summary with its full history, oldest first; undefined when there is no such saga.
- * The status and last error are the history's: the summary's row is written when a drive ends,
- * so it trails a drive that is still waiting (on a payment gateway that does not answer, say).
+ * The status, payment attempts and last error are the history's: the summary's row is written
+ * when a drive ends, so it trails a drive that is still waiting (on a payment gateway that does
+ * not answer, say). The step is the row's: where the last drive that ended left the saga.
  */
 export async function checkoutWithHistory(pool: Pool, store: EventStore, sagaId: string): Promise<CheckoutWithHistory | undefined> {
   return (await versionedCheckoutWithHistory(pool, store, sagaId))?.saga;
@@ -62,7 +63,7 @@ export async function versionedCheckoutWithHistory(pool: Pool, store: EventStore
     saga: {
       ...saga,
       // A drive that failed (the database away, say) records nothing in the history: its error is the row's.
-      ...(state.status === 'new' ? {} : { status: state.status, lastError: driveFailures > 0 ? saga.lastError : (state.lastError ?? saga.lastError) }),
+      ...(state.status === 'new' ? {} : { status: state.status, attempts: state.payment.attempt, lastError: driveFailures > 0 ? saga.lastError : (state.lastError ?? saga.lastError) }),
       history: events.map((event) => ({ at: event.recordedAt.toISOString(), type: event.type, data: event.data })),
     },
     version: events.at(-1)?.streamVersion ?? -1,
