@@ -25,9 +25,8 @@ export class PostVersions1764800000000 implements MigrationInterface {
   async up(db: QueryRunner): Promise<void> {
     for (const { table } of (await db.query(POSTS_TABLES)) as { table: string }[]) {
       await db.query(`ALTER TABLE "${table}" ADD COLUMN IF NOT EXISTS version int NOT NULL DEFAULT 0`);
-      await db.query(`UPDATE "${table}" p SET version = s.version
-                        FROM (SELECT post_id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = 'post-' || post_id COLLATE "default") AS version FROM "${table}") s
-                       WHERE s.post_id = p.post_id AND s.version IS NOT NULL`);
+      await db.query(`UPDATE "${table}" p
+                         SET version = coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = 'post-' || p.post_id COLLATE "default"), p.version)`);
     }
     await this.showLiveTable(db);
   }

@@ -110,16 +110,7 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
     while (!this.stopping.signal.aborted) {
       try {
         metAt ??= await this.store.headPosition();
-        if (await applied.waitUntilApplied(IMPORT_JOBS, metAt, 1_000)) {
-          const jobIds = await runningImportJobIds(this.pool);
-          for (const jobId of jobIds) {
-            const [started] = (await this.store.readStream(importStreamId(jobId))) as RecordedEvent<ImportStarted>[];
-            if (started?.type !== 'ImportStarted') continue;
-            await publishWork(this.nats, queue, chunkWorkOfStart(started));
-          }
-          if (jobIds.length) this.logger.warn(`met the imports work queue (at start, or created again since): queued again the chunks of ${jobIds.length} running jobs, which it may have lost`);
-          return;
-        }
+        if (await applied.waitUntilApplied(IMPORT_JOBS, metAt, 1_000)) return await this.queueJobsShownRunning(queue);
         if (!waitingTold) this.logger.log(`met the imports work queue: waiting for the import jobs read model to reach position ${metAt} before queueing again the chunks of the jobs running`);
         waitingTold = true;
       } catch (error) {
@@ -127,6 +118,17 @@ export class ImportWorkers implements OnApplicationBootstrap, BeforeApplicationS
         await sleep(1_000, this.stopping.signal);
       }
     }
+  }
+
+  /** Queues the chunks of each job the read model shows running, from its `ImportStarted`. */
+  private async queueJobsShownRunning(queue: WorkQueue): Promise<void> {
+    const jobIds = await runningImportJobIds(this.pool);
+    for (const jobId of jobIds) {
+      const [started] = (await this.store.readStream(importStreamId(jobId))) as RecordedEvent<ImportStarted>[];
+      if (started?.type !== 'ImportStarted') continue;
+      await publishWork(this.nats, queue, chunkWorkOfStart(started));
+    }
+    if (jobIds.length) this.logger.warn(`met the imports work queue (at start, or created again since): queued again the chunks of ${jobIds.length} running jobs, which it may have lost`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -16,7 +16,7 @@ export function startPeriodicJob(job: () => Promise<void>, { firstAfterMs, every
   }, firstAfterMs);
   return {
     async stop() {
-      clearTimeout(timer);
+      // Node's clearInterval ends the first run's timeout as well as the interval.
       clearInterval(timer);
       await running;
     },

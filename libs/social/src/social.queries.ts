@@ -84,10 +84,11 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
   return { items, next: { createdAt: last.created_at.toISOString(), postId: last.post_id, sharedBy: last.shared_by } };
 }
 
-const SELECT_POSTS = 'SELECT post_id, author_id, text, likes, comments, shares, created_at, version FROM posts';
+const POST_COLUMNS = 'post_id, author_id, text, likes, comments, shares, created_at';
+const SELECT_POSTS = `SELECT ${POST_COLUMNS} FROM posts`;
 
 export async function findPost(pool: Pool, postId: string): Promise<VersionedPost | undefined> {
-  const { rows } = await pool.query<PostRecord & { version: number }>({ name: 'tidings_find_post', text: `${SELECT_POSTS} WHERE post_id = $1`, values: [postId] });
+  const { rows } = await pool.query<PostRecord & { version: number }>({ name: 'tidings_find_post', text: `SELECT ${POST_COLUMNS}, version FROM posts WHERE post_id = $1`, values: [postId] });
   return rows[0] && { post: postView(rows[0]), version: rows[0].version };
 }
 

@@ -19,7 +19,7 @@ import { DATABASE, EVENT_STORE } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf, sendVersion } from '../http/if-match';
+import { expectedVersionOf, withVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { pageOf, pageQuery } from '../http/pages';
 import { parseInput, storableText } from '../http/parse-input';
@@ -43,7 +43,7 @@ export class SagaAdmin {
     @Inject(Commands) commands: Commands,
     @Inject(ReadModels) private readonly readModels: ReadModels,
   ) {
-    this.run = (decider, streamId, command, options) => commands.run(decider, streamId, command, options);
+    this.run = commands.run.bind(commands);
   }
 
   async list(query: unknown) {
@@ -114,9 +114,7 @@ export class SagasController {
   @Get(':id')
   @ApiQuery({ name: 'minPosition', required: false, description: 'met at once: the history is read from the event store' })
   async show(@Param('id') sagaId: string, @Query() query: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { saga, version } = await this.sagas.versioned(sagaId, minPositionOf(query));
-    sendVersion(reply, version);
-    return saga;
+    return withVersion(reply, await this.sagas.versioned(sagaId, minPositionOf(query))).saga;
   }
 
   @Post(':id/retry')
@@ -151,7 +149,7 @@ export class SagasController {
 }
 
 /** An operator's action answers where its record is, and the saga's version after it as its ETag. */
-function answered(reply: FastifyReply, { position, version, ...action }: Readonly<{ sagaId: string; status: string; position: bigint | undefined; version: number }>) {
-  sendVersion(reply, version);
-  return withPosition(reply, position, action);
+function answered(reply: FastifyReply, result: Readonly<{ sagaId: string; status: string; position: bigint | undefined; version: number }>) {
+  const { sagaId, status, position } = withVersion(reply, result);
+  return withPosition(reply, position, { sagaId, status });
 }

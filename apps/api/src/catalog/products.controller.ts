@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf, sendVersion } from '../http/if-match';
+import { expectedVersionOf, withVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { minPositionOf } from '../http/read-models';
 import { Catalog, receiveStockBody, registerProductBody } from './catalog.service';
@@ -25,7 +25,7 @@ export class ProductsController {
   @BodyOf(registerProductBody)
   async register(@Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const registered = await this.catalog.register(body, this.commands.metadata(request, caller));
-    sendVersion(reply, registered.version);
+    withVersion(reply, registered);
     return withPosition(reply, registered.position, { sku: registered.sku });
   }
 
@@ -43,7 +43,7 @@ export class ProductsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const receipt = await this.catalog.receive(sku, body, expectedVersionOf(ifMatch), this.commands.metadata(request, caller));
-    sendVersion(reply, receipt.version);
+    withVersion(reply, receipt);
     return withPosition(reply, receipt.position, { sku, onHand: receipt.onHand, available: receipt.available });
   }
 
@@ -51,8 +51,7 @@ export class ProductsController {
   @ApiQuery({ name: 'minPosition', required: false, description: 'wait (up to 5 s) until the read model shows this position' })
   async get(@Param('sku') sku: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply) {
     const product = await this.catalog.product(sku, minPositionOf(query));
-    sendVersion(reply, product.version);
-    return product;
+    return withVersion(reply, product);
   }
 
   @Get()

@@ -1,8 +1,11 @@
 import type { FastifyReply } from 'fastify';
 import { problems } from './problem';
 
-/** An aggregate's version as its ETag (API.md), what `If-Match` gives back. */
-export const sendVersion = (reply: FastifyReply, version: number): void => void reply.header('etag', `"${version}"`);
+/** Answers an aggregate's version (of a read or of a command's result) as its ETag (API.md), what `If-Match` gives back; returns the result. */
+export function withVersion<Result extends Readonly<{ version: number }>>(reply: FastifyReply, result: Result): Result {
+  void reply.header('etag', `"${result.version}"`);
+  return result;
+}
 
 /** `If-Match: "<version>"` (an ETag the API gave) as the version a command expects; absent → no check. */
 export function expectedVersionOf(ifMatch: string | undefined): number | undefined {

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf, sendVersion } from '../http/if-match';
+import { expectedVersionOf, withVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { noBody, parseInput } from '../http/parse-input';
 import { minPositionOf } from '../http/read-models';
@@ -41,7 +41,7 @@ export class OrdersController {
   ) {
     parseInput(noBody, body, 'body');
     const cancelling = await this.orders.cancel(orderId, caller, this.commands.metadata(request, caller), expectedVersionOf(ifMatch));
-    sendVersion(reply, cancelling.version);
+    withVersion(reply, cancelling);
     return withPosition(reply, cancelling.position, { orderId, status: cancelling.status });
   }
 
@@ -49,8 +49,7 @@ export class OrdersController {
   @ApiQuery({ name: 'minPosition', required: false })
   async get(@Param('id') orderId: string, @Query() query: Record<string, unknown>, @Caller() caller: Principal, @Res({ passthrough: true }) reply: FastifyReply) {
     const order = await this.orders.order(orderId, caller, minPositionOf(query));
-    sendVersion(reply, order.version);
-    return order;
+    return withVersion(reply, order);
   }
 
   @Get()

@@ -4,18 +4,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
-import { expectedVersionOf, sendVersion } from '../http/if-match';
+import { expectedVersionOf, withVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
 import { commentBody, publishPostBody, Social } from './social.service';
 
 /** A 204 carries its position only in `X-Position` (API.md). */
 const noContent = (reply: FastifyReply, position: bigint | undefined): void => void withPosition(reply, position, {});
-
-/** A post is an aggregate (API.md): reading it and commands on it answer its stream's version as the ETag. */
-const withVersion = <Result extends { version: number }>(reply: FastifyReply, result: Result): Result => {
-  sendVersion(reply, result.version);
-  return result;
-};
 
 /** Commands on a post take `If-Match`, as products' and orders' do. */
 const IfMatchPost = () => ApiHeader({ name: 'If-Match', required: false, description: 'the ETag of the post version this command expects' });
