@@ -52,6 +52,11 @@ describe('tidings projections and dlq', () => {
     });
     await expect(tidings('dlq', 'replay', '42')).resolves.toMatchObject({ code: 1, stderr: 'tidings: no dead letter 42\n' });
     await expect(tidings('dlq', 'list')).resolves.toMatchObject({ code: 0, stdout: 'no dead letters\n' });
+    await expect(tidings('dlq', 'list', '--group', 'projection.product')).resolves.toMatchObject({
+      code: 1,
+      stderr: 'tidings: no consumer group "projection.product"; known: projection.products, projection.orders, projection.views, projection.feed, projection.imports\n',
+    });
+    await expect(tidings('dlq', 'list', '--group', 'projection.products')).resolves.toMatchObject({ code: 0, stdout: 'no dead letters\n' });
   });
 });
 
