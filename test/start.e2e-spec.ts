@@ -20,8 +20,8 @@ describe('tidings start', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   });
 
-  const start = (port: number) => {
-    const process = startTidings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), TIDINGS_PARTITIONS: '2' }, EVERY_ROLE);
+  const start = (port: number, env: Readonly<Record<string, string>> = {}) => {
+    const process = startTidings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), TIDINGS_PARTITIONS: '2', ...env }, EVERY_ROLE);
     started.push(process);
     return process;
   };
@@ -31,6 +31,14 @@ describe('tidings start', () => {
     await untilReady(tidings);
     // The API may answer before the other roles' threads report that they run.
     await eventually(() => expect(tidings.output()).toContain('running api, relay, projector, sagas, each on a thread of its own'));
+    expect(await stopGracefully(tidings)).toBe(0);
+  });
+
+  it('listens on the address HOST gives, and says where', async () => {
+    const tidings = start(0, { HOST: '::1' });
+    const baseUrl = await untilReady(tidings);
+    expect(baseUrl).toMatch(/^http:\/\/\[::1\]:\d+$/);
+    await expect(fetch(`http://127.0.0.1:${new URL(baseUrl).port}/health`)).rejects.toThrow();
     expect(await stopGracefully(tidings)).toBe(0);
   });
 

@@ -41,7 +41,7 @@ export async function untilReady(process: TidingsProcess): Promise<string> {
   return eventually(
     async () => {
       if (process.child.exitCode !== null) throw new Error(`tidings exited with ${process.child.exitCode}`);
-      const baseUrl = /api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(process.output())?.[1];
+      const baseUrl = /api listening on (http:\/\/\S+:\d+)/.exec(process.output())?.[1];
       expect(baseUrl).toBeDefined();
       expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
       return baseUrl as string;

@@ -8,6 +8,7 @@ describe('loadSettings', () => {
       logLevel: 'info',
       eventStore: 'postgres',
       namespace: 'tidings',
+      host: '0.0.0.0',
       port: 3000,
       partitions: 8,
       roles: ['api', 'relay', 'projector', 'sagas'],
@@ -59,6 +60,13 @@ describe('loadSettings', () => {
       eventStore: 'eventstoredb',
       eventStoreUrl: 'esdb://127.0.0.1:2113?tls=false',
     });
+  });
+
+  it('listens where HOST says, an IP address or a host name', () => {
+    expect(loadSettings({ HOST: '::' }).host).toBe('::');
+    expect(loadSettings({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadSettings({ HOST: 'localhost' }).host).toBe('localhost');
+    expect(() => loadSettings({ HOST: 'http://0.0.0.0' })).toThrow(/^HOST must be an IP address \(0\.0\.0\.0, ::, 127\.0\.0\.1\) or a host name, not "http:\/\/0\.0\.0\.0"$/);
   });
 
   it('picks the processes to run from TIDINGS_ROLES', () => {

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -20,9 +20,16 @@ export async function runRoles(settings: Settings): Promise<INestApplicationCont
   // Fastify's own JSON parser reads bodies; Nest's would add a form (urlencoded) parser besides.
   const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger, bodyParser: false, abortOnError: false });
   await configureApi(app, settings);
-  await app.listen(settings.port, '0.0.0.0');
+  await app.listen(settings.port, settings.host);
   // The port bound, which PORT=0 leaves to the system.
   const { port } = app.getHttpServer().address() as AddressInfo;
-  logger.log(`api listening on http://127.0.0.1:${port}`, 'tidings');
+  logger.log(`api listening on http://${reachableHost(settings.host)}:${port}`, 'tidings');
   return app;
+}
+
+/** Where this machine reaches an API listening on `host`: the loopback address for a wildcard. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
 }
