@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 export type Settings = Readonly<{
   databaseUrl: string;
@@ -12,7 +12,7 @@ export type Settings = Readonly<{
   eventStore: 'postgres' | 'eventstoredb';
   eventStoreUrl?: string;
   namespace: string;
-  /** The address the API listens on (HOST): every IPv4 interface by default; `::` for IPv6 and, on most systems, IPv4 too. */
+  /** The address the API listens on (TIDINGS_HOST): every IPv4 interface by default; `::` for IPv6 and, on most systems, IPv4 too. */
   host: string;
   port: number;
   /** Partitions per consumer group (TIDINGS_PARTITIONS): every process of a deployment must agree. */
@@ -86,7 +86,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Sett
     eventStore,
     ...(env.EVENTSTORE_URL ? { eventStoreUrl: eventStoreDbUrl(env.EVENTSTORE_URL) } : {}),
     namespace,
-    host: listenAddress(env.HOST ?? '0.0.0.0'),
+    host: listenAddress(env.TIDINGS_HOST ?? '0.0.0.0'),
     port: integer('PORT', env.PORT ?? '3000', 0, 65_535),
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
     roles: parseRoles(env.TIDINGS_ROLES ?? ROLES.join(',')),
@@ -179,13 +179,22 @@ const readableFile = (name: string, path: string): string => {
   }
 };
 
-/** A whole number in decimal digits (not `0x50`, `3e3` or `12.0`) from `min` to `max`. */
-/** An IP address, or a host name that resolves to this machine's (`localhost`). */
+/** An IP address without a zone (`%eth0`), or a host name (`localhost`) whose last label is not a number. */
 const listenAddress = (value: string): string => {
-  if (isIP(value) !== 0 || /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value)) return value;
-  throw new SettingsError(`HOST must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, not "${value}"`);
+  const label = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+  const hostName = new RegExp(`^(?:${label}\\.)*${label}$`).test(value) && !/(?:^|\.)\d+$/.test(value);
+  if ((isIP(value) !== 0 && !value.includes('%')) || hostName) return value;
+  throw new SettingsError(`TIDINGS_HOST must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, not "${value}"`);
 };
 
+/** Where this machine reaches an API listening on `host` and `port`: the loopback address for a wildcard. */
+export function apiOrigin(host: string, port: number | string): string {
+  if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+/** A whole number in decimal digits (not `0x50`, `3e3` or `12.0`) from `min` to `max`. */
 const integer = (name: string, value: string, min: number, max: number): number => {
   const parsed = /^-?\d{1,16}$/.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new SettingsError(`${name} must be an integer ${min}-${max}, not "${value}"`);

@@ -1,4 +1,4 @@
-import { DEVELOPMENT_JWT_SECRET, loadSettings, SettingsError } from './settings';
+import { apiOrigin, DEVELOPMENT_JWT_SECRET, loadSettings, SettingsError } from './settings';
 
 describe('loadSettings', () => {
   it('defaults to the PostgreSQL store on the local server', () => {
@@ -62,11 +62,22 @@ describe('loadSettings', () => {
     });
   });
 
-  it('listens where HOST says, an IP address or a host name', () => {
-    expect(loadSettings({ HOST: '::' }).host).toBe('::');
-    expect(loadSettings({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
-    expect(loadSettings({ HOST: 'localhost' }).host).toBe('localhost');
-    expect(() => loadSettings({ HOST: 'http://0.0.0.0' })).toThrow(/^HOST must be an IP address \(0\.0\.0\.0, ::, 127\.0\.0\.1\) or a host name, not "http:\/\/0\.0\.0\.0"$/);
+  it('listens where TIDINGS_HOST says: an IP address without a zone, or a host name', () => {
+    expect(loadSettings({ TIDINGS_HOST: '::' }).host).toBe('::');
+    expect(loadSettings({ TIDINGS_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadSettings({ TIDINGS_HOST: 'localhost' }).host).toBe('localhost');
+    expect(loadSettings({ TIDINGS_HOST: 'api-1.internal' }).host).toBe('api-1.internal');
+    for (const refused of ['http://0.0.0.0', '1.2.3.256', '1', 'fe80::1%eth0', 'a..b', '-a']) {
+      expect(() => loadSettings({ TIDINGS_HOST: refused })).toThrow(`TIDINGS_HOST must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, not "${refused}"`);
+    }
+  });
+
+  it('says where this machine reaches the API: the loopback address for a wildcard', () => {
+    expect(apiOrigin('0.0.0.0', 3000)).toBe('http://127.0.0.1:3000');
+    expect(apiOrigin('::', 3000)).toBe('http://[::1]:3000');
+    expect(apiOrigin('::1', '8080')).toBe('http://[::1]:8080');
+    expect(apiOrigin('127.0.0.2', 3000)).toBe('http://127.0.0.2:3000');
+    expect(apiOrigin('localhost', 3000)).toBe('http://localhost:3000');
   });
 
   it('picks the processes to run from TIDINGS_ROLES', () => {

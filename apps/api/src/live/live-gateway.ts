@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Notification } from '@tidings/messaging';
-import type { Settings } from '@tidings/settings';
+import { apiOrigin, type Settings } from '@tidings/settings';
 import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
 import { problems, type ProblemError } from '../http/problem';
 import { sendProblem } from '../http/problem.filter';
@@ -96,10 +96,14 @@ async function authorizeUpgrade(request: FastifyRequest, settings: Settings): Pr
 
 /**
  * Browsers send an Origin: only the API's own — on the port the connection came in on, which is
- * PORT unless PORT=0 left it to the system — or those of TIDINGS_ALLOWED_ORIGINS, may open a socket.
+ * PORT unless PORT=0 left it to the system, by localhost, 127.0.0.1 or where TIDINGS_HOST has it
+ * listen — or those of TIDINGS_ALLOWED_ORIGINS, may open a socket.
  */
-const allowedOrigins = (settings: Settings, port: number | undefined): readonly string[] =>
-  settings.allowedOrigins.length ? settings.allowedOrigins : [`http://localhost:${port ?? settings.port}`, `http://127.0.0.1:${port ?? settings.port}`];
+const allowedOrigins = (settings: Settings, port: number | undefined): readonly string[] => {
+  if (settings.allowedOrigins.length) return settings.allowedOrigins;
+  const own = port ?? settings.port;
+  return [...new Set([`http://localhost:${own}`, `http://127.0.0.1:${own}`, apiOrigin(settings.host, own)])];
+};
 
 function parseClientMessage(raw: string): ClientMessage | undefined {
   try {

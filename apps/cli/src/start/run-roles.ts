@@ -1,9 +1,9 @@
-import { isIPv6, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PinoLogger } from '@tidings/platform';
-import type { Settings } from '@tidings/settings';
+import { apiOrigin, type Settings } from '@tidings/settings';
 import { TidingsModule } from './tidings.module';
 
 /**
@@ -23,13 +23,6 @@ export async function runRoles(settings: Settings): Promise<INestApplicationCont
   await app.listen(settings.port, settings.host);
   // The port bound, which PORT=0 leaves to the system.
   const { port } = app.getHttpServer().address() as AddressInfo;
-  logger.log(`api listening on http://${reachableHost(settings.host)}:${port}`, 'tidings');
+  logger.log(`api listening on ${apiOrigin(settings.host, port)}`, 'tidings');
   return app;
-}
-
-/** Where this machine reaches an API listening on `host`: the loopback address for a wildcard. */
-function reachableHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return isIPv6(host) ? `[${host}]` : host;
 }
