@@ -91,7 +91,9 @@ describe('orders and checkout sagas over GraphQL', () => {
     expect((await graphql(bob, '{ orders { items { orderId } } }')).data?.orders).toEqual({ items: [] });
     const othersCancel = await graphql(bob, 'mutation Cancel($orderId: String!) { cancelOrder(orderId: $orderId) { orderId status } }', { orderId: placed.orderId });
     expect(othersCancel.errors?.[0].extensions).toMatchObject({ status: 404 });
-    const lateCancel = await graphql(alice, 'mutation Cancel($orderId: String!) { cancelOrder(orderId: $orderId) { orderId status } }', { orderId: placed.orderId });
+    const staleCancel = await graphql(alice, 'mutation Cancel($orderId: String!) { cancelOrder(orderId: $orderId, expectedVersion: 0) { orderId status } }', { orderId: placed.orderId });
+    expect(staleCancel.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/wrong-expected-version$/) });
+    const lateCancel = await graphql(alice, 'mutation Cancel($orderId: String!, $version: Int) { cancelOrder(orderId: $orderId, expectedVersion: $version) { orderId status } }', { orderId: placed.orderId, version: confirmed.version });
     expect(lateCancel.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/order-already-confirmed$/) });
   });
 
@@ -105,9 +107,10 @@ describe('orders and checkout sagas over GraphQL', () => {
       { timeoutMs: 10_000, intervalMs: 100 },
     );
 
-    const shown = await graphql(admin, 'query Saga($sagaId: String!) { saga(sagaId: $sagaId) { sagaId status history { at type data } } }', { sagaId });
-    const saga = shown.data?.saga as { sagaId: string; status: string; history: { at: string; type: string; data: string }[] };
-    expect(saga).toMatchObject({ sagaId, status: 'completed' });
+    const shown = await graphql(admin, 'query Saga($sagaId: String!) { saga(sagaId: $sagaId) { sagaId status version history { at type data } } }', { sagaId });
+    const saga = shown.data?.saga as { sagaId: string; status: string; version: number; history: { at: string; type: string; data: string }[] };
+    // The version of the saga's stream: its history's last record.
+    expect(saga).toMatchObject({ sagaId, status: 'completed', version: saga.history.length - 1 });
     const completed = saga.history.find((entry) => entry.type === 'CheckoutCompleted');
     expect(completed).toBeDefined();
     expect(JSON.parse(completed!.data)).toMatchObject({ orderId: confirmedOrderId });
@@ -122,6 +125,10 @@ describe('orders and checkout sagas over GraphQL', () => {
     expect(compensation.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/checkout-confirmed$/) });
     const retry = await graphql(admin, `mutation { retrySaga(sagaId: "${sagaId}") { sagaId status } }`);
     expect(retry.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/nothing-to-retry$/) });
+    // A stale expectedVersion is refused before the saga's own rules are asked.
+    for (const mutation of [`retrySaga(sagaId: "${sagaId}", expectedVersion: 0) { status }`, `compensateSaga(sagaId: "${sagaId}", reason: "stale", expectedVersion: 0) { status }`]) {
+      expect((await graphql(admin, `mutation { ${mutation} }`)).errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/wrong-expected-version$/) });
+    }
   });
 
   it('tells the owner and admins over graphql-ws when a checkout whose payment times out cancels the order; others are refused', async () => {

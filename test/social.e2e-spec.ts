@@ -352,8 +352,22 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     const shared = await graphql('carol', `mutation { sharePost(postId: "${postId}") { postId position } }`);
     const { position } = shared.data?.sharePost as { position: string };
 
-    const read = await graphql('gql', `{ post(postId: "${postId}", minPosition: "${position}") { authorId text likes comments shares } }`);
-    expect(read).toEqual({ data: { post: { authorId: 'bob', text: 'Over GraphQL', likes: 1, comments: 1, shares: 1 } } });
+    const read = await graphql('gql', `{ post(postId: "${postId}", minPosition: "${position}") { authorId text likes comments shares version } }`);
+    // Published, liked twice, unliked, commented on, shared: the stream's sixth event.
+    expect(read).toEqual({ data: { post: { authorId: 'bob', text: 'Over GraphQL', likes: 1, comments: 1, shares: 1, version: 5 } } });
+
+    // expectedVersion, as REST's If-Match: a stale one is refused with nothing appended; the current one goes through.
+    const beforeStale = await api.eventCount();
+    const stale = await graphql('carol', `mutation { likePost(postId: "${postId}", expectedVersion: 4) { position } }`);
+    expect(stale.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/wrong-expected-version$/) });
+    for (const mutation of [`unlikePost(postId: "${postId}", expectedVersion: 4) { position }`, `commentOnPost(postId: "${postId}", text: "Late", expectedVersion: 4) { commentId }`, `sharePost(postId: "${postId}", expectedVersion: 4) { postId }`]) {
+      expect((await graphql('gql', `mutation { ${mutation} }`)).errors?.[0].extensions).toMatchObject({ status: 409 });
+    }
+    expect(await api.eventCount()).toBe(beforeStale);
+    const current = await graphql('carol', `mutation { likePost(postId: "${postId}", expectedVersion: 5) { position } }`);
+    expect(current.errors).toBeUndefined();
+    const relike = await graphql('gql', `{ post(postId: "${postId}", minPosition: "${(current.data?.likePost as { position: string }).position}") { likes version } }`);
+    expect(relike.data?.post).toEqual({ likes: 2, version: 6 });
     const feed = await graphql('gql', `{ feed(limit: 100, minPosition: "${position}") { items { postId authorId sharedBy } nextCursor } }`);
     expect((feed.data?.feed as { items: unknown[] }).items).toContainEqual({ postId, authorId: 'bob', sharedBy: null });
     expect((await graphql('gql', '{ post(postId: "0190a000-0000-7000-8000-000000000000") { postId } }')).data).toEqual({ post: null });

@@ -54,9 +54,10 @@ export class SagaAdmin {
     return pageOf(page.items, page.last);
   }
 
-  /** The saga as GraphQL shows it (no ETag there). */
+  /** The saga as GraphQL shows it: with its version, what a retry or compensation may expect. */
   async show(sagaId: string, minPosition?: unknown) {
-    return (await this.versioned(sagaId, minPosition)).saga;
+    const { saga, version } = await this.versioned(sagaId, minPosition);
+    return { ...saga, version };
   }
 
   /** The saga with its stream's version (its ETag). `minPosition` is checked and met at once: the history is read from the event store. */

@@ -22,6 +22,9 @@ import { schema } from './schema';
 
 /** A subscription's context also holds who its `connection_init` authenticated. */
 type Context = MercuriusContext & Authenticated;
+
+/** A mutation on an aggregate: the version it was last read at (`version`), as REST's If-Match; a mismatch is 409 and changes nothing. */
+type Expecting = Readonly<{ expectedVersion?: number | null }>;
 const requestOf = (context: Context) => context.reply.request as FastifyRequest & Authenticated;
 
 /**
@@ -146,7 +149,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const registered = await catalog.register(withoutNulls(args), metadataOf(context, caller, info));
         return { sku: registered.sku, position: positionOf(registered.position) };
       },
-      receiveStock: async (_root, args: { sku: string; quantity: number; expectedVersion?: number | null }, context: Context, info: GraphQLResolveInfo) => {
+      receiveStock: async (_root, args: { sku: string; quantity: number } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
         const receipt = await catalog.receive(args.sku, { quantity: args.quantity }, args.expectedVersion ?? undefined, metadataOf(context, caller, info));
         return { sku: receipt.sku, onHand: receipt.onHand, available: receipt.available, position: positionOf(receipt.position) };
@@ -156,19 +159,19 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const placed = await orders.place(args, caller, metadataOf(context, caller, info));
         return { ...placed, position: positionOf(placed.position) };
       },
-      cancelOrder: async (_root, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
+      cancelOrder: async (_root, args: { orderId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const cancelling = await orders.cancel(args.orderId, caller, metadataOf(context, caller, info));
+        const cancelling = await orders.cancel(args.orderId, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
         return { ...cancelling, position: positionOf(cancelling.position) };
       },
-      retrySaga: async (_root, args: { sagaId: string; reason?: string | null }, context: Context, info: GraphQLResolveInfo) => {
+      retrySaga: async (_root, args: { sagaId: string; reason?: string | null } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), metadataOf(context, caller, info));
+        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), metadataOf(context, caller, info), args.expectedVersion ?? undefined);
         return { ...retrying, position: positionOf(retrying.position) };
       },
-      compensateSaga: async (_root, args: { sagaId: string; reason: string }, context: Context, info: GraphQLResolveInfo) => {
+      compensateSaga: async (_root, args: { sagaId: string; reason: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, metadataOf(context, caller, info));
+        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
         return { ...compensating, position: positionOf(compensating.position) };
       },
       rebuildProjection: (_root, args: { name: string }, context: Context) => {
@@ -193,22 +196,22 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         const published = await social.publish({ text: args.text }, caller, metadataOf(context, caller, info));
         return { postId: published.postId, position: positionOf(published.position) };
       },
-      likePost: async (_root, args: { postId: string }, context: Context, info: GraphQLResolveInfo) => {
+      likePost: async (_root, args: { postId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.like(args.postId, undefined, caller, metadataOf(context, caller, info))).position) };
+        return { position: positionOf((await social.like(args.postId, undefined, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined)).position) };
       },
-      unlikePost: async (_root, args: { postId: string }, context: Context, info: GraphQLResolveInfo) => {
+      unlikePost: async (_root, args: { postId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.unlike(args.postId, undefined, caller, metadataOf(context, caller, info))).position) };
+        return { position: positionOf((await social.unlike(args.postId, undefined, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined)).position) };
       },
-      commentOnPost: async (_root, args: { postId: string; text: string }, context: Context, info: GraphQLResolveInfo) => {
+      commentOnPost: async (_root, args: { postId: string; text: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const commented = await social.comment(args.postId, { text: args.text }, caller, metadataOf(context, caller, info));
+        const commented = await social.comment(args.postId, { text: args.text }, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
         return { commentId: commented.commentId, position: positionOf(commented.position) };
       },
-      sharePost: async (_root, args: { postId: string }, context: Context, info: GraphQLResolveInfo) => {
+      sharePost: async (_root, args: { postId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const shared = await social.share(args.postId, undefined, caller, metadataOf(context, caller, info));
+        const shared = await social.share(args.postId, undefined, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
         return { postId: shared.postId, position: positionOf(shared.position) };
       },
     },

@@ -100,6 +100,8 @@ export const schema = /* GraphQL */ `
     startedAt: String!
     updatedAt: String!
     history: [SagaHistoryEntry!]!
+    "The version of the saga's stream (REST's ETag): what retrySaga and compensateSaga may expect."
+    version: Int!
   }
 
   "What an operator's retry or compensation started: retrying or compensating."
@@ -184,6 +186,8 @@ export const schema = /* GraphQL */ `
     comments: Int!
     shares: Int!
     createdAt: String!
+    "The version of the post's stream (REST's ETag): what likePost, unlikePost, commentOnPost and sharePost may expect."
+    version: Int!
   }
 
   "A post in the caller's feed; sharedBy when a followed user shared it, and createdAt is then when it was shared."
@@ -287,11 +291,11 @@ export const schema = /* GraphQL */ `
     "Starts the checkout saga; the outcome comes later (order, orderStatusChanged)."
     placeOrder(items: [OrderItemInput!]!, paymentToken: String!, shippingCountry: String!): PlacedOrder!
     "While the order is placed: the saga compensates."
-    cancelOrder(orderId: String!): PlacedOrder!
+    cancelOrder(orderId: String!, expectedVersion: Int): PlacedOrder!
     "Admins: retries a saga's failed step now (recorded with the caller and reason)."
-    retrySaga(sagaId: String!, reason: String): SagaAction!
+    retrySaga(sagaId: String!, reason: String, expectedVersion: Int): SagaAction!
     "Admins: compensates a saga whose order is not confirmed (recorded with the caller and reason)."
-    compensateSaga(sagaId: String!, reason: String!): SagaAction!
+    compensateSaga(sagaId: String!, reason: String!, expectedVersion: Int): SagaAction!
     rebuildProjection(name: String!): RebuildStarted!
     "Anyone: one view of a video (the signed-in caller's, or viewerId's for that viewer or an admin), now or at the time given."
     recordView(videoId: String!, viewerId: String, at: String): ViewsRecorded!
@@ -301,11 +305,11 @@ export const schema = /* GraphQL */ `
     "A post by the caller, 1-5000 characters."
     publishPost(text: String!): PublishedPost!
     "A like counts once per user."
-    likePost(postId: String!): Accepted!
-    unlikePost(postId: String!): Accepted!
-    commentOnPost(postId: String!, text: String!): PostedComment!
+    likePost(postId: String!, expectedVersion: Int): Accepted!
+    unlikePost(postId: String!, expectedVersion: Int): Accepted!
+    commentOnPost(postId: String!, text: String!, expectedVersion: Int): PostedComment!
     "The share reaches the caller's followers' feeds."
-    sharePost(postId: String!): PublishedPost!
+    sharePost(postId: String!, expectedVersion: Int): PublishedPost!
   }
 
   type Subscription {

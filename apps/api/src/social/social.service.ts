@@ -100,8 +100,10 @@ export class Social {
     return { postId, position: result.position };
   }
 
-  async post(postId: string, minPosition: unknown): Promise<PostView> {
-    return (await this.versionedPost(postId, minPosition)).post;
+  /** A post as GraphQL shows it: with its version, what a like, comment or share may expect. */
+  async post(postId: string, minPosition: unknown): Promise<PostView & { version: number }> {
+    const { post, version } = await this.versionedPost(postId, minPosition);
+    return { ...post, version };
   }
 
   /** `GET /posts/:id`: only `?minPosition=` is understood; the version is the post's ETag. */
