@@ -98,4 +98,24 @@ describe('tax rates across API instances', () => {
       await nats.close();
     }
   });
+
+  it('notices a bucket made again by another before its watch failed, and takes what it holds', async () => {
+    const nats = await connectNats({ natsUrl: testNatsUrl() }, 'tax-rates-e2e-replaced');
+    try {
+      // The bucket goes and comes back at once, made by someone else, with a rate the instances' copies lack.
+      const jsm = await nats.jetstreamManager();
+      expect(await jsm.streams.delete(`KV_${namespace}_config`)).toBe(true);
+      const kv = await nats.jetstream().views.kv(`${namespace}_config`, { history: 5 });
+      await kv.put('tax-rates.NL', JSON.stringify({ rate: 0.21, position: '999999999' }));
+
+      // Every instance opens the bucket again: it shows NL, and puts back every recorded rate beside it.
+      const expected = { DE: 0.19, SE: 0.12, FR: 0.2, NL: 0.21 };
+      for (const baseUrl of [first.baseUrl, secondUrl]) {
+        await eventually(async () => expect((await call(baseUrl, 'GET', '/config/tax-rates', alice)).body).toEqual(expected), { timeoutMs: 20_000, intervalMs: 100 });
+      }
+      expect(JSON.parse((await kv.get('tax-rates.DE'))?.string() ?? 'null')).toMatchObject({ rate: 0.19 });
+    } finally {
+      await nats.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import type { KV, KvEntry, NatsConnection } from 'nats';
 import { z } from 'zod';
 import { COUNTRY_CODE, recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
 import type { CommandMetadata, EventStore, RecordedEvent } from '@tidings/core';
-import type { EventTopology } from '@tidings/messaging';
+import { isJetStreamError, STREAM_NOT_FOUND, type EventTopology } from '@tidings/messaging';
 import { EVENT_STORE, NATS, TOPOLOGY } from '@tidings/platform';
 import { Allow, Caller } from '../auth/access';
 import type { Principal } from '../auth/tokens';
@@ -26,6 +26,8 @@ const REOPEN_DELAY_MS = 1_000;
 const MAX_REOPEN_DELAY_MS = 30_000;
 /** Reads and conditional writes of one key before a put gives up to a writer that keeps changing it. */
 const PUT_ATTEMPTS = 5;
+/** How often the watch checks that the bucket's stream is still the one it watches. */
+const BUCKET_CHECK_MS = 2_000;
 
 /**
  * Tax rates per shipping country (ARCHITECTURE §6 config). Each change is recorded on the
@@ -112,16 +114,50 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
         markReplayed();
       },
     });
+    const replaced = this.whenBucketReplaced(kv, () => watch.stop());
     const watching = (async () => {
-      for await (const entry of watch) {
-        replaying?.add(entry.key.slice(KEY_PREFIX.length));
-        this.apply(entry);
+      try {
+        for await (const entry of watch) {
+          replaying?.add(entry.key.slice(KEY_PREFIX.length));
+          this.apply(entry);
+        }
+      } finally {
+        replaced.stop();
       }
+      if (replaced.seen) throw new Error('the config bucket was deleted or created again');
     })();
     await Promise.race([replay, watching.then(() => Promise.reject(new Error('the tax-rate watch ended before it replayed the bucket')))]);
     this.kv = kv;
     this.stopWatching = () => watch.stop();
     return { watching };
+  }
+
+  /**
+   * Calls `replaced` once the bucket's stream is gone or another has taken its name. A watch
+   * does not always end when its stream is deleted: nats.js starts it again after its last
+   * sequence, and when another instance has already made the bucket again, on the new stream,
+   * where it would miss what was put there before that sequence. Seen in the tax-rates e2e: an
+   * instance kept its copy and never saw a rate set after the loss.
+   */
+  private whenBucketReplaced(kv: KV, replaced: () => void): { readonly seen: boolean; stop: () => void } {
+    const state = { seen: false, stop: () => clearInterval(timer) };
+    const watched = kv.status().then(({ streamInfo }) => streamInfo);
+    const check = async () => {
+      const { config, created } = await watched;
+      // NATS unreachable throws: the watch itself fails then.
+      const now = await this.nats.jetstreamManager().then((jsm) => jsm.streams.info(config.name)).then(
+        (info) => info.created,
+        (error: unknown) => {
+          if (isJetStreamError(error, STREAM_NOT_FOUND)) return undefined;
+          throw error;
+        },
+      );
+      if (now === created || state.seen) return;
+      state.seen = true;
+      replaced();
+    };
+    const timer = setInterval(() => void check().catch(() => undefined), BUCKET_CHECK_MS);
+    return state;
   }
 
   /** Opens the bucket again whenever its watch ends, until shutdown. */
