@@ -24,6 +24,17 @@ export class EventIdConflict extends Error {
   }
 }
 
+/** The events of one append are more than the store takes at once (EventStoreDB's MaxAppendSize; HTTP 413): nothing is stored. */
+export class EventsTooLarge extends Error {
+  override readonly name = 'EventsTooLarge';
+  constructor(
+    readonly streamId: string,
+    readonly maxBytes: number,
+  ) {
+    super(`the events of one append to ${streamId} are more than the event store takes at once (${maxBytes} bytes)`);
+  }
+}
+
 /** A command was refused by a business rule (HTTP 422). */
 export class BusinessRuleViolation extends Error {
   override readonly name = 'BusinessRuleViolation';

@@ -34,7 +34,7 @@ export interface AllSubscription extends AsyncIterable<readonly RecordedEvent[]>
 
 /** The event store port (ARCHITECTURE §3); adapters live in libs/event-store. */
 export interface EventStore {
-  /** Appends atomically; throws WrongExpectedVersion or EventIdConflict. Re-appending stored events is a no-op. */
+  /** Appends atomically; throws WrongExpectedVersion, EventIdConflict or EventsTooLarge. Re-appending stored events is a no-op. */
   append(
     streamId: string,
     events: readonly EventToAppend[],

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { BusinessRuleViolation, EventIdConflict, WrongExpectedVersion } from '@tidings/core';
+import { BusinessRuleViolation, EventIdConflict, EventsTooLarge, WrongExpectedVersion } from '@tidings/core';
 import { isUndefinedTable } from '@tidings/read-models';
 import { isDependencyDown } from './dependency-down';
 
@@ -90,6 +90,7 @@ export function problemOf(error: unknown): ProblemError | undefined {
   // A read model's table that does not exist yet: no projector has started on this database.
   if (isUndefinedTable(error)) return problems.readModelLagging('the read models are not created yet: start a projector (TIDINGS_ROLES with projector)');
   if (error instanceof EventIdConflict) return problems.conflict('event-id-conflict', error.message);
+  if (error instanceof EventsTooLarge) return problemError(413, 'events-too-large', 'Payload too large', error.message);
   if (error instanceof HttpException) return fromStatus(error.getStatus(), error.message);
   if (isDependencyDown(error)) return problems.unavailable('a dependency (PostgreSQL, the event store or NATS) cannot be reached; try again shortly');
   // Fastify's own refusals (body too large, malformed JSON, media type) carry a 4xx statusCode.

@@ -1,10 +1,15 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
+  MaxAppendSizeExceededError,
   START,
   StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   isSystemStream,
@@ -22,6 +27,7 @@ import {
 } from '@eventstore/db-client';
 import {
   EventIdConflict,
+  EventsTooLarge,
   WrongExpectedVersion,
   type AllSubscription,
   type AppendResult,
@@ -39,6 +45,9 @@ const MAX_READ_ALL_PAGE_SIZE = 1000;
 const HEAD_SCAN_PAGE_SIZE = 64;
 /** Most events a subscription page holds. */
 const MAX_SUBSCRIPTION_PAGE = 1000;
+/** Sends of an append whose outcome stays unknown (no answer in time, the connection lost), the first included. */
+const APPEND_SENDS = 3;
+const RESEND_DELAY_MS = 200;
 
 export class EventStoreDbEventStore implements EventStore {
   constructor(private readonly client: EventStoreDBClient) {}
@@ -104,19 +113,29 @@ export class EventStoreDbEventStore implements EventStore {
     await this.client.dispose();
   }
 
+  /**
+   * An append whose outcome is unknown is sent again, the same events under the same ids: the
+   * server stores a batch once and answers a repeat as it answered the first (or refuses it, and
+   * the read-back settles it). The server also drops a repeat that arrives before the first is
+   * indexed, leaving the caller to time out and try again ("IdempotentNotReady").
+   */
   private async tryAppend(
     streamId: string,
     events: readonly EventToAppend[],
     expectedVersion: ExpectedVersion,
   ): Promise<bigint | WrongExpectedVersionError> {
-    try {
-      const result = await this.client.appendToStream(streamId, events.map(toEventData), {
-        expectedRevision: toExpectedRevision(expectedVersion),
-      });
-      return result.nextExpectedRevision;
-    } catch (error) {
-      if (error instanceof WrongExpectedVersionError) return error;
-      throw error;
+    for (let send = 1; ; send++) {
+      try {
+        const result = await this.client.appendToStream(streamId, events.map(toEventData), {
+          expectedRevision: toExpectedRevision(expectedVersion),
+        });
+        return result.nextExpectedRevision;
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) return error;
+        if (error instanceof MaxAppendSizeExceededError) throw new EventsTooLarge(streamId, error.maxAppendSize);
+        if (!isOutcomeUnknown(error) || send >= APPEND_SENDS) throw error;
+        await delay(RESEND_DELAY_MS * send);
+      }
     }
   }
 
@@ -218,6 +237,10 @@ class EventStoreDbAllSubscription implements AllSubscription {
     return this.unsubscribing;
   }
 }
+
+/** The server may have stored the append, or not: it did not answer in time, or the connection went. */
+export const isOutcomeUnknown = (error: unknown): boolean =>
+  error instanceof DeadlineExceededError || error instanceof TimeoutError || error instanceof UnavailableError;
 
 const toEventData = (event: EventToAppend) =>
   jsonEvent({ id: event.eventId, type: event.type, data: event.data as JSONType, metadata: event.metadata });

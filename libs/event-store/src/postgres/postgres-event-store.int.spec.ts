@@ -34,6 +34,7 @@ describe('PostgreSQL event store', () => {
         };
         return { commit: finish('COMMIT'), rollback: finish('ROLLBACK') };
       },
+      eventIdsUniqueAcrossStreams: true,
       async close() {
         await store.close();
         await database.drop();
