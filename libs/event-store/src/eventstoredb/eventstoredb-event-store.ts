@@ -46,7 +46,7 @@ const HEAD_SCAN_PAGE_SIZE = 64;
 /** Most events a subscription page holds. */
 const MAX_SUBSCRIPTION_PAGE = 1000;
 /** Sends of an append whose outcome stays unknown (no answer in time, the connection lost), the first included. */
-const APPEND_SENDS = 3;
+const APPEND_SENDS = 2;
 const RESEND_DELAY_MS = 200;
 
 export class EventStoreDbEventStore implements EventStore {
