@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Body, Controller, Get, HttpCode, Inject, Injectable, Logger, Param, Put, Query, Req, Res, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { KV, KvEntry, NatsConnection } from 'nats';
+import type { JetStreamManager, KV, KvEntry, NatsConnection, StreamInfo } from 'nats';
 import { z } from 'zod';
 import { COUNTRY_CODE, recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
 import type { CommandMetadata, EventStore, RecordedEvent } from '@tidings/core';
@@ -99,6 +99,9 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
    */
   private async open(): Promise<{ watching: Promise<void> }> {
     const kv = await this.nats.jetstream().views.kv(`${this.topology.namespace}_config`, { history: 5 });
+    // The stream the watch is on, taken before it begins: one made after is another.
+    const { streamInfo } = await kv.status();
+    const jsm = await this.nats.jetstreamManager();
     const recorded = recordedTaxRates((await this.store.readStream(TAX_RATES_STREAM)) as RecordedEvent<TaxRateEvent>[]);
     await Promise.all([...recorded].map(([country, rate]) => putRecorded(kv, country, rate)));
     /** The countries the bucket held when the watch began, until it has replayed them. */
@@ -114,7 +117,7 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
         markReplayed();
       },
     });
-    const replaced = this.whenBucketReplaced(kv, () => watch.stop());
+    const replaced = whenStreamReplaced(jsm, streamInfo, () => watch.stop());
     const watching = (async () => {
       try {
         for await (const entry of watch) {
@@ -129,35 +132,9 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
     await Promise.race([replay, watching.then(() => Promise.reject(new Error('the tax-rate watch ended before it replayed the bucket')))]);
     this.kv = kv;
     this.stopWatching = () => watch.stop();
+    // Shut down while this was opening: nothing else would stop the watch.
+    if (this.stopped) watch.stop();
     return { watching };
-  }
-
-  /**
-   * Calls `replaced` once the bucket's stream is gone or another has taken its name. A watch
-   * does not always end when its stream is deleted: nats.js starts it again after its last
-   * sequence, and when another instance has already made the bucket again, on the new stream,
-   * where it would miss what was put there before that sequence. Seen in the tax-rates e2e: an
-   * instance kept its copy and never saw a rate set after the loss.
-   */
-  private whenBucketReplaced(kv: KV, replaced: () => void): { readonly seen: boolean; stop: () => void } {
-    const state = { seen: false, stop: () => clearInterval(timer) };
-    const watched = kv.status().then(({ streamInfo }) => streamInfo);
-    const check = async () => {
-      const { config, created } = await watched;
-      // NATS unreachable throws: the watch itself fails then.
-      const now = await this.nats.jetstreamManager().then((jsm) => jsm.streams.info(config.name)).then(
-        (info) => info.created,
-        (error: unknown) => {
-          if (isJetStreamError(error, STREAM_NOT_FOUND)) return undefined;
-          throw error;
-        },
-      );
-      if (now === created || state.seen) return;
-      state.seen = true;
-      replaced();
-    };
-    const timer = setInterval(() => void check().catch(() => undefined), BUCKET_CHECK_MS);
-    return state;
   }
 
   /** Opens the bucket again whenever its watch ends, until shutdown. */
@@ -205,6 +182,32 @@ function heldRate(entry: KvEntry): HeldRate | undefined {
   const { rate, position } = (typeof value === 'number' ? { rate: value } : (value ?? {})) as { rate?: unknown; position?: unknown };
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return undefined;
   return typeof position === 'string' && /^\d{1,19}$/.test(position) ? { rate, position: BigInt(position) } : { rate };
+}
+
+/**
+ * Calls `replaced` once a stream is gone or another has taken its name (checked every 2 s). A KV
+ * watch does not always end when its stream is deleted: nats.js starts it again after its last
+ * sequence, and when another instance has already made the bucket again, on the new stream,
+ * where it would miss what was put there before that sequence. Seen in the tax-rates e2e: an
+ * instance kept its copy and never saw a rate set after the loss.
+ */
+function whenStreamReplaced(jsm: JetStreamManager, watched: StreamInfo, replaced: () => void): { readonly seen: boolean; stop: () => void } {
+  const state = { seen: false, stop: () => clearInterval(timer) };
+  const check = async () => {
+    // NATS unreachable throws: the watch itself fails then.
+    const now = await jsm.streams.info(watched.config.name).then(
+      (info) => info.created,
+      (error: unknown) => {
+        if (isJetStreamError(error, STREAM_NOT_FOUND)) return undefined;
+        throw error;
+      },
+    );
+    if (now === watched.created || state.seen) return;
+    state.seen = true;
+    replaced();
+  };
+  const timer = setInterval(() => void check().catch(() => undefined), BUCKET_CHECK_MS);
+  return state;
 }
 
 /**

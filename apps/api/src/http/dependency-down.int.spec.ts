@@ -1,3 +1,4 @@
+import { AccessDeniedError, DeadlineExceededError, TimeoutError, UnavailableError } from '@eventstore/db-client';
 import { createServer, type Server } from 'node:net';
 import { connect } from 'nats';
 import { Pool } from 'pg';
@@ -24,6 +25,11 @@ describe('isDependencyDown', () => {
       expect(error).toMatchObject({ message: expect.any(String) });
       expect(isDependencyDown(error)).toBe(true);
     }
+  });
+
+  it("knows EventStoreDB's client giving up on a server that did not answer: its deadline, its connection, the server's timeout", () => {
+    for (const error of [new DeadlineExceededError(), new UnavailableError(), new TimeoutError()]) expect(isDependencyDown(error)).toBe(true);
+    expect(isDependencyDown(new AccessDeniedError())).toBe(false);
   });
 
   it('leaves other failures to be answered as internal errors', () => {

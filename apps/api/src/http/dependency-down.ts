@@ -1,7 +1,7 @@
 import { isTransient } from '@tidings/read-models';
 
-/** @eventstore/db-client's ErrorType of a server that cannot be reached or did not answer in time. */
-const EVENTSTOREDB_DOWN = new Set(['unavailable', 'deadline-exceeded']);
+/** @eventstore/db-client's ErrorType of a server that cannot be reached or did not answer in time (its deadline, or the server's own timeout). */
+const EVENTSTOREDB_DOWN = new Set(['unavailable', 'deadline-exceeded', 'timeout']);
 /** nats.js's codes of a server that cannot be reached or did not answer (a KV write, say). */
 const NATS_DOWN = new Set(['CONNECTION_REFUSED', 'CONNECTION_CLOSED', 'DISCONNECT', 'TIMEOUT', '503']);
 

@@ -1,15 +1,11 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   BACKWARDS,
-  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
   MaxAppendSizeExceededError,
   START,
   StreamNotFoundError,
-  TimeoutError,
-  UnavailableError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   isSystemStream,
@@ -45,9 +41,6 @@ const MAX_READ_ALL_PAGE_SIZE = 1000;
 const HEAD_SCAN_PAGE_SIZE = 64;
 /** Most events a subscription page holds. */
 const MAX_SUBSCRIPTION_PAGE = 1000;
-/** Sends of an append whose outcome stays unknown (no answer in time, the connection lost), the first included. */
-const APPEND_SENDS = 2;
-const RESEND_DELAY_MS = 200;
 
 export class EventStoreDbEventStore implements EventStore {
   constructor(private readonly client: EventStoreDBClient) {}
@@ -114,28 +107,25 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /**
-   * An append whose outcome is unknown is sent again, the same events under the same ids: the
-   * server stores a batch once and answers a repeat as it answered the first (or refuses it, and
-   * the read-back settles it). The server also drops a repeat that arrives before the first is
-   * indexed, leaving the caller to time out and try again ("IdempotentNotReady").
+   * An append that gets no answer in time (or loses its connection) throws as the client does:
+   * the command path, or a request retried under its Idempotency-Key, sends the same ids again,
+   * and the server answers a stored batch as it did. It also drops a repeat that arrives before
+   * the first is indexed, leaving that caller to time out ("IdempotentNotReady").
    */
   private async tryAppend(
     streamId: string,
     events: readonly EventToAppend[],
     expectedVersion: ExpectedVersion,
   ): Promise<bigint | WrongExpectedVersionError> {
-    for (let send = 1; ; send++) {
-      try {
-        const result = await this.client.appendToStream(streamId, events.map(toEventData), {
-          expectedRevision: toExpectedRevision(expectedVersion),
-        });
-        return result.nextExpectedRevision;
-      } catch (error) {
-        if (error instanceof WrongExpectedVersionError) return error;
-        if (error instanceof MaxAppendSizeExceededError) throw new EventsTooLarge(streamId, error.maxAppendSize);
-        if (!isOutcomeUnknown(error) || send >= APPEND_SENDS) throw error;
-        await delay(RESEND_DELAY_MS * send);
-      }
+    try {
+      const result = await this.client.appendToStream(streamId, events.map(toEventData), {
+        expectedRevision: toExpectedRevision(expectedVersion),
+      });
+      return result.nextExpectedRevision;
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) return error;
+      if (error instanceof MaxAppendSizeExceededError) throw new EventsTooLarge(streamId, error.maxAppendSize);
+      throw error;
     }
   }
 
@@ -237,10 +227,6 @@ class EventStoreDbAllSubscription implements AllSubscription {
     return this.unsubscribing;
   }
 }
-
-/** The server may have stored the append, or not: it did not answer in time, or the connection went. */
-export const isOutcomeUnknown = (error: unknown): boolean =>
-  error instanceof DeadlineExceededError || error instanceof TimeoutError || error instanceof UnavailableError;
 
 const toEventData = (event: EventToAppend) =>
   jsonEvent({ id: event.eventId, type: event.type, data: event.data as JSONType, metadata: event.metadata });
