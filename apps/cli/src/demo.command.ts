@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { issueToken } from '@tidings/apps-api';
-import { apiOrigin, loadSettings } from '@tidings/settings';
+import { apiOrigin, DEFAULT_HOST, loadSettings } from '@tidings/settings';
 import { apiClient } from './demo/api-client';
 import { demoDataSet, type DemoDataSet } from './demo/demo-data';
 import { demoSummary, describeDemo } from './demo/demo-report';
@@ -18,7 +18,7 @@ export function addDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('seed a running API with a realistic data set (products, stock, users, follows, posts, views, orders through checkout) and print what to look at')
-    .option('--api <url>', 'base URL of the API', apiUrlArgument, apiOrigin(process.env.TIDINGS_HOST || '0.0.0.0', process.env.PORT || '3000'))
+    .option('--api <url>', 'base URL of the API', apiUrlArgument, apiOrigin(process.env.TIDINGS_HOST || DEFAULT_HOST, process.env.PORT || '3000'))
     .option('--scale <n>', `size of the data set; 1 is 50 products, 30 users, 100 posts, 3,000 views and 20 orders (0.05 to ${MAX_SCALE})`, scaleArgument, 1)
     .option('--json', 'print the summary as one JSON object')
     .action(async (options: { api: string; scale: number; json?: boolean }) => {

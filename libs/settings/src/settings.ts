@@ -63,6 +63,8 @@ export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tidings';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** Every IPv4 interface. */
+export const DEFAULT_HOST = '0.0.0.0';
 
 /**
  * Reads Tidings' configuration from the environment; a wrong value stops start-up with a reason.
@@ -86,7 +88,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Sett
     eventStore,
     ...(env.EVENTSTORE_URL ? { eventStoreUrl: eventStoreDbUrl(env.EVENTSTORE_URL) } : {}),
     namespace,
-    host: listenAddress(env.TIDINGS_HOST ?? '0.0.0.0'),
+    host: listenAddress(env.TIDINGS_HOST ?? DEFAULT_HOST),
     port: integer('PORT', env.PORT ?? '3000', 0, 65_535),
     partitions: integer('TIDINGS_PARTITIONS', env.TIDINGS_PARTITIONS ?? '8', 1, 256),
     roles: parseRoles(env.TIDINGS_ROLES ?? ROLES.join(',')),

@@ -25,6 +25,9 @@ type Context = MercuriusContext & Authenticated;
 
 /** A mutation on an aggregate: the version it was last read at (`version`), as REST's If-Match; a mismatch is 409 and changes nothing. */
 type Expecting = Readonly<{ expectedVersion?: number | null }>;
+
+/** The version a mutation expects, if it names one (GraphQL passes null for an argument given as null). */
+const expecting = (args: Expecting): number | undefined => args.expectedVersion ?? undefined;
 const requestOf = (context: Context) => context.reply.request as FastifyRequest & Authenticated;
 
 /**
@@ -151,7 +154,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
       receiveStock: async (_root, args: { sku: string; quantity: number } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const receipt = await catalog.receive(args.sku, { quantity: args.quantity }, args.expectedVersion ?? undefined, metadataOf(context, caller, info));
+        const receipt = await catalog.receive(args.sku, { quantity: args.quantity }, expecting(args), metadataOf(context, caller, info));
         return { sku: receipt.sku, onHand: receipt.onHand, available: receipt.available, position: positionOf(receipt.position) };
       },
       placeOrder: async (_root, args: Record<string, unknown>, context: Context, info: GraphQLResolveInfo) => {
@@ -161,17 +164,17 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
       cancelOrder: async (_root, args: { orderId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const cancelling = await orders.cancel(args.orderId, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
+        const cancelling = await orders.cancel(args.orderId, caller, metadataOf(context, caller, info), expecting(args));
         return { ...cancelling, position: positionOf(cancelling.position) };
       },
       retrySaga: async (_root, args: { sagaId: string; reason?: string | null } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), metadataOf(context, caller, info), args.expectedVersion ?? undefined);
+        const retrying = await sagas.retry(args.sagaId, withoutNulls({ reason: args.reason }), metadataOf(context, caller, info), expecting(args));
         return { ...retrying, position: positionOf(retrying.position) };
       },
       compensateSaga: async (_root, args: { sagaId: string; reason: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'admin');
-        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
+        const compensating = await sagas.compensate(args.sagaId, { reason: args.reason }, metadataOf(context, caller, info), expecting(args));
         return { ...compensating, position: positionOf(compensating.position) };
       },
       rebuildProjection: (_root, args: { name: string }, context: Context) => {
@@ -198,20 +201,20 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
       likePost: async (_root, args: { postId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.like(args.postId, undefined, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined)).position) };
+        return { position: positionOf((await social.like(args.postId, undefined, caller, metadataOf(context, caller, info), expecting(args))).position) };
       },
       unlikePost: async (_root, args: { postId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        return { position: positionOf((await social.unlike(args.postId, undefined, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined)).position) };
+        return { position: positionOf((await social.unlike(args.postId, undefined, caller, metadataOf(context, caller, info), expecting(args))).position) };
       },
       commentOnPost: async (_root, args: { postId: string; text: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const commented = await social.comment(args.postId, { text: args.text }, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
+        const commented = await social.comment(args.postId, { text: args.text }, caller, metadataOf(context, caller, info), expecting(args));
         return { commentId: commented.commentId, position: positionOf(commented.position) };
       },
       sharePost: async (_root, args: { postId: string } & Expecting, context: Context, info: GraphQLResolveInfo) => {
         const caller = callerFor(context, 'authenticated');
-        const shared = await social.share(args.postId, undefined, caller, metadataOf(context, caller, info), args.expectedVersion ?? undefined);
+        const shared = await social.share(args.postId, undefined, caller, metadataOf(context, caller, info), expecting(args));
         return { postId: shared.postId, position: positionOf(shared.position) };
       },
     },
