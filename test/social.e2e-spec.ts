@@ -272,6 +272,10 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
 
     const refused = await call('reader', 'GET', '/feed?cursor=bm90LWEtY3Vyc29y');
     expect(refused).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor' }] } });
+    // A cursor of ours with its time edited to a year PostgreSQL has no room for.
+    const [, ...keys] = JSON.parse(Buffer.from(first.nextCursor as string, 'base64url').toString('utf8')) as unknown[];
+    const edited = Buffer.from(JSON.stringify(['0000-01-01T00:00:00Z', ...keys]), 'utf8').toString('base64url');
+    expect(await call('reader', 'GET', `/feed?cursor=${edited}`)).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor' }] } });
   });
 
   it('lets a user read only their own feed, over REST, GraphQL and the WebSocket', async () => {

@@ -151,6 +151,8 @@ describe('views: exact counts by bucket, range queries and trending', () => {
       ['granularity=week', /not valid/],
       ['from=yesterday', /not valid/],
       ['limit=3', /not valid/],
+      ['from=9999-12-31T00:00:00Z&to=9999-12-31T23:59:59Z&granularity=day', /views are counted from 1970/],
+      ['to=0000-01-01T12:00:00Z', /views are counted from 1970/],
     ] as const) {
       const response = await fetch(`${api.baseUrl}/videos/v/views?${query}`, { headers: { authorization: `Bearer ${admin}` } });
       expect(response.status).toBe(400);
@@ -169,6 +171,8 @@ describe('views: exact counts by bucket, range queries and trending', () => {
       { views: [{ videoId: 'has space' }] },
       { views: [{ videoId: 'v', at: new Date(Date.now() + 10 * MINUTE).toISOString() }] },
       { views: [{ videoId: 'v', extra: true }] },
+      // Year 0 in UTC: stored, it would block the views projection's partition.
+      { views: [{ videoId: 'v', at: '0001-01-01T00:00:00+01:00' }] },
     ];
     for (const body of bad) expect((await call('POST', '/views', body)).status).toBe(400);
     expect((await call('POST', '/videos/v/views', { viewerId: 'someone' })).status).toBe(401);
@@ -198,7 +202,12 @@ describe('views: exact counts by bucket, range queries and trending', () => {
     expect(data.videoViews.total).toBe(1);
     expect(data.trendingVideos).toContainEqual({ videoId: 'gql-video', views: 1 });
     expect((await graphql(`{ videoViews(videoId: "gql-video") { total } }`)).body.errors).toBeDefined();
+    const before = await api.eventCount();
+    const refused = await graphql(`mutation { recordView(videoId: "gql-video", at: "0000-06-01T00:00:00Z") { accepted } }`);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/before 1970/), extensions: expect.objectContaining({ status: 400 }) })]);
+    expect(await api.eventCount()).toBe(before);
   });
+
   it('counts exactly when a projector is frozen (SIGSTOP) mid-batch: its partitions move once PostgreSQL ends its idle transaction, and it rejoins when thawed', async () => {
     const leasesOf = async () =>
       (await api.pool.query<{ partition: number; member: string }>("SELECT partition, member FROM consumer_leases WHERE consumer_group = 'projection.views' ORDER BY partition")).rows;

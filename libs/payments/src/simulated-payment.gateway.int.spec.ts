@@ -72,6 +72,12 @@ describe('SimulatedPaymentGateway, on PostgreSQL', () => {
       expect(rows).toEqual([{ failures: 2, outcome: 'authorized' }]);
     });
 
+    it('is unavailable for good with a tok_unavailable_<n> beyond any count it keeps', async () => {
+      const idempotencyKey = key();
+      await expect(authorize('tok_unavailable_99999999999999999999', idempotencyKey)).rejects.toThrow(GatewayUnavailable);
+      await expect(authorize('tok_unavailable_99999999999999999999', idempotencyKey)).rejects.toThrow(GatewayUnavailable);
+    });
+
     it('counts each failure once when calls under one key race, then answers one authorization', async () => {
       const idempotencyKey = key();
       const before = await authorizationCount();

@@ -166,10 +166,13 @@ async function callBooks(pool: Pool, request: OperationRequest): Promise<CallRow
   return rows[0];
 }
 
-/** `tok_unavailable_<n>` fails its first n attempts under a key, then authorizes; so does `tok_visa`, at once. */
+/**
+ * `tok_unavailable_<n>` fails its first n attempts under a key, then authorizes; so does
+ * `tok_visa`, at once. An n beyond what the books count (a bigint) fails every attempt.
+ */
 function cardVerdict(token: string): CardVerdict {
   const flaky = UNAVAILABLE_TOKEN.exec(token);
-  return { authorizes: flaky !== null || token === 'tok_visa', unavailableFor: flaky ? Number(flaky[1]) : 0 };
+  return { authorizes: flaky !== null || token === 'tok_visa', unavailableFor: flaky ? Math.min(Number(flaky[1]), Number.MAX_SAFE_INTEGER) : 0 };
 }
 
 /** Settles only when the signal aborts, and holds no timer meanwhile. */

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { InvalidViewRange } from './errors';
-import { bucketMs, bucketStart, TRENDING_WINDOWS, type TrendingWindow, type ViewGranularity } from './views';
+import { bucketMs, bucketStart, TRENDING_WINDOWS, VIEW_TIMES, type TrendingWindow, type ViewGranularity } from './views';
 
 export const MAX_BUCKETS = 10_000;
 
@@ -11,7 +11,7 @@ export type VideoViews = Readonly<{ videoId: string; from: string; to: string; g
 
 /**
  * The buckets a range covers: `from` rounded down and `to` rounded up to the granularity
- * (UTC), at most 10,000 of them. Minute buckets exist only for the minutes the compaction job
+ * (UTC), at most 10,000 of them, within VIEW_TIMES. Minute buckets exist only for the minutes the compaction job
  * has not yet folded into hours: older minutes are refused rather than answered wrong.
  */
 export function bucketsOf({ from, to, granularity }: Omit<ViewRange, 'videoId'>, minutesKeptSince: Date): { start: Date; end: Date; count: number } {
@@ -19,6 +19,9 @@ export function bucketsOf({ from, to, granularity }: Omit<ViewRange, 'videoId'>,
   const size = bucketMs(granularity);
   const start = bucketStart(from, granularity);
   const end = new Date(Math.ceil(to.getTime() / size) * size);
+  if (start.getTime() < VIEW_TIMES.first.getTime() || end.getTime() > VIEW_TIMES.last.getTime()) {
+    throw new InvalidViewRange(`views are counted from ${VIEW_TIMES.first.toISOString()} to ${VIEW_TIMES.last.toISOString()}; the range's ${granularity} buckets run from ${start.toISOString()} to ${end.toISOString()}`);
+  }
   const count = (end.getTime() - start.getTime()) / size;
   if (count > MAX_BUCKETS) throw new InvalidViewRange(`the range holds ${count} ${granularity} buckets; at most ${MAX_BUCKETS} are answered`);
   if (granularity === 'minute' && start.getTime() < minutesKeptSince.getTime()) {

@@ -21,5 +21,11 @@ export const bucketStart = (at: Date, granularity: ViewGranularity): Date => new
 
 export const bucketMs = (granularity: ViewGranularity): number => BUCKET_MS[granularity];
 
+/**
+ * The times views are counted in: none happened before the Unix epoch, and no bucket of a range
+ * ends after the last day of year 9999 (PostgreSQL and ISO 8601's four-digit years hold them all).
+ */
+export const VIEW_TIMES = { first: new Date('1970-01-01T00:00:00.000Z'), last: new Date('9999-12-31T00:00:00.000Z') } as const;
+
 export const TRENDING_WINDOWS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 } as const;
 export type TrendingWindow = keyof typeof TRENDING_WINDOWS;

@@ -39,4 +39,11 @@ describe('view buckets', () => {
     expect(() => bucketsOf({ ...range, granularity: 'minute' }, kept)).toThrow(/ask for hour or day buckets/);
     expect(bucketsOf({ ...range, granularity: 'hour' }, kept).count).toBe(2);
   });
+
+  it('refuses a range whose buckets start before 1970 or end after the last day of 9999', () => {
+    expect(() => bucketsOf({ from: at('0000-01-01T00:00:00Z'), to: at('0000-01-02T00:00:00Z'), granularity: 'hour' }, longAgo)).toThrow(/views are counted from 1970-01-01/);
+    expect(() => bucketsOf({ from: at('9999-12-31T00:00:00Z'), to: at('9999-12-31T23:59:59Z'), granularity: 'day' }, longAgo)).toThrow(InvalidViewRange);
+    expect(bucketsOf({ from: at('1970-01-01T00:00:00Z'), to: at('1970-01-02T00:00:00Z'), granularity: 'day' }, longAgo).count).toBe(1);
+    expect(bucketsOf({ from: at('9999-12-30T00:00:00Z'), to: at('9999-12-31T00:00:00Z'), granularity: 'day' }, longAgo).count).toBe(1);
+  });
 });

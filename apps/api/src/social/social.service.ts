@@ -36,7 +36,11 @@ import { ReadModels } from '../http/read-models';
 export const USER_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id is 1-64 characters of [A-Za-z0-9_-]');
 const POST_ID = z.string().uuid('a post id is a UUID');
 const COMMENT_ID = z.string().uuid();
-const TIME = z.iso.datetime();
+/** A cursor's time, as the read models wrote it: within the years PostgreSQL holds (an edited year 0000 is no cursor of ours). */
+const TIME = z.iso.datetime().refine((time) => {
+  const year = new Date(time).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+});
 
 // Anything within the length the social rules allow (in code points, each at most two UTF-16 units) that PostgreSQL can store.
 const storable = storableText(2 * MAX_TEXT_LENGTH);

@@ -30,4 +30,10 @@ describe('RecordViews', () => {
     expect(() => record([{ videoId: 'v' }, { videoId: 'v', at: new Date('2026-03-01T10:01:00.001Z') }])).toThrow(/view 1 is in the future/);
     expect(record([{ videoId: 'v', at: new Date('2026-03-01T10:01:00.000Z') }]).size).toBe(1);
   });
+
+  it('refuses a view before the Unix epoch, which no bucket could hold (year 0 after UTC)', () => {
+    expect(() => record([{ videoId: 'v', at: new Date('0001-01-01T00:00:00+01:00') }])).toThrow(/view 0 is before 1970-01-01T00:00:00.000Z/);
+    expect(() => record([{ videoId: 'v', at: new Date('1969-12-31T23:59:59.999Z') }])).toThrow(InvalidViews);
+    expect(record([{ videoId: 'v', at: new Date('1970-01-01T00:00:00.000Z') }]).size).toBe(1);
+  });
 });
