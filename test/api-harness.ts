@@ -21,6 +21,8 @@ export type TidingsApi = Readonly<{
   eventTypes(streamId: string): Promise<string[]>;
   /** Tokens signed by the API's own `issueToken`, as built. */
   tokens(requests: readonly TokenRequest[]): Promise<string[]>;
+  /** What the deployment's processes have logged so far. */
+  output(): string;
   /** Starts another process of the same deployment (its environment, with `overrides`); the harness stops it with the rest. */
   start(roles: string, overrides?: Readonly<Record<string, string>>): TidingsProcess;
 }>;
@@ -53,6 +55,7 @@ export function useTidingsApi(settings: Readonly<Record<string, string>> = {}, r
       database,
       pool,
       start,
+      output: () => processes.map((process) => process.output()).join(''),
       tokens: (requests) => issueTokens(secret, requests),
       eventCount: async () => Number((await pool.query<{ count: string }>('SELECT count(*) FROM events')).rows[0].count),
       eventTypes: async (streamId) => (await pool.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [streamId])).rows.map((row) => row.type),

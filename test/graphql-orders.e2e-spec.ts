@@ -131,6 +131,26 @@ describe('orders and checkout sagas over GraphQL', () => {
     }
   });
 
+  it('answers a failure of its own as an internal error, logged under the correlation id, its words kept from the caller', async () => {
+    // A read-model row the schema cannot return (items that are no list): a fault on our side, not the caller's.
+    const { rows } = await api.pool.query<{ items: unknown }>('SELECT items FROM orders WHERE order_id = $1', [confirmedOrderId]);
+    await api.pool.query(`UPDATE orders SET items = '"not a list"'::jsonb WHERE order_id = $1`, [confirmedOrderId]);
+    try {
+      const response = await fetch(`${api.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json', 'x-correlation-id': 'graphql-internal-1' },
+        body: JSON.stringify({ query: ORDER, variables: { orderId: confirmedOrderId } }),
+      });
+      const answer = (await response.json()) as GraphqlAnswer;
+      expect(answer.errors).toEqual([
+        { message: 'the request failed on our side; it has been logged', locations: [{ line: 1, column: expect.any(Number) }], path: ['order'], extensions: { type: expect.stringMatching(/internal$/), status: 500 } },
+      ]);
+      await eventually(async () => expect(api.output()).toMatch(/order failed \(graphql-internal-1\): \w*Error/), { timeoutMs: 5_000, intervalMs: 100 });
+    } finally {
+      await api.pool.query('UPDATE orders SET items = $2 WHERE order_id = $1', [confirmedOrderId, JSON.stringify(rows[0].items)]);
+    }
+  });
+
   it('tells the owner and admins over graphql-ws when a checkout whose payment times out cancels the order; others are refused', async () => {
     const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
     const clients = { alice: graphqlWsClient(graphqlUrl, alice), ops: graphqlWsClient(graphqlUrl, admin), bob: graphqlWsClient(graphqlUrl, bob) };

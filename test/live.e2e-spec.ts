@@ -193,11 +193,14 @@ describe('live updates and GraphQL', () => {
     const refused = await graphql(customer, `{ ${pages(4)} }`);
     expect(refused).toEqual({ data: null, errors: [expect.objectContaining({ message: expect.stringMatching(/cost 1204 is over the limit of 1000/) })] });
     // Every document refused before a resolver ran is a 400 whose errors say invalid-query, as REST's would.
-    for (const document of [`{ ${pages(4)} }`, '{ products(limit: 99999999999) { items { sku } } }', 'query a { products { nextCursor } } query b { products { nextCursor } }', '{ nope }', '{ products {']) {
-      const response = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${customer}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: document }) });
+    const documents = [`{ ${pages(4)} }`, '{ products(limit: 99999999999) { items { sku } } }', 'query a { products { nextCursor } } query b { products { nextCursor } }', '{ nope }', '{ products {'];
+    // Sources that are JSON, which mercurius would otherwise run as a document AST, and an operation the document does not have.
+    const oddities = [{ query: 123 }, { query: '{"kind":"Document","definitions":[]}' }, { query: '{ products { nextCursor } }', operationName: 'Nope' }];
+    for (const body of [...documents.map((query) => ({ query })), ...oddities]) {
+      const response = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${customer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const { errors } = (await response.json()) as { errors: { extensions?: unknown }[] };
-      expect({ document, status: response.status, extensions: errors.map((error) => error.extensions) }).toEqual({
-        document,
+      expect({ body, status: response.status, extensions: errors.map((error) => error.extensions) }).toEqual({
+        body,
         status: 400,
         extensions: errors.map(() => ({ type: expect.stringMatching(/invalid-query$/), status: 400 })),
       });

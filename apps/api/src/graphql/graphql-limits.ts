@@ -1,6 +1,6 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ValidationContext, type ValidationRule } from 'graphql';
 import { createComplexityRule, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 
 /** API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20 — checked while validating, before any resolver runs. */
@@ -36,15 +36,30 @@ export function limitRules({ variables = {}, operationName, production, withCost
     maxAliasesRule({ n: GRAPHQL_LIMITS.aliases, ...reported }),
     ...(withCost
       ? [
-          createComplexityRule({
-            maximumComplexity: GRAPHQL_LIMITS.cost,
-            variables,
-            ...(operationName ? { operationName } : {}),
-            estimators: [listsCostTheirLimit, simpleEstimator({ defaultComplexity: 1 })],
-            createError: (max, actual) => new GraphQLError(`Query cost ${actual} is over the limit of ${max}: ask for fewer fields or smaller pages.`),
-          }),
+          forNamedOperation(
+            operationName,
+            createComplexityRule({
+              maximumComplexity: GRAPHQL_LIMITS.cost,
+              variables,
+              ...(operationName ? { operationName } : {}),
+              estimators: [listsCostTheirLimit, simpleEstimator({ defaultComplexity: 1 })],
+              createError: (max, actual) => new GraphQLError(`Query cost ${actual} is over the limit of ${max}: ask for fewer fields or smaller pages.`),
+            }),
+          ),
         ]
       : []),
     ...(production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
+}
+
+/**
+ * A rule that costs the operation `operationName` names, run only when the document has it:
+ * graphql-query-complexity fails on an unnamed operation when asked for a name, and the
+ * execution refuses an unknown name before any resolver runs.
+ */
+function forNamedOperation(operationName: string | undefined, rule: ValidationRule): ValidationRule {
+  return (context) => {
+    const named = context.getDocument().definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.name?.value === operationName);
+    return operationName === undefined || named ? rule(context) : {};
+  };
 }

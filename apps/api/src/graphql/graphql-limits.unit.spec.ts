@@ -37,6 +37,14 @@ describe('GraphQL limits (API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20)', 
     expect(refusals(api, defaults).join()).toMatch(/cost 1037/);
   });
 
+  it('costs the operation named, and leaves an unknown name to the execution to refuse', () => {
+    const named = `query Small { products(limit: 1) { items { sku } } } query Big ${pages(4, 100)}`;
+    expect(refusals(api, named, { operationName: 'Small' })).toEqual([]);
+    expect(refusals(api, named, { operationName: 'Big' }).join()).toMatch(/cost 1204/);
+    expect(refusals(api, pages(4, 100).replace(/^/, 'query '), { operationName: 'Nope' })).toEqual([]);
+    expect(refusals(api, pages(1, 1), { operationName: 'Nope' })).toEqual([]);
+  });
+
   it('reads limits given as variables', () => {
     const query = 'query Pages($n: Int!) { a: products(limit: $n) { items { sku } } b: products(limit: $n) { items { sku } } }';
     expect(refusals(api, query, { variables: { n: 100 } })).toEqual([]);

@@ -1,6 +1,7 @@
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, validate, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, validate, type GraphQLResolveInfo } from 'graphql';
 import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
 import { orderStatusOnceSettled } from '@tidings/checkout';
 import type { Notification } from '@tidings/messaging';
@@ -11,14 +12,17 @@ import { admit, authenticationOf, type Access, type Authenticated } from '../aut
 import type { Principal } from '../auth/tokens';
 import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
-import { problemOf, problems, problemType } from '../http/problem';
+import { problemOf, problems } from '../http/problem';
 import { Imports } from '../imports/imports.service';
 import { grantChannel } from '../live/channels';
 import { Orders } from '../orders/orders.service';
 import { Social } from '../social/social.service';
 import { Views } from '../views/views.service';
+import { graphqlAnswers, graphqlTextOnly } from './graphql-errors';
 import { limitRules } from './graphql-limits';
 import { schema } from './schema';
+
+const logger = new Logger('graphql');
 
 /** A subscription's context also holds who its `connection_init` authenticated. */
 type Context = MercuriusContext & Authenticated;
@@ -274,31 +278,10 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
         return typeof header === 'string' ? { ...(await authenticationOf(settings.jwtSecret, header)), authorization: header } : true;
       },
     },
-    // Refusals keep their problem type and status, as extensions of the GraphQL error. A document
-    // graphql-js refused before any resolver ran (syntax, validation, limits, arguments, which
-    // operation) is a 400 invalid-query (405 stays 405), each of its errors saying so.
-    errorFormatter: (execution, context) => {
-      const formatted = mercurius.defaultErrorFormatter(execution, context);
-      let refused = false;
-      const errors = (execution.errors ?? []).flatMap((error: GraphQLError): GraphQLFormattedError[] => {
-        // A refused document may arrive as one error holding the validation errors; each is reported.
-        const refusals = (error.originalError as { errors?: GraphQLError[] } | undefined)?.errors;
-        if (Array.isArray(refusals)) {
-          refused = true;
-          return refusals.map(invalidQuery);
-        }
-        const problem = problemOf(error.originalError ?? error)?.problem;
-        if (problem) return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
-        // graphql-js's own refusals have neither a path in the answer (a resolver's error has) nor an error beneath (a hook's failure has).
-        if (error.path !== undefined || error.originalError !== undefined) return [error.toJSON()];
-        refused = true;
-        return [invalidQuery(error)];
-      });
-      const refusedWith = formatted.statusCode >= 400 && formatted.statusCode < 500 ? formatted.statusCode : 400;
-      return { statusCode: refused ? refusedWith : formatted.statusCode, response: { ...formatted.response, errors } };
-    },
+    errorFormatter: graphqlAnswers((line) => logger.error(line)),
   });
   const graphql = app.getHttpAdapter().getInstance().graphql;
+  graphql.addHook('preParsing', async (_schema, source) => graphqlTextOnly(source));
   // Subscriptions skip the validation rules above: hold them to the same limits before they start.
   graphql.addHook('preSubscriptionExecution', async (schemaOf, document) => {
     const refusals = validate(schemaOf, document, limitRules({ production: settings.production, withCost: false }));
@@ -313,11 +296,6 @@ const orderStatusOf = (data: unknown) => {
   return status ?? orderStatusOnceSettled(saga ?? 'failed');
 };
 
-const invalidQuery = (error: GraphQLError): GraphQLFormattedError => ({
-  message: error.message,
-  ...(error.locations ? { locations: error.locations } : {}),
-  extensions: { type: problemType('invalid-query'), status: 400 },
-});
 
 const withoutNulls = (values: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null && value !== undefined));
