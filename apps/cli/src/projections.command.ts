@@ -6,7 +6,7 @@ import type { Settings } from '@tidings/settings';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { projectionNamed, withOperatorConnections } from './operator-connections';
 import { print, printJson, table } from './output';
-import { startProgress } from './progress';
+import { startProgress, type Progress } from './progress';
 
 /** `tidings projections list|status|rebuild|resume` (ARCHITECTURE §5). */
 export function addProjectionsCommand(program: Command): void {
@@ -36,7 +36,7 @@ export function addProjectionsCommand(program: Command): void {
         const statuses = await projectionStatuses(pool, store, projections, await jetStreamBacklogs(settings, projections));
         for (const status of statuses) {
           if (options.json) {
-            printJson({ ...summary(status), partitions: status.partitions });
+            printJson({ ...summary(status), ...(status.lastRebuildFailure ? { lastRebuildFailure: status.lastRebuildFailure } : {}), partitions: status.partitions });
             continue;
           }
           table([summary(status)]);
@@ -63,19 +63,29 @@ export function addProjectionsCommand(program: Command): void {
       withOperatorConnections(async ({ settings, pool, store }) => {
         const projection = projectionNamed(settings, name);
         const head = await store.headPosition();
-        const progress = startProgress(`rebuild ${name}`, Math.max(Number(head), 1));
+        // Shown from the first page on: a rebuild refused at once (another is running) shows none.
+        let progress: Progress | undefined;
         let shown = 0n;
+        // Ctrl-C (or SIGTERM) stops the rebuild after its current page: its tables are dropped, the live version stays, and the failure is recorded. A second one ends the process at once.
+        const interrupt = new AbortController();
+        const stop = () => interrupt.abort();
+        process.once('SIGINT', stop).once('SIGTERM', stop);
         const report = await rebuildProjection({
           pool,
           store,
           projection,
           databaseUrl: settings.databaseUrl,
           partitions: settings.partitions,
+          signal: interrupt.signal,
           onProgress: ({ position }) => {
+            progress ??= startProgress(`rebuild ${name}`, Math.max(Number(head), 1));
             progress.advance(Number(position - shown));
             shown = position;
           },
-        }).finally(() => progress.stop());
+        }).finally(() => {
+          progress?.stop();
+          process.off('SIGINT', stop).off('SIGTERM', stop);
+        });
         if (options.json) return printJson(report);
         print(`${name}: version ${report.version} live at position ${report.position}; ${report.events} events in ${report.seconds.toFixed(1)} s`);
       }),

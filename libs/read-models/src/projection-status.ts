@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { partitionAndCategory, type GroupBacklogs } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
+import { REBUILD_LOCK_CLASS } from './rebuild';
 
 /** One of a projection's consumer group partitions: a partition and one of the projection's categories. */
 export type PartitionStatus = Readonly<{
@@ -42,9 +43,13 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
   const head = await store.headPosition();
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
-    pool.query<{ name: string; version: number; status: 'live' | 'rebuilding'; rebuilding: { failed?: RebuildFailure } | null }>('SELECT name, version, status, rebuilding FROM projections WHERE name = ANY($1)', [
-      projections.map((projection) => projection.name),
-    ]),
+    // A rebuild holds its advisory lock while it runs: a status still `rebuilding` without it is a rebuild whose process ended (kill -9).
+    pool.query<{ name: string; version: number; status: 'live' | 'rebuilding'; rebuilding: { version?: number; failed?: RebuildFailure } | null; updated_at: Date; rebuild_running: boolean }>(
+      `SELECT name, version, status, rebuilding, updated_at,
+              EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $2::oid AND objid = hashtext(name)::oid AND objsubid = 2 AND granted) AS rebuild_running
+       FROM projections WHERE name = ANY($1)`,
+      [projections.map((projection) => projection.name), REBUILD_LOCK_CLASS],
+    ),
     pool.query<{ consumer_group: string; partition: number; position: string; member: string | null; blocked_position: string | null; blocked_error: string | null; blocked_at: Date | null }>(
       `SELECT c.consumer_group, c.partition, c.position, l.member, c.blocked_position, c.blocked_error, c.blocked_at
        FROM checkpoints c LEFT JOIN consumer_leases l
@@ -71,7 +76,9 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
           : {}),
       }));
     const position = mine.reduce((furthest, partition) => (partition.position > furthest ? partition.position : furthest), 0n);
-    const status = !known ? 'new' : known.status === 'rebuilding' ? 'rebuilding' : mine.some((partition) => partition.blocked) ? 'blocked' : 'live';
+    const rebuilding = known?.status === 'rebuilding' && known.rebuild_running;
+    const lastRebuildFailure = known && !rebuilding ? failedRebuild(known) : undefined;
+    const status = !known ? 'new' : rebuilding ? 'rebuilding' : mine.some((partition) => partition.blocked) ? 'blocked' : 'live';
     return {
       name: projection.name,
       version: known?.version,
@@ -81,9 +88,15 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
       lag: lagOf(head, position, backlogs, group),
       deadLetters: Number(parked.find((row) => row.consumer_group === group)?.count ?? 0),
       partitions: mine,
-      ...(known?.status === 'live' && known.rebuilding?.failed ? { lastRebuildFailure: known.rebuilding.failed } : {}),
+      ...(lastRebuildFailure ? { lastRebuildFailure } : {}),
     };
   });
+}
+
+/** The last rebuild's failure: the one it recorded, or, when its process ended without a word (kill -9), that it was interrupted. */
+function failedRebuild(known: Readonly<{ status: 'live' | 'rebuilding'; rebuilding: { version?: number; failed?: RebuildFailure } | null; updated_at: Date }>): RebuildFailure | undefined {
+  if (known.status === 'live') return known.rebuilding?.failed;
+  return { version: known.rebuilding?.version ?? 0, reason: 'interrupted: the process rebuilding it ended before it finished', at: known.updated_at.toISOString() };
 }
 
 const behind = (head: bigint, position: bigint): bigint => (head > position ? head - position : 0n);

@@ -8,7 +8,8 @@ import { consumerGroupOf, type Projection } from './projection';
 import { ProjectionConsumer } from './projection-consumer';
 import { currentVersion, ensureProjection } from './projection-registry';
 import { describeRebuildFailure, projectionStatuses } from './projection-status';
-import { RebuildAlreadyRunning, rebuildProjection, type RebuildProgress } from './rebuild';
+import { connectClient } from './database';
+import { REBUILD_LOCK_CLASS, RebuildAlreadyRunning, RebuildInterrupted, rebuildProjection, type RebuildProgress } from './rebuild';
 
 const PARTITIONS = 4;
 const PRODUCTS = 60;
@@ -288,5 +289,32 @@ describe('rebuildProjection', () => {
     expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual([...applied, later.position]);
     expect(await exists(pool, `${projection.view}_v1`)).toBe(false);
     expect((await projectionStatuses(pool, given.store, [projection]))[0].lastRebuildFailure).toBeUndefined();
+  });
+
+  it('stops between pages when interrupted, leaving the live version; a rebuild whose process died is told from one running', async () => {
+    const live = (await currentVersion(pool, 'products')) as number;
+    const interrupt = new AbortController();
+    const interrupted = rebuildProjection({ pool, databaseUrl: given.database.url, store: given.store, projection: productsProjection, partitions: PARTITIONS, pageSize: 250, signal: interrupt.signal, onProgress: () => interrupt.abort() });
+    await expect(interrupted).rejects.toBeInstanceOf(RebuildInterrupted);
+    expect(await currentVersion(pool, 'products')).toBe(live);
+    expect(await exists(pool, `products_v${live + 1}`)).toBe(false);
+    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({
+      status: 'live',
+      lastRebuildFailure: { version: live + 1, reason: 'the rebuild of products was interrupted' },
+    });
+
+    // A rebuild killed -9 leaves its status behind, but not its lock: PostgreSQL frees it with the connection.
+    const rebuilder = await connectClient(given.database.url, 'spec-rebuilder');
+    await rebuilder.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK_CLASS, 'products']);
+    await pool.query("UPDATE projections SET status = 'rebuilding', rebuilding = $2 WHERE name = $1", ['products', { version: live + 1, head: '1' }]);
+    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0].status).toBe('rebuilding');
+    await rebuilder.end();
+    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({
+      status: 'live',
+      lastRebuildFailure: { version: live + 1, reason: 'interrupted: the process rebuilding it ended before it finished' },
+    });
+    // The next rebuild starts over.
+    await expect(rebuild(productsProjection)).resolves.toMatchObject({ version: live + 1 });
+    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({ status: 'live', version: live + 1 });
   });
 });

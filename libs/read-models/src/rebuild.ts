@@ -18,6 +18,8 @@ export type RebuildOptions = Readonly<{
   partitions: number;
   pageSize?: number;
   onProgress?: (progress: RebuildProgress) => void;
+  /** Stops the rebuild between pages (an operator's Ctrl-C): it fails as interrupted, and the live version stays. */
+  signal?: AbortSignal;
 }>;
 
 export type RebuildReport = Readonly<{ name: string; version: number; position: bigint; events: number; seconds: number }>;
@@ -26,8 +28,12 @@ export class RebuildAlreadyRunning extends Error {
   override readonly name = 'RebuildAlreadyRunning';
 }
 
-// Advisory lock class for rebuilds; the object id is the projection name's hash.
-const REBUILD_LOCK_CLASS = 1952804354;
+export class RebuildInterrupted extends Error {
+  override readonly name = 'RebuildInterrupted';
+}
+
+// Advisory lock class for rebuilds, held while one runs; the object id is the projection name's hash.
+export const REBUILD_LOCK_CLASS = 1952804354;
 /** Catch up without holding the live projector back until this close to head. */
 const SWITCH_WITHIN = 1_000n;
 
@@ -96,7 +102,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
  * current one is written; stops at `until` or at the end.
  */
 async function catchUp(
-  { store, projection, pageSize = 5_000 }: RebuildOptions,
+  { store, projection, pageSize = 5_000, signal }: RebuildOptions,
   write: (events: readonly RecordedEvent[]) => Promise<void>,
   from: bigint,
   until: bigint | undefined,
@@ -111,6 +117,10 @@ async function catchUp(
       return position;
     }
     const page = await next;
+    if (signal?.aborted) {
+      await next.catch(() => undefined);
+      throw new RebuildInterrupted(`the rebuild of ${projection.name} was interrupted`);
+    }
     if (page.length === 0) return position;
     position = page[page.length - 1].position;
     next = store.readAll({ fromPosition: position, limit: pageSize });
