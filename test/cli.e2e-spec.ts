@@ -73,4 +73,27 @@ describe('tidings output', () => {
     expect(first).toMatch(/^line 0\n/);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   });
+
+  it('fails, saying so, when its output cannot be written (a full disk)', async () => {
+    const written = await promisify(execFile)('sh', ['-c', `"${process.execPath}" "${CLI}" token --sub someone > /dev/full`]).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(written).toEqual({ code: 1, stderr: 'tidings: cannot write the output: ENOSPC: no space left on device, write\n' });
+  });
+});
+
+describe('tidings token', () => {
+  const token = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [CLI, 'token', ...args]).then(
+      ({ stdout }) => ({ code: 0, claims: JSON.parse(Buffer.from(stdout.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, claims: undefined, stderr: error.stderr }),
+    );
+
+  it('signs the roles asked for, each once, and refuses none or an unknown one', async () => {
+    expect(await token('--sub', 'ops', '--roles', 'admin, admin,customer')).toMatchObject({ code: 0, claims: { sub: 'ops', roles: ['admin', 'customer'] } });
+    expect(await token('--sub', 'someone')).toMatchObject({ code: 0, claims: { roles: ['customer'] } });
+    expect(await token('--sub', 'ops', '--roles', ' , ')).toMatchObject({ code: 1, stderr: expect.stringMatching(/at least one role/) });
+    expect(await token('--sub', 'ops', '--roles', 'boss')).toMatchObject({ code: 1, stderr: 'tidings: unknown roles: boss; roles are customer, admin\n' });
+  });
 });

@@ -5,7 +5,7 @@ import type { UserRole } from '@tidings/apps-api';
 import { loadSettings } from '@tidings/settings';
 import { describeResult, type BenchResult } from './bench/bench-result';
 import { workloads } from './bench/workloads';
-import { print } from './output';
+import { print, printed } from './output';
 
 /*
  * A command loads its code when it runs, not before: every `tidings start` begins here, and
@@ -65,16 +65,19 @@ program
   .command('token')
   .description('print a bearer token for the API, signed with JWT_SECRET')
   .requiredOption('--sub <id>', 'user id (1-64 characters of [A-Za-z0-9_-])')
-  .option('--roles <roles>', 'comma-separated: customer, admin', 'customer')
+  .option('--roles <roles>', 'comma-separated: customer, admin', (value: string) => {
+    const roles = [...new Set(value.split(',').map((role) => role.trim()).filter(Boolean))];
+    if (roles.length === 0) throw new InvalidArgumentError('at least one role: customer, admin');
+    return roles;
+  }, ['customer'])
   .option('--ttl <seconds>', 'lifetime in seconds', (value: string) => {
     const seconds = Number(value);
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 31_536_000) throw new InvalidArgumentError('whole seconds, 1 to 31536000');
     return seconds;
   }, 3_600)
-  .action(async (options: { sub: string; roles: string; ttl: number }) => {
-    const roles = options.roles.split(',').map((role) => role.trim()).filter(Boolean) as UserRole[];
+  .action(async (options: { sub: string; roles: UserRole[]; ttl: number }) => {
     const { issueToken } = await import('@tidings/apps-api');
-    print(await issueToken(loadSettings().jwtSecret, { userId: options.sub, roles }, options.ttl));
+    print(await issueToken(loadSettings().jwtSecret, { userId: options.sub, roles: options.roles }, options.ttl));
   });
 
 /** The operator's command groups, each defined with its code: loaded only when asked for, or for help. */
@@ -93,9 +96,12 @@ async function main(): Promise<void> {
   for (const addGroup of await Promise.all(groups.map((group) => commandGroups[group]()))) addGroup(program);
   await program.parseAsync();
   // Every command but `start` is done when its action ends: a handle a library left open (nats.js
-  // keeps the socket of a connection attempt that timed out) must not keep it waiting. Output is
-  // written synchronously to files, pipes and terminals on Linux, so none is lost.
-  if (asked !== 'start') process.exit(process.exitCode ?? 0);
+  // keeps the socket of a connection attempt that timed out) must not keep it waiting. Its output
+  // is written first, or the failure to write it is the command's.
+  if (asked !== 'start') {
+    await printed();
+    process.exit(process.exitCode ?? 0);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,16 +1,24 @@
 /** Output for operators on stdout: lines, aligned tables, or JSON lines for scripts. */
 export function print(line: string): void {
-  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', endWhenNobodyReads);
+  if (process.stdout.listenerCount('error') === 0) process.stdout.on('error', endOnWriteFailure);
   process.stdout.write(`${line}\n`);
 }
 
 /**
- * A reader that stops early (`tidings sagas list | head -1`) closes the pipe: what is left to
- * print has nobody to read it, so the command ends there, as Unix tools do, and quietly.
+ * Resolves once what was printed is written; a write that failed has ended the command by then
+ * (endOnWriteFailure), so a command never reports success over output it lost.
  */
-function endWhenNobodyReads(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(0);
+export const printed = (): Promise<void> => new Promise((resolve) => process.stdout.write('', () => resolve()));
+
+/**
+ * A reader that stops early (`tidings sagas list | head -1`) closes the pipe: what is left to
+ * print has nobody to read it, so the command ends there, as Unix tools do, and quietly. Any
+ * other failure to write (a full disk, a closed stdout) loses output: exit 1, saying so.
+ */
+function endOnWriteFailure(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`tidings: cannot write the output: ${error.message}\n`);
+  process.exit(1);
 }
 
 export function printJson(value: unknown): void {
