@@ -60,6 +60,8 @@ describe('tax rates across API instances', () => {
     expect((await call(first.baseUrl, 'PUT', '/admin/config/tax-rates/SE', admin, { rate: 1.5 })).status).toBe(400);
     expect((await call(first.baseUrl, 'PUT', '/admin/config/tax-rates/Sweden', admin, { rate: 0.2 })).status).toBe(400);
     expect((await call(first.baseUrl, 'PUT', '/admin/config/tax-rates/SE', alice, { rate: 0 })).status).toBe(403);
+    const conditional = await fetch(`${first.baseUrl}/admin/config/tax-rates/SE`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'if-match': '"999"' }, body: JSON.stringify({ rate: 0.3 }) });
+    expect({ status: conditional.status, body: await conditional.json() }).toMatchObject({ status: 400, body: { errors: [{ path: 'headers.if-match' }] } });
     expect((await call(first.baseUrl, 'GET', '/config/tax-rates', alice)).body).toEqual({ SE: 0.12 });
   });
 

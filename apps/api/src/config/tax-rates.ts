@@ -13,6 +13,7 @@ import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
 import { BodyOf } from '../http/openapi';
 import { parseInput } from '../http/parse-input';
+import { problems } from '../http/problem';
 import { minPositionOf, positionParam } from '../http/read-models';
 
 /** A shipping country: ISO 3166-1 alpha-2, as the config context records its rates. */
@@ -255,6 +256,8 @@ export class TaxRatesController {
   @HttpCode(200)
   @BodyOf(taxRateBody)
   async set(@Param('country') country: string, @Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    // Rates are config, not an aggregate with an ETag: the last write wins, and a caller counting on a check is told so rather than ignored.
+    if (request.headers['if-match'] !== undefined) throw problems.invalid('tax rates take no If-Match: they carry no version, and the last write wins', [{ path: 'headers.if-match', message: 'not taken here' }]);
     const code = parseInput(COUNTRY, country, 'params');
     const { rate } = parseInput(taxRateBody, body, 'body');
     const position = await this.taxRates.set(code, rate, this.commands.metadata(request, caller));
