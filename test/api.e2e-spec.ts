@@ -18,7 +18,7 @@ describe('tidings HTTP API', () => {
   const api = useTidingsApi();
   type Caller = 'anonymous' | 'customerA' | 'customerB' | 'admin';
   type Answer<Body = unknown> = { status: number; headers: Headers; body: Body };
-  type CallOptions = { as?: Caller; token?: string; json?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> };
+  type CallOptions = { as?: Caller; token?: string; json?: unknown; raw?: string | Uint8Array; contentType?: string; headers?: Record<string, string> };
 
   const tokens: Record<Caller, string | undefined> = { anonymous: undefined, customerA: undefined, customerB: undefined, admin: undefined };
   const badTokens: Record<'expired' | 'foreign' | 'roleless', string> = { expired: '', foreign: '', roleless: '' };
@@ -28,7 +28,7 @@ describe('tidings HTTP API', () => {
   const call = async <Body = unknown>(method: string, path: string, options: CallOptions = {}): Promise<Answer<Body>> => {
     const token = options.token ?? (options.as ? tokens[options.as] : undefined);
     const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
-    let body: string | undefined;
+    let body: string | Uint8Array | undefined;
     if ('json' in options) body = JSON.stringify(options.json);
     if (options.raw !== undefined) body = options.raw;
     if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
@@ -230,6 +230,8 @@ describe('tidings HTTP API', () => {
       ['body not declared as JSON', () => call('POST', '/products', { as: 'admin', raw: `<sku>${valid.sku}</sku>`, contentType: 'application/xml' }), 415, 'unsupported-media-type'],
       ['form body', () => call('POST', '/products', { as: 'admin', raw: `sku=${valid.sku}&name=Never&priceCents=100`, contentType: 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type'],
       ['JSON sent as text', () => call('POST', '/products', { as: 'admin', raw: JSON.stringify(valid), contentType: 'text/plain' }), 415, 'unsupported-media-type'],
+      ['JSON in Latin-1 (no UTF-8)', () => call('POST', '/products', { as: 'admin', raw: Buffer.from(JSON.stringify({ ...valid, name: 'Café' }), 'latin1') }), 400, 'invalid-request'],
+      ['JSON declared UTF-16', () => call('POST', '/products', { as: 'admin', raw: JSON.stringify(valid), contentType: 'application/json; charset=utf-16' }), 415, 'unsupported-media-type'],
       ['2 MiB body', () => declareBody('/products', 2 * 1024 * 1024), 413, 'payload-too-large'],
       ['path parameter over 100 characters', () => call('GET', `/products/${'a'.repeat(3000)}`, { as: 'admin' }), 414, 'uri-too-long'],
       ['broken percent-encoding', () => call('GET', '/products/%E0%A4%A', { as: 'admin' }), 400, 'invalid-request'],

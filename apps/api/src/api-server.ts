@@ -22,6 +22,8 @@ import { Metrics } from './operations/metrics';
 const BODY_LIMIT = 1024 * 1024;
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Fastify as the API wants it: body limit, a correlation id per request (the client's
  * `X-Correlation-Id`, or a new one), and problem+json for what it refuses before routing (a
@@ -54,6 +56,20 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   fastify.removeContentTypeParser('text/plain');
   // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole).
   fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+  // JSON is UTF-8 (RFC 8259): bytes that are not, or another charset, are refused rather than stored as U+FFFD.
+  const parseJsonText = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    const charset = /;\s*charset="?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') return done(Object.assign(new Error(`JSON bodies are UTF-8, not ${charset}`), { statusCode: 415 }), undefined);
+    let text: string;
+    try {
+      text = UTF8.decode(body);
+    } catch {
+      return done(Object.assign(new Error('the body is not valid UTF-8'), { statusCode: 400 }), undefined);
+    }
+    parseJsonText(request, text, done);
+  });
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));
   await fastify.register(rateLimit, {
     global: true,
