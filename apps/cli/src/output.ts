@@ -34,4 +34,5 @@ export function table(rows: readonly Record<string, unknown>[]): void {
   for (const line of cells) print(line.map((cell, index) => cell.padEnd(widths[index])).join('  ').trimEnd());
 }
 
+// eslint-disable-next-line no-control-regex -- the control characters are what it looks for
 const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, (control) => JSON.stringify(control).slice(1, -1));
