@@ -35,4 +35,4 @@ export function table(rows: readonly Record<string, unknown>[]): void {
 }
 
 // eslint-disable-next-line no-control-regex -- the control characters are what it looks for
-const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, (control) => JSON.stringify(control).slice(1, -1));
+const oneLine = (text: string): string => text.replace(/[\u0000-\u001f]/g, (control) => JSON.stringify(control).slice(1, -1));
