@@ -250,6 +250,8 @@ describe('tidings HTTP API', () => {
     }
     expect(outcomes).toEqual(Object.fromEntries(cases.map(([name, , status]) => [name, status])));
     expect(await api.eventCount()).toBe(before);
+    // A query parameter given twice is named as such, not as a list that is no number.
+    expect((await call('GET', '/products?limit=1&limit=2', { as: 'admin' })).body).toMatchObject({ status: 400, errors: [{ path: 'query.limit', message: 'given more than once' }] });
     // And $all, once it shows everything, shows no more than that either.
     await eventually(async () => expect(await store!.readAll({ limit: 1_000_000 })).toHaveLength(before), { timeoutMs: 10_000 });
   });

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { partitionAndCategory, type GroupBacklogs } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
-import { REBUILD_LOCK_CLASS } from './rebuild';
+import { REBUILD_LOCK_CLASS, type RebuildFailure } from './rebuild';
 
 /** One of a projection's consumer group partitions: a partition and one of the projection's categories. */
 export type PartitionStatus = Readonly<{
@@ -12,12 +12,6 @@ export type PartitionStatus = Readonly<{
   member?: string;
   blocked?: Readonly<{ position: bigint; error: string; since: Date }>;
 }>;
-
-/** A rebuild that failed, kept until the next one starts: the version it was building, why, and when (ISO 8601). */
-export type RebuildFailure = Readonly<{ version: number; reason: string; at: string }>;
-
-/** A failed rebuild in a line, for operators. */
-export const describeRebuildFailure = ({ version, reason, at }: RebuildFailure): string => `the rebuild to version ${version} failed at ${at}: ${reason}`;
 
 export type ProjectionStatus = Readonly<{
   name: string;

@@ -7,9 +7,9 @@ import { failingProjection, recordedRows } from './failing-projection.fixture';
 import { consumerGroupOf, type Projection } from './projection';
 import { ProjectionConsumer } from './projection-consumer';
 import { currentVersion, ensureProjection } from './projection-registry';
-import { describeRebuildFailure, projectionStatuses } from './projection-status';
+import { projectionStatuses } from './projection-status';
 import { connectClient } from './database';
-import { REBUILD_LOCK_CLASS, RebuildAlreadyRunning, RebuildInterrupted, rebuildProjection, type RebuildProgress } from './rebuild';
+import { describeRebuildFailure, REBUILD_LOCK_CLASS, RebuildAlreadyRunning, RebuildInterrupted, rebuildProjection, type RebuildProgress } from './rebuild';
 
 const PARTITIONS = 4;
 const PRODUCTS = 60;

@@ -4,7 +4,6 @@ import { categoryOf, groupPartitions } from '@tidings/messaging';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
 import { connectClient } from './database';
-import type { RebuildFailure } from './projection-status';
 import { inTransaction } from './transaction';
 
 export type RebuildProgress = Readonly<{ position: bigint; head: bigint; events: number }>;
@@ -21,6 +20,12 @@ export type RebuildOptions = Readonly<{
   /** Stops the rebuild between pages (an operator's Ctrl-C): it fails as interrupted, and the live version stays. */
   signal?: AbortSignal;
 }>;
+
+/** A rebuild that failed, kept until the next one starts: the version it was building, why, and when (ISO 8601). */
+export type RebuildFailure = Readonly<{ version: number; reason: string; at: string }>;
+
+/** A failed rebuild in a line, for operators. */
+export const describeRebuildFailure = ({ version, reason, at }: RebuildFailure): string => `the rebuild to version ${version} failed at ${at}: ${reason}`;
 
 export type RebuildReport = Readonly<{ name: string; version: number; position: bigint; events: number; seconds: number }>;
 

@@ -6,6 +6,9 @@ const PARTS = { body: 'body is', query: 'query is', params: 'path parameters are
 
 /** Validates a body, query or header set against its schema (unknown fields refused); 400 with every issue otherwise. */
 export function parseInput<Schema extends z.ZodType>(schema: Schema, value: unknown, where: 'body' | 'query' | 'params' | 'headers'): z.output<Schema> {
+  // A query parameter given twice (`?limit=1&limit=2`) arrives as a list, which no parameter of the API takes: say so, not what the list is not.
+  const repeated = where === 'query' && value !== null && typeof value === 'object' ? Object.entries(value).filter(([, given]) => Array.isArray(given)) : [];
+  if (repeated.length > 0) throw problems.invalid("the request's query is not valid", repeated.map(([name]) => ({ path: `query.${name}`, message: 'given more than once' })));
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   throw problems.invalid(
