@@ -317,4 +317,12 @@ describe('rebuildProjection', () => {
     await expect(rebuild(productsProjection)).resolves.toMatchObject({ version: live + 1 });
     expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({ status: 'live', version: live + 1 });
   });
+
+  it('keeps a checkpoint per partition it was given: those beyond a smaller TIDINGS_PARTITIONS go', async () => {
+    const head = await given.store.headPosition();
+    for (const partitions of [PARTITIONS, PARTITIONS / 2, PARTITIONS]) {
+      await expect(rebuild(productsProjection, undefined, partitions)).resolves.toMatchObject({ position: head });
+      expect(await checkpoints(pool, group)).toEqual(Array.from({ length: partitions }, () => head));
+    }
+  });
 });

@@ -139,6 +139,11 @@ async function catchUp(
   }
 }
 
+/**
+ * Holds every checkpoint row of the group, one per partition of `partitions`. Rows of partitions
+ * beyond it (TIDINGS_PARTITIONS made smaller, which takes this rebuild) would stand still for good
+ * in the status: they go.
+ */
 async function lockAllCheckpoints(db: PoolClient, group: string, partitions: number): Promise<void> {
   await db.query(
     `INSERT INTO checkpoints (consumer_group, partition, position) SELECT $1, p, 0 FROM generate_series(0, $2 - 1) AS p
@@ -146,6 +151,7 @@ async function lockAllCheckpoints(db: PoolClient, group: string, partitions: num
     [group, partitions],
   );
   await db.query('SELECT partition FROM checkpoints WHERE consumer_group = $1 ORDER BY partition FOR UPDATE', [group]);
+  await db.query('DELETE FROM checkpoints WHERE consumer_group = $1 AND partition >= $2', [group, partitions]);
 }
 
 const setStatus = (pool: Pool, name: string, status: string, rebuilding: object | null) =>
