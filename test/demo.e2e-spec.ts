@@ -115,5 +115,8 @@ describe('tidings demo', () => {
     const run = await demo(['--api', `http://127.0.0.1:${port}`]);
     expect(run).toMatchObject({ code: 1, stdout: '' });
     expect(run.stderr).toBe(`tidings: no Tidings API answers at http://127.0.0.1:${port} (ECONNREFUSED); start one with \`tidings start\`, or point --api at it\n`);
+    // A PORT that is no port is a setting to fix, not an API that does not answer.
+    const misconfigured = await demo([], { PORT: 'abc' });
+    expect(misconfigured).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^tidings: PORT must be/) });
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import { issueToken } from '@tidings/apps-api';
-import { apiOrigin, DEFAULT_HOST, loadSettings } from '@tidings/settings';
+import { apiOrigin, loadSettings } from '@tidings/settings';
 import { apiClient } from './demo/api-client';
 import { demoDataSet, type DemoDataSet } from './demo/demo-data';
 import { demoSummary, describeDemo } from './demo/demo-report';
@@ -18,16 +18,18 @@ export function addDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('seed a running API with a realistic data set (products, stock, users, follows, posts, views, orders through checkout) and print what to look at')
-    .option('--api <url>', 'base URL of the API', apiUrlArgument, apiOrigin(process.env.TIDINGS_HOST || DEFAULT_HOST, process.env.PORT || '3000'))
+    .option('--api <url>', 'base URL of the API (default: where TIDINGS_HOST and PORT have it listen, http://127.0.0.1:3000 unset)', apiUrlArgument)
     .option('--scale <n>', `size of the data set; 1 is 50 products, 30 users, 100 posts, 3,000 views and 20 orders (0.05 to ${MAX_SCALE})`, scaleArgument, 1)
     .option('--json', 'print the summary as one JSON object')
-    .action(async (options: { api: string; scale: number; json?: boolean }) => {
+    .action(async (options: { api?: string; scale: number; json?: boolean }) => {
       const started = performance.now();
-      const api = apiClient(options.api);
+      // Read with the other settings: a PORT that is no port is a settings error, not an API that does not answer.
+      const settings = loadSettings();
+      const api = apiClient(options.api ?? apiOrigin(settings.host, settings.port));
       // Before anything is signed or sent: an API that is not there, or not ready, is the likeliest mistake.
       await api.call('GET', '/health/ready');
       const data = demoDataSet({ run: randomBytes(3).toString('hex'), scale: options.scale, now: new Date() });
-      const tokenOf = await signTokens(loadSettings().jwtSecret, data);
+      const tokenOf = await signTokens(settings.jwtSecret, data);
       const orders = await settleDemo(api, data, await seedDemo(api, data, tokenOf), { admin: tokenOf(data.adminId), reader: tokenOf(data.reader) });
       const summary = demoSummary(data, orders, {
         api: api.baseUrl,

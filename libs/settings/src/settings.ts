@@ -64,7 +64,7 @@ export const DATABASE_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tidings';
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 /** Every IPv4 interface. */
-export const DEFAULT_HOST = '0.0.0.0';
+const DEFAULT_HOST = '0.0.0.0';
 
 /**
  * Reads Tidings' configuration from the environment; a wrong value stops start-up with a reason.
