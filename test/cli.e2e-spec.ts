@@ -45,6 +45,13 @@ describe('tidings projections and dlq', () => {
     for (const row of rows) expect([row.on_hand, row.reserved]).toEqual([expected.get(row.sku)?.onHand, expected.get(row.sku)?.reserved]);
   });
 
+  it('says when NATS does not answer that the lag it shows is counted from positions', async () => {
+    const env = { ...process.env, DATABASE_URL: database.url, TIDINGS_NAMESPACE: newTestNamespace(), NATS_URL: 'nats://127.0.0.1:1' };
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'projections', 'list'], { env });
+    expect(stdout).toMatch(/^name\s+version\s+status/);
+    expect(stderr).toBe('NATS did not answer within 2 s: lag is counted from positions, events of other categories included\n');
+  });
+
   it('says what is wrong, with a non-zero exit, for an unknown projection or dead letter', async () => {
     await expect(tidings('projections', 'rebuild', 'nope')).resolves.toMatchObject({
       code: 1,

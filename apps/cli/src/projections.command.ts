@@ -110,7 +110,10 @@ async function jetStreamBacklogs(settings: Settings, projections: readonly Proje
   const nats = await Promise.resolve()
     .then(() => connect({ ...natsConnectionOptions(settings), name: 'tidings-cli', timeout: 2_000, reconnect: false }))
     .catch(() => undefined);
-  if (!nats) return undefined;
+  if (!nats) {
+    process.stderr.write('NATS did not answer within 2 s: lag is counted from positions, events of other categories included\n');
+    return undefined;
+  }
   try {
     return await groupBacklogsIfKnown(nats, eventTopology(settings.namespace, settings.partitions), projections.map(consumerGroupOf));
   } finally {
