@@ -240,6 +240,7 @@ describe('tidings HTTP API', () => {
       ['stock for an unknown sku', () => receive(unique('ghost'), 3), 404, 'product-not-found'],
       ['sku path that is no sku', () => receive('no sku!', 3), 400, 'invalid-request'],
       ['unknown route', () => call('POST', '/products/x/y/z', { as: 'admin', json: {} }), 404, 'not-found'],
+      ['dead letters of a consumer group nothing consumes as', () => call('GET', '/admin/dead-letters?group=projection.product', { as: 'admin' }), 404, 'not-found'],
     ];
     const before = await api.eventCount();
     const outcomes: Record<string, number> = {};
@@ -250,6 +251,7 @@ describe('tidings HTTP API', () => {
     }
     expect(outcomes).toEqual(Object.fromEntries(cases.map(([name, , status]) => [name, status])));
     expect(await api.eventCount()).toBe(before);
+    expect(await call('GET', '/admin/dead-letters?group=projection.products', { as: 'admin' })).toMatchObject({ status: 200, body: [] });
     // A query parameter given twice is named as such, not as a list that is no number.
     expect((await call('GET', '/products?limit=1&limit=2', { as: 'admin' })).body).toMatchObject({ status: 400, errors: [{ path: 'query.limit', message: 'given more than once' }] });
     // And $all, once it shows everything, shows no more than that either.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { consumerGroupOf, dropDeadLetter, listDeadLetters, replayDeadLetter } from '@tidings/read-models';
+import { consumerGroupOf, deadLettersOf, dropDeadLetter, replayDeadLetter } from '@tidings/read-models';
 import { projectionCatalog } from '@tidings/apps-projector';
-import { UnknownProjection, withOperatorConnections } from './operator-connections';
+import { withOperatorConnections } from './operator-connections';
 import { print, printJson, table } from './output';
 
 /** `tidings dlq list|replay|drop`: events a `park` consumer group set aside (ARCHITECTURE §5). */
@@ -15,12 +15,7 @@ export function addDlqCommand(program: Command): void {
     .option('--json', 'one JSON object per dead letter')
     .action((options: { group?: string; json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool }) => {
-        const letters = await listDeadLetters(pool, options.group);
-        // Letters of a group this build no longer runs are still listed; a group with neither is most likely a typo.
-        const groups = projectionCatalog(settings).map(consumerGroupOf);
-        if (options.group !== undefined && letters.length === 0 && !groups.includes(options.group)) {
-          throw new UnknownProjection(`no consumer group "${options.group}"; known: ${groups.join(', ')}`);
-        }
+        const letters = await deadLettersOf(pool, options.group, projectionCatalog(settings).map(consumerGroupOf));
         if (options.json) return letters.forEach((letter) => printJson(letter));
         if (letters.length === 0) return print('no dead letters');
         table(letters.map(({ id, group, position, streamId, type, attempts, error }) => ({ id, group, position, stream: streamId, type, attempts, error })));

@@ -56,6 +56,24 @@ export async function listDeadLetters(pool: Pool, group?: string): Promise<DeadL
   return rows.map(toDeadLetter);
 }
 
+/**
+ * The dead letters of `group` (of every group without one). A group that holds none and that no
+ * projection of this build consumes as (`knownGroups`) is most likely a typo: refused, naming
+ * them. Letters of a group this build no longer runs are still listed.
+ */
+export async function deadLettersOf(pool: Pool, group: string | undefined, knownGroups: readonly string[]): Promise<DeadLetter[]> {
+  const letters = await listDeadLetters(pool, group);
+  if (group !== undefined && letters.length === 0 && !knownGroups.includes(group)) throw new UnknownConsumerGroup(group, knownGroups);
+  return letters;
+}
+
+export class UnknownConsumerGroup extends Error {
+  override readonly name = 'UnknownConsumerGroup';
+  constructor(group: string, knownGroups: readonly string[]) {
+    super(`no consumer group "${group}"; known: ${knownGroups.join(', ')}`);
+  }
+}
+
 export class DeadLetterNotFound extends Error {
   override readonly name = 'DeadLetterNotFound';
   constructor(id: string) {

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { projectionCatalog } from '@tidings/apps-projector';
 import { DATABASE, SETTINGS } from '@tidings/platform';
-import { consumerGroupOf, DeadLetterNotFound, DeadLetterOutOfOrder, dropDeadLetter, listDeadLetters, replayDeadLetter, type Projection } from '@tidings/read-models';
+import { consumerGroupOf, DeadLetterNotFound, DeadLetterOutOfOrder, deadLettersOf, dropDeadLetter, replayDeadLetter, UnknownConsumerGroup, type Projection } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 import { Allow } from '../auth/access';
 import { parseInput } from '../http/parse-input';
@@ -33,7 +33,9 @@ export class DeadLettersController {
     const { group, minPosition } = parseInput(listQuery, query, 'query');
     // Checked, and met at once: the list is where the dead letters stand now.
     positionParam(minPosition);
-    const letters = await listDeadLetters(this.pool, group);
+    const letters = await deadLettersOf(this.pool, group, this.catalog.map(consumerGroupOf)).catch((error: unknown) => {
+      throw error instanceof UnknownConsumerGroup ? problems.notFound(error.message) : error;
+    });
     return letters.map((letter) => ({
       id: letter.id,
       group: letter.group,
