@@ -37,10 +37,12 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
   const head = await store.headPosition();
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
-    // A rebuild holds its advisory lock while it runs: a status still `rebuilding` without it is a rebuild whose process ended (kill -9).
+    // A rebuild holds its advisory lock (of this database: each has its own) while it runs: a status still `rebuilding` without it is a rebuild whose process ended (kill -9).
     pool.query<{ name: string; version: number; status: 'live' | 'rebuilding'; rebuilding: { version?: number; failed?: RebuildFailure } | null; updated_at: Date; rebuild_running: boolean }>(
       `SELECT name, version, status, rebuilding, updated_at,
-              EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $2::oid AND objid = hashtext(name)::oid AND objsubid = 2 AND granted) AS rebuild_running
+              EXISTS (SELECT 1 FROM pg_locks
+                      WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                        AND classid = $2::oid AND objid = hashtext(name)::oid AND objsubid = 2 AND granted) AS rebuild_running
        FROM projections WHERE name = ANY($1)`,
       [projections.map((projection) => projection.name), REBUILD_LOCK_CLASS],
     ),

@@ -309,10 +309,19 @@ describe('rebuildProjection', () => {
     await pool.query("UPDATE projections SET status = 'rebuilding', rebuilding = $2 WHERE name = $1", ['products', { version: live + 1, head: '1' }]);
     expect((await projectionStatuses(pool, given.store, [productsProjection]))[0].status).toBe('rebuilding');
     await rebuilder.end();
-    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({
-      status: 'live',
-      lastRebuildFailure: { version: live + 1, reason: 'interrupted: the process rebuilding it ended before it finished' },
-    });
+    // A rebuild of a projection of the same name in another database of the server is another's.
+    const elsewhere = new URL(given.database.url);
+    elsewhere.pathname = '/postgres';
+    const otherRebuilder = await connectClient(elsewhere.toString(), 'spec-other-rebuilder');
+    try {
+      await otherRebuilder.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK_CLASS, 'products']);
+      expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({
+        status: 'live',
+        lastRebuildFailure: { version: live + 1, reason: 'interrupted: the process rebuilding it ended before it finished' },
+      });
+    } finally {
+      await otherRebuilder.end();
+    }
     // The next rebuild starts over.
     await expect(rebuild(productsProjection)).resolves.toMatchObject({ version: live + 1 });
     expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({ status: 'live', version: live + 1 });
