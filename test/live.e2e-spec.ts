@@ -220,6 +220,8 @@ describe('live updates and GraphQL', () => {
     try {
       const refusedAnonymous = await firstResults(anonymous, subscription, 1);
       expect(JSON.stringify(refusedAnonymous.error)).toMatch(/bearer token/);
+      const twoFields = await firstResults(ops, 'subscription { projectionStatus(name: "products") { type } again: projectionStatus(name: "products") { type } }', 1);
+      expect(JSON.stringify(twoFields.error)).toMatch(/must select only one top level field/);
       const refusedCustomer = await firstResults(alice, subscription, 1);
       expect(JSON.stringify(refusedCustomer.error)).toMatch(/admin role/);
       const refusedToken = await firstResults(impostor, subscription, 1);

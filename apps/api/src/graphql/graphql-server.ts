@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
-import { GraphQLError, validate, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, SingleFieldSubscriptionsRule, validate, type GraphQLResolveInfo } from 'graphql';
 import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
 import { orderStatusOnceSettled } from '@tidings/checkout';
 import type { Notification } from '@tidings/messaging';
@@ -282,9 +282,10 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   });
   const graphql = app.getHttpAdapter().getInstance().graphql;
   graphql.addHook('preParsing', async (_schema, source) => graphqlTextOnly(source));
-  // Subscriptions skip the validation rules above: hold them to the same limits before they start.
+  // Subscriptions skip the validation rules above: hold them to the same limits before they start,
+  // and to one root field each (a second one was never answered).
   graphql.addHook('preSubscriptionExecution', async (schemaOf, document) => {
-    const refusals = validate(schemaOf, document, limitRules({ production: settings.production, withCost: false }));
+    const refusals = validate(schemaOf, document, [SingleFieldSubscriptionsRule, ...limitRules({ production: settings.production, withCost: false })]);
     if (refusals.length) throw new GraphQLError(refusals.map((refusal) => refusal.message).join(' '));
   });
   return (notification) => graphql.pubsub.publish({ topic: notification.channel, payload: notification });
