@@ -25,11 +25,11 @@ export function printJson(value: unknown): void {
   print(JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? field.toString() : field)));
 }
 
-/** Rows as aligned columns, one line each: a value's line breaks and tabs (an error's stack) are shown escaped, as JSON writes them. */
+/** Rows as aligned columns, one line each: no value is `-`; a value's line breaks and tabs (an error's stack) are shown escaped, as JSON writes them. */
 export function table(rows: readonly Record<string, unknown>[]): void {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]);
-  const cells = [columns, ...rows.map((row) => columns.map((column) => oneLine(String(row[column]))))];
+  const cells = [columns, ...rows.map((row) => columns.map((column) => oneLine(String(row[column] ?? '-'))))];
   const widths = columns.map((_, index) => Math.max(...cells.map((line) => line[index].length)));
   for (const line of cells) print(line.map((cell, index) => cell.padEnd(widths[index])).join('  ').trimEnd());
 }

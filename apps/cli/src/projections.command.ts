@@ -123,7 +123,7 @@ async function jetStreamBacklogs(settings: Settings, projections: readonly Proje
 
 const summary = (status: ProjectionStatus) => ({
   name: status.name,
-  version: status.version ?? '-',
+  version: status.version ?? null,
   status: status.status,
   position: status.position,
   head: status.head,
