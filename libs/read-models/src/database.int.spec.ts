@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { testServerUrl } from '@tidings/testing';
-import { migrate, quoteIdentifier, withDatabase } from './database';
+import { connectClient, migrate, quoteIdentifier, withDatabase } from './database';
 
 describe('migrate', () => {
   const name = `tidings_test_${process.env.TIDINGS_TEST_RUN}_migrate_${randomBytes(3).toString('hex')}`;
@@ -23,5 +24,18 @@ describe('migrate', () => {
 
   it('changes nothing when run again', async () => {
     await expect(migrate(url)).resolves.toEqual({ database: name, created: false, applied: [] });
+  });
+});
+
+describe('connectClient', () => {
+  it('says where, when what answers at the address closes the connection (a server that is no PostgreSQL)', async () => {
+    const notPostgres = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => notPostgres.listen(0, '127.0.0.1', resolve));
+    const { port } = notPostgres.address() as AddressInfo;
+    try {
+      await expect(connectClient(`postgres://postgres@127.0.0.1:${port}/tidings`)).rejects.toThrow(`what answers at 127.0.0.1:${port} closed the connection: is it PostgreSQL, and is DATABASE_URL right?`);
+    } finally {
+      await new Promise((resolve) => notPostgres.close(resolve));
+    }
   });
 });

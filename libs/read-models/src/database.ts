@@ -47,8 +47,10 @@ export async function connectClient(connectionString: string, applicationName?: 
   try {
     await client.connect();
   } catch (error) {
-    // pg says only "timeout expired": the operator needs to know where.
-    if (/timeout/i.test((error as Error).message)) throw new Error(`PostgreSQL at ${new URL(connectionString).host} did not answer within ${DATABASE_CONNECT_TIMEOUT_MS / 1000} s`, { cause: error });
+    // pg says only "timeout expired" or "Connection terminated unexpectedly" (a server that is no PostgreSQL): the operator needs to know where.
+    const { host } = new URL(connectionString);
+    if (/timeout/i.test((error as Error).message)) throw new Error(`PostgreSQL at ${host} did not answer within ${DATABASE_CONNECT_TIMEOUT_MS / 1000} s`, { cause: error });
+    if (/terminated unexpectedly/i.test((error as Error).message)) throw new Error(`what answers at ${host} closed the connection: is it PostgreSQL, and is DATABASE_URL right?`, { cause: error });
     throw error;
   }
   return client;
