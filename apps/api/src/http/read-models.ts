@@ -45,7 +45,7 @@ export type PositionedReadModel = Projection | (EventApplier & Readonly<{ name: 
 export function positionParam(minPosition: unknown): bigint | undefined {
   if (minPosition === undefined) return undefined;
   if (typeof minPosition !== 'string' || !MIN_POSITION.test(minPosition) || BigInt(minPosition) > MAX_POSITION) {
-    throw problems.invalid('minPosition must be a position returned by a command', [{ path: 'query.minPosition', message: 'expected digits' }]);
+    throw problems.invalid('minPosition must be a position returned by a command', [{ path: 'query.minPosition', message: `expected digits, at most ${MAX_POSITION}` }]);
   }
   return BigInt(minPosition);
 }
