@@ -1,6 +1,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { eventually } from '@tidings/testing';
+import { connect as connectNats } from 'nats';
+import { eventTopology, publishNotification } from '@tidings/messaging';
+import { eventually, newTestNamespace, testNatsUrl } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
 
 type LiveMessage = { channel: string | null; type: string; data: Record<string, unknown> | null };
@@ -60,7 +62,8 @@ const upgradeStatus = (url: string, headers: Record<string, string> = {}) =>
   });
 
 describe('live updates and GraphQL', () => {
-  const api = useTidingsApi();
+  const namespace = newTestNamespace();
+  const api = useTidingsApi({ TIDINGS_NAMESPACE: namespace });
   let admin: string;
   let customer: string;
 
@@ -205,6 +208,14 @@ describe('live updates and GraphQL', () => {
         extensions: errors.map(() => ({ type: expect.stringMatching(/invalid-query$/), status: 400 })),
       });
     }
+    // The same over GET, where mercurius looks for the operation before graphql-js would refuse it; and null, as clients send for no name, is costed as no name.
+    const twoOperations = encodeURIComponent('query a { products { nextCursor } } query b { products { nextCursor } }');
+    for (const query of [`query=${twoOperations}`, `query=${twoOperations}&operationName=c`]) {
+      const response = await fetch(`${api.baseUrl}/graphql?${query}`, { headers: { authorization: `Bearer ${customer}` } });
+      expect({ query, status: response.status, body: await response.json() }).toEqual({ query, status: 400, body: expect.objectContaining({ errors: [expect.objectContaining({ extensions: { type: expect.stringMatching(/invalid-query$/), status: 400 } })] }) });
+    }
+    const unnamed = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${customer}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ ${pages(4)} }`, operationName: null }) });
+    expect({ status: unnamed.status, body: await unnamed.json() }).toEqual({ status: 400, body: expect.objectContaining({ errors: [expect.objectContaining({ message: expect.stringMatching(/cost 1204/) })] }) });
     const accepted = await graphql(customer, `{ ${pages(3)} }`);
     expect(accepted.errors).toBeUndefined();
     expect(Object.keys(accepted.data ?? {})).toEqual(['p0', 'p1', 'p2']);
@@ -248,6 +259,18 @@ describe('live updates and GraphQL', () => {
       expect(completed).toEqual({ projection: 'products', rebuildId: expect.any(String), type: 'completed', version: expect.any(Number), events: expect.any(Number) });
       expect(started).toContain(completed.rebuildId);
       expect(heard.every((status) => ['progress', 'completed'].includes(status.type as string) && status.projection === 'products')).toBe(true);
+
+      // A notification the schema cannot answer (another version's, with no rebuildId) is that event's internal error, logged; the subscription goes on.
+      const nats = await connectNats({ servers: testNatsUrl() });
+      try {
+        publishNotification(nats, eventTopology(namespace, 4), { channel: 'projection:products', type: 'progress', data: { events: 1 } });
+        await nats.flush();
+      } finally {
+        await nats.close();
+      }
+      const internal = { errors: [expect.objectContaining({ message: 'the request failed on our side; it has been logged', extensions: { type: expect.stringMatching(/internal$/), status: 500 } })] };
+      await eventually(async () => expect(heard).toContainEqual(internal), { timeoutMs: 5_000, intervalMs: 50 });
+      await eventually(async () => expect(api.output()).toMatch(/projectionStatus\.rebuildId failed \(/), { timeoutMs: 5_000, intervalMs: 50 });
     } finally {
       await Promise.all([anonymous, impostor, alice, ops].map((client) => client.dispose()));
     }

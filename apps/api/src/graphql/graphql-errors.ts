@@ -48,10 +48,11 @@ export function graphqlTextOnly(source: string): void {
   }
 }
 
-/** A failure that is no refusal, logged with the request's correlation id. */
+/** A failure that is no refusal, logged with the request's correlation id (a subscription's event has its upgrade request, and no reply). */
 function internalError(error: GraphQLError, context: MercuriusContext, logFailure: (line: string) => void): GraphQLFormattedError {
   const cause = error.originalError ?? error;
-  logFailure(`${error.path?.join('.') ?? 'the operation'} failed (${context.reply.request.id}): ${cause.stack ?? cause.message}`);
+  const { reply, request } = context as Partial<Pick<MercuriusContext, 'reply'>> & { request?: { id?: string } };
+  logFailure(`${error.path?.join('.') ?? 'the operation'} failed (${(reply?.request ?? request)?.id ?? 'no request id'}): ${cause.stack ?? cause.message}`);
   const problem = internalProblem();
   return { message: problem.detail, ...(error.locations ? { locations: error.locations } : {}), ...(error.path ? { path: error.path } : {}), extensions: { type: problem.type, status: problem.status } };
 }

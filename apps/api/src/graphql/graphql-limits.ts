@@ -1,6 +1,6 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ValidationContext, type ValidationRule } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ValidationContext, type ValidationRule } from 'graphql';
 import { createComplexityRule, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 
 /** API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20 — checked while validating, before any resolver runs. */
@@ -22,7 +22,8 @@ const reported = {
 
 export type LimitedOperation = Readonly<{
   variables?: Record<string, unknown>;
-  operationName?: string;
+  /** As the request gives it: null (as most clients send for an anonymous query) is no name. */
+  operationName?: string | null;
   /** Introspection is refused in production. */
   production: boolean;
   /** Subscriptions are checked before their variables are known, so without the cost rule (they select no lists). */
@@ -34,32 +35,33 @@ export function limitRules({ variables = {}, operationName, production, withCost
   return [
     maxDepthRule({ n: GRAPHQL_LIMITS.depth, ...reported }),
     maxAliasesRule({ n: GRAPHQL_LIMITS.aliases, ...reported }),
-    ...(withCost
-      ? [
-          forNamedOperation(
-            operationName,
-            createComplexityRule({
-              maximumComplexity: GRAPHQL_LIMITS.cost,
-              variables,
-              ...(operationName ? { operationName } : {}),
-              estimators: [listsCostTheirLimit, simpleEstimator({ defaultComplexity: 1 })],
-              createError: (max, actual) => new GraphQLError(`Query cost ${actual} is over the limit of ${max}: ask for fewer fields or smaller pages.`),
-            }),
-          ),
-        ]
-      : []),
+    ...(withCost ? [costOfChosenOperation(variables, operationName ?? undefined)] : []),
     ...(production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
 }
 
 /**
- * A rule that costs the operation `operationName` names, run only when the document has it:
- * graphql-query-complexity fails on an unnamed operation when asked for a name, and the
- * execution refuses an unknown name before any resolver runs.
+ * The cost rule, on the operation the request runs. A request that chooses none of its
+ * document's operations (an unknown name; no name among several) is refused here, before the
+ * execution, so over GET as over POST. An anonymous operation beside others is graphql-js's
+ * own refusal (LoneAnonymousOperation), and graphql-query-complexity cannot cost it.
  */
-function forNamedOperation(operationName: string | undefined, rule: ValidationRule): ValidationRule {
+function costOfChosenOperation(variables: Record<string, unknown>, operationName: string | undefined): ValidationRule {
   return (context) => {
-    const named = context.getDocument().definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.name?.value === operationName);
-    return operationName === undefined || named ? rule(context) : {};
+    const document = context.getDocument();
+    const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+    if (!getOperationAST(document, operationName)) {
+      const why = operationName !== undefined ? `Unknown operation named "${operationName}".` : operations.length ? 'Must provide operation name if query contains multiple operations.' : 'Must provide an operation.';
+      context.reportError(new GraphQLError(why));
+      return {};
+    }
+    if (operations.length > 1 && operations.some((operation) => !operation.name)) return {};
+    return createComplexityRule({
+      maximumComplexity: GRAPHQL_LIMITS.cost,
+      variables,
+      ...(operationName !== undefined ? { operationName } : {}),
+      estimators: [listsCostTheirLimit, simpleEstimator({ defaultComplexity: 1 })],
+      createError: (max, actual) => new GraphQLError(`Query cost ${actual} is over the limit of ${max}: ask for fewer fields or smaller pages.`),
+    })(context);
   };
 }

@@ -37,12 +37,14 @@ describe('GraphQL limits (API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20)', 
     expect(refusals(api, defaults).join()).toMatch(/cost 1037/);
   });
 
-  it('costs the operation named, and leaves an unknown name to the execution to refuse', () => {
+  it('costs the operation the request chooses, and refuses a request that chooses none', () => {
     const named = `query Small { products(limit: 1) { items { sku } } } query Big ${pages(4, 100)}`;
     expect(refusals(api, named, { operationName: 'Small' })).toEqual([]);
     expect(refusals(api, named, { operationName: 'Big' }).join()).toMatch(/cost 1204/);
-    expect(refusals(api, pages(4, 100).replace(/^/, 'query '), { operationName: 'Nope' })).toEqual([]);
-    expect(refusals(api, pages(1, 1), { operationName: 'Nope' })).toEqual([]);
+    // null, as most clients send for an anonymous query, chooses the only operation: it is costed all the same.
+    expect(refusals(api, pages(4, 100), { operationName: null }).join()).toMatch(/cost 1204/);
+    expect(refusals(api, pages(1, 1), { operationName: 'Nope' })).toEqual(['Unknown operation named "Nope".']);
+    expect(refusals(api, named)).toEqual(['Must provide operation name if query contains multiple operations.']);
   });
 
   it('reads limits given as variables', () => {
