@@ -327,9 +327,18 @@ describe('rebuildProjection', () => {
     expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({ status: 'live', version: live + 1 });
   });
 
-  it('keeps a checkpoint per partition it was given: those beyond a smaller TIDINGS_PARTITIONS go', async () => {
+  it('keeps a checkpoint per partition it was given: those beyond a smaller TIDINGS_PARTITIONS go, unless live members hold them', async () => {
     const head = await given.store.headPosition();
-    for (const partitions of [PARTITIONS, PARTITIONS / 2, PARTITIONS]) {
+    await expect(rebuild(productsProjection)).resolves.toMatchObject({ position: head });
+    expect(await checkpoints(pool, group)).toEqual(Array.from({ length: PARTITIONS }, () => head));
+    // The members of beforeAll hold all four: a rebuild given two (an operator's shell without the deployment's value) is refused, changing nothing.
+    const live = await currentVersion(pool, 'products');
+    await expect(rebuild(productsProjection, undefined, PARTITIONS / 2)).rejects.toThrow(/live members of projection\.products hold partitions up to 3, beyond the 2/);
+    expect(await currentVersion(pool, 'products')).toBe(live);
+    expect(await checkpoints(pool, group)).toEqual(Array.from({ length: PARTITIONS }, () => head));
+    // Its projectors stopped (their leases lapsed), the deployment changes to two.
+    await pool.query('UPDATE consumer_leases SET expires_at = now() WHERE consumer_group = $1', [group]);
+    for (const partitions of [PARTITIONS / 2, PARTITIONS]) {
       await expect(rebuild(productsProjection, undefined, partitions)).resolves.toMatchObject({ position: head });
       expect(await checkpoints(pool, group)).toEqual(Array.from({ length: partitions }, () => head));
     }

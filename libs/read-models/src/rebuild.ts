@@ -37,6 +37,10 @@ export class RebuildInterrupted extends Error {
   override readonly name = 'RebuildInterrupted';
 }
 
+export class RebuildRefused extends Error {
+  override readonly name = 'RebuildRefused';
+}
+
 // Advisory lock class for rebuilds, held while one runs; the object id is the projection name's hash.
 export const REBUILD_LOCK_CLASS = 1952804354;
 /** Catch up without holding the live projector back until this close to head. */
@@ -58,6 +62,8 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       projection.name,
     ]);
     if (!rows[0].held) throw new RebuildAlreadyRunning(`a rebuild of ${projection.name} is already running`);
+    // Checked again when the checkpoints are held; here, before anything is built.
+    await refusedForPartitions(pool, consumerGroupOf(projection), groupPartitions(options, projection.categories));
     const version = (await ensureProjection(pool, projection)) + 1;
     const tables = await inTransaction(pool, (db) => createTables(db, projection, version));
     const head = await store.headPosition();
@@ -122,10 +128,7 @@ async function catchUp(
       return position;
     }
     const page = await next;
-    if (signal?.aborted) {
-      await next.catch(() => undefined);
-      throw new RebuildInterrupted(`the rebuild of ${projection.name} was interrupted`);
-    }
+    if (signal?.aborted) throw new RebuildInterrupted(`the rebuild of ${projection.name} was interrupted`);
     if (page.length === 0) return position;
     position = page[page.length - 1].position;
     next = store.readAll({ fromPosition: position, limit: pageSize });
@@ -142,7 +145,7 @@ async function catchUp(
 /**
  * Holds every checkpoint row of the group, one per partition of `partitions`. Rows of partitions
  * beyond it (TIDINGS_PARTITIONS made smaller, which takes this rebuild) would stand still for good
- * in the status: they go.
+ * in the status: they go — unless a live member still holds one (refusedForPartitions).
  */
 async function lockAllCheckpoints(db: PoolClient, group: string, partitions: number): Promise<void> {
   await db.query(
@@ -151,7 +154,18 @@ async function lockAllCheckpoints(db: PoolClient, group: string, partitions: num
     [group, partitions],
   );
   await db.query('SELECT partition FROM checkpoints WHERE consumer_group = $1 ORDER BY partition FOR UPDATE', [group]);
+  await refusedForPartitions(db, group, partitions);
   await db.query('DELETE FROM checkpoints WHERE consumer_group = $1 AND partition >= $2', [group, partitions]);
+}
+
+/**
+ * A rebuild for fewer partitions than live members hold (an operator's shell without the
+ * deployment's TIDINGS_PARTITIONS) is refused: their checkpoints must not go from under them.
+ */
+async function refusedForPartitions(db: Pool | PoolClient, group: string, partitions: number): Promise<void> {
+  const { rows } = await db.query<{ partition: number }>('SELECT partition FROM consumer_leases WHERE consumer_group = $1 AND partition >= $2 AND expires_at > now() ORDER BY partition', [group, partitions]);
+  if (rows.length === 0) return;
+  throw new RebuildRefused(`live members of ${group} hold partitions up to ${rows[rows.length - 1].partition}, beyond the ${partitions} this rebuild was given: rebuild with the deployment's TIDINGS_PARTITIONS, or stop its projectors first to change it`);
 }
 
 const setStatus = (pool: Pool, name: string, status: string, rebuilding: object | null) =>
