@@ -252,10 +252,15 @@ describe('tidings HTTP API', () => {
     expect(outcomes).toEqual(Object.fromEntries(cases.map(([name, , status]) => [name, status])));
     expect(await api.eventCount()).toBe(before);
     expect(await call('GET', '/admin/dead-letters?group=projection.products', { as: 'admin' })).toMatchObject({ status: 200, body: [] });
+    // mercurius would read application/graphql leniently (U+FFFD for these bytes): queries come as JSON. GraphQL answers its refusals in its own shape.
+    const asGraphql = await call('POST', '/graphql', { as: 'admin', raw: Buffer.from('{ product(sku: "Café") { sku } }', 'latin1'), contentType: 'application/graphql' });
+    expect(asGraphql).toMatchObject({ status: 415, body: { errors: [{ extensions: { type: expect.stringMatching(/unsupported-media-type$/), status: 415 } }] } });
     // A query parameter given twice is named as such, not as a list that is no number.
     expect((await call('GET', '/products?limit=1&limit=2', { as: 'admin' })).body).toMatchObject({ status: 400, errors: [{ path: 'query.limit', message: 'given more than once' }] });
     // And $all, once it shows everything, shows no more than that either.
     await eventually(async () => expect(await store!.readAll({ limit: 1_000_000 })).toHaveLength(before), { timeoutMs: 10_000 });
+    // UTF-8 by its other names is UTF-8.
+    expect((await call('POST', '/products', { as: 'admin', json: { ...valid, sku: unique('utf8') }, contentType: 'application/json; charset=utf8' })).status).toBe(201);
   });
 
   it('never answers arbitrary JSON bodies with a 5xx, and appends only for what it accepts', async () => {

@@ -16,13 +16,12 @@ import { serveGraphql } from './graphql/graphql-server';
 import { serveLiveGateway } from './live/live-gateway';
 import { problems } from './http/problem';
 import { answerClientError, sendProblem } from './http/problem.filter';
+import { utf8Body } from './http/utf8-body';
 import { Metrics } from './operations/metrics';
 
 /** API.md: bodies over 1 MiB are refused with 413. */
 const BODY_LIMIT = 1024 * 1024;
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Fastify as the API wants it: body limit, a correlation id per request (the client's
@@ -56,19 +55,21 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   fastify.removeContentTypeParser('text/plain');
   // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole).
   fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
-  // JSON is UTF-8 (RFC 8259): bytes that are not, or another charset, are refused rather than stored as U+FFFD.
+  // Fastify's JSON parser, on text read strictly as UTF-8 (utf8Body).
   const parseJsonText = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
-    const charset = /;\s*charset="?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && charset.toLowerCase() !== 'utf-8') return done(Object.assign(new Error(`JSON bodies are UTF-8, not ${charset}`), { statusCode: 415 }), undefined);
     let text: string;
     try {
-      text = UTF8.decode(body);
-    } catch {
-      return done(Object.assign(new Error('the body is not valid UTF-8'), { statusCode: 400 }), undefined);
+      text = utf8Body(request.headers['content-type'], body);
+    } catch (refused) {
+      return done(refused as Error, undefined);
     }
     parseJsonText(request, text, done);
+  });
+  // mercurius also reads `application/graphql` bodies, as text read leniently (U+FFFD for bytes that are not UTF-8): queries come as JSON.
+  fastify.addHook('onRequest', async (request) => {
+    if (/^application\/graphql\b/i.test(request.headers['content-type'] ?? '')) throw Object.assign(new Error('send GraphQL queries as application/json'), { statusCode: 415 });
   });
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));
   await fastify.register(rateLimit, {

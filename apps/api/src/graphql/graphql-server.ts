@@ -72,7 +72,6 @@ const withProblems =
     }
   };
 
-
 /**
  * `/graphql` (and GraphiQL at `/graphiql` outside production) on the API's Fastify instance, with
  * subscriptions over graphql-ws on the same path. Returns where the API's notifications go to
@@ -280,7 +279,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     },
     errorFormatter: graphqlAnswers((line) => logger.error(line)),
   });
-  const graphql = app.getHttpAdapter().getInstance().graphql;
+  const { graphql } = app.getHttpAdapter().getInstance();
   graphql.addHook('preParsing', async (_schema, source) => graphqlTextOnly(source));
   // Subscriptions skip the validation rules above: hold them to the same limits before they start,
   // and to one root field each (a second one was never answered).
@@ -296,7 +295,6 @@ const orderStatusOf = (data: unknown) => {
   const { status, saga } = (data ?? {}) as { status?: string; saga?: 'completed' | 'compensated' | 'failed' };
   return status ?? orderStatusOnceSettled(saga ?? 'failed');
 };
-
 
 const withoutNulls = (values: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null && value !== undefined));
