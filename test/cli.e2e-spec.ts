@@ -49,7 +49,7 @@ describe('tidings projections and dlq', () => {
     const env = { ...process.env, DATABASE_URL: database.url, TIDINGS_NAMESPACE: newTestNamespace(), NATS_URL: 'nats://127.0.0.1:1' };
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'projections', 'list'], { env });
     expect(stdout).toMatch(/^name\s+version\s+status/);
-    expect(stderr).toBe('NATS did not answer within 2 s: lag is counted from positions, events of other categories included\n');
+    expect(stderr).toBe('NATS did not answer (CONNECTION_REFUSED): lag is counted from positions, events of other categories included\n');
   });
 
   it('says what is wrong, with a non-zero exit, for an unknown projection or dead letter', async () => {

@@ -13,7 +13,7 @@ export const printed = (): Promise<void> => new Promise((resolve) => process.std
 /**
  * A reader that stops early (`tidings sagas list | head -1`) closes the pipe: what is left to
  * print has nobody to read it, so the command ends there, as Unix tools do, and quietly. Any
- * other failure to write (a full disk, a closed stdout) loses output: exit 1, saying so.
+ * other failure to write (a full disk) loses output: exit 1, saying so.
  */
 function endOnWriteFailure(error: NodeJS.ErrnoException): void {
   if (error.code === 'EPIPE') process.exit(0);

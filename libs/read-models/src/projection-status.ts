@@ -38,7 +38,7 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
     // A rebuild holds its advisory lock (of this database: each has its own) while it runs: a status still `rebuilding` without it is a rebuild whose process ended (kill -9).
-    pool.query<{ name: string; version: number; status: 'live' | 'rebuilding'; rebuilding: { version?: number; failed?: RebuildFailure } | null; updated_at: Date; rebuild_running: boolean }>(
+    pool.query<RegistryRow>(
       `SELECT name, version, status, rebuilding, updated_at,
               EXISTS (SELECT 1 FROM pg_locks
                       WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -90,10 +90,15 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
 }
 
 /** The last rebuild's failure: the one it recorded, or, when its process ended without a word (kill -9), that it was interrupted. */
-function failedRebuild(known: Readonly<{ status: 'live' | 'rebuilding'; rebuilding: { version?: number; failed?: RebuildFailure } | null; updated_at: Date }>): RebuildFailure | undefined {
+function failedRebuild(known: RegistryRow): RebuildFailure | undefined {
   if (known.status === 'live') return known.rebuilding?.failed;
-  return { version: known.rebuilding?.version ?? 0, reason: 'interrupted: the process rebuilding it ended before it finished', at: known.updated_at.toISOString() };
+  // When it died is not known: `at` is when it started.
+  const started = known.updated_at.toISOString();
+  return { version: known.rebuilding?.version ?? 0, reason: `interrupted: the process that started it at ${started} ended before it finished`, at: started };
 }
+
+/** A projection's row in the registry, and whether a rebuild of it holds its lock now. */
+type RegistryRow = Readonly<{ name: string; version: number; status: 'live' | 'rebuilding'; rebuilding: { version?: number; failed?: RebuildFailure } | null; updated_at: Date; rebuild_running: boolean }>;
 
 const behind = (head: bigint, position: bigint): bigint => (head > position ? head - position : 0n);
 

@@ -23,7 +23,7 @@ export const bucketMs = (granularity: ViewGranularity): number => BUCKET_MS[gran
 
 /**
  * The times views are counted in: none happened before the Unix epoch, and no bucket of a range
- * ends after the last day of year 9999 (PostgreSQL and ISO 8601's four-digit years hold them all).
+ * ends after 9999-12-31T00:00Z (so even a day bucket ends within ISO 8601's four-digit years).
  */
 export const VIEW_TIMES = { first: new Date('1970-01-01T00:00:00.000Z'), last: new Date('9999-12-31T00:00:00.000Z') } as const;
 
