@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdentifier } from './database';
 import { tablesOf, type Projection, type ProjectionTables } from './projection';
@@ -35,11 +36,44 @@ export async function createTables(db: PoolClient, projection: Projection, versi
 
 /** Readers query the views; repointing them inside a transaction switches every reader at once. */
 export async function pointViewsAt(db: PoolClient, tables: ProjectionTables): Promise<void> {
+  await lockViews(db, Object.keys(tables));
   for (const [view, table] of Object.entries(tables)) {
     await db.query(`DROP VIEW IF EXISTS ${quoteIdentifier(view)}`);
     await db.query(`CREATE VIEW ${quoteIdentifier(view)} AS SELECT * FROM ${quoteIdentifier(table)}`);
   }
 }
+
+/** How long the switch waits for the views' locks before it lets go of those it has and tries again. */
+const VIEW_LOCK_WAIT_MS = 100;
+const VIEW_LOCK_GIVE_UP_MS = 60_000;
+
+/**
+ * Takes every existing view of the projection before any is repointed, all of them or none. A
+ * reader of several views (a feed page reads posts and feed items) holds one while it waits for
+ * the next; a switch that held that next one while waiting for the first would deadlock with
+ * it, and PostgreSQL would fail one of them. Waiting at most VIEW_LOCK_WAIT_MS at a time, well
+ * under the deadlock timeout, the switch lets go and tries again instead.
+ */
+async function lockViews(db: PoolClient, views: readonly string[]): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    await db.query('SAVEPOINT tidings_lock_views');
+    try {
+      await db.query(`SET LOCAL lock_timeout = ${VIEW_LOCK_WAIT_MS}`);
+      const { rows } = await db.query<{ view: string }>('SELECT viewname AS view FROM pg_views WHERE schemaname = current_schema() AND viewname = ANY($1) ORDER BY viewname', [views]);
+      if (rows.length > 0) await db.query(`LOCK TABLE ${rows.map(({ view }) => quoteIdentifier(view)).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+      await db.query('SET LOCAL lock_timeout TO DEFAULT');
+      await db.query('RELEASE SAVEPOINT tidings_lock_views');
+      return;
+    } catch (error) {
+      await db.query('ROLLBACK TO SAVEPOINT tidings_lock_views');
+      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE || Date.now() - started > VIEW_LOCK_GIVE_UP_MS) throw error;
+      await delay(Math.random() * VIEW_LOCK_WAIT_MS);
+    }
+  }
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
 
 export async function dropTables(db: PoolClient, tables: ProjectionTables): Promise<void> {
   for (const table of Object.values(tables)) await db.query(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);

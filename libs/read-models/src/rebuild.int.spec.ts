@@ -344,4 +344,35 @@ describe('rebuildProjection', () => {
       expect(await checkpoints(pool, group)).toEqual(Array.from({ length: partitions }, () => head));
     }
   });
+
+  it('switches views without a deadlock while a reader holding one of them waits for another', async () => {
+    const pairs: Projection = {
+      name: 'pairs',
+      categories: ['pair'],
+      policy: 'block',
+      tables: { pairs_left: (table) => `CREATE TABLE ${table} (n int)`, pairs_right: (table) => `CREATE TABLE ${table} (n int)` },
+      apply: async () => undefined,
+    };
+    await ensureProjection(pool, pairs);
+    const reader = await connectClient(given.database.url, 'spec-reader');
+    try {
+      // A reader of both views (as a feed page is) holds the second; the switch takes the first, then waits for the second.
+      await reader.query('BEGIN');
+      await reader.query('SELECT * FROM pairs_right');
+      const rebuilt = rebuild(pairs);
+      await eventually(
+        async () => {
+          const { rowCount } = await pool.query("SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'pairs_right' AND NOT l.granted");
+          expect(rowCount).toBeGreaterThan(0);
+        },
+        { timeoutMs: 10_000, intervalMs: 2 },
+      );
+      // The reader now wants the first: the switch lets go of it rather than deadlock, and both go through.
+      await expect(reader.query('SELECT * FROM pairs_left')).resolves.toMatchObject({ rowCount: 0 });
+      await reader.query('COMMIT');
+      await expect(rebuilt).resolves.toMatchObject({ name: 'pairs', version: 2 });
+    } finally {
+      await reader.end();
+    }
+  });
 });
