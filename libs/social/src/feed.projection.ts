@@ -11,8 +11,10 @@ export type FeedProjectionOptions = Readonly<{
   /** Authors (and sharers) with at least this many followers are not fanned out on write (TIDINGS_CELEBRITY_FOLLOWERS). */
   celebrityFollowers: number;
   /**
-   * Told, once a batch has committed, of the items it fanned out (live updates). Backfills of a
-   * follow and posts pulled at read time are not told: they are not new in anyone's feed.
+   * Told, once a batch has committed, of the items it fanned out (live updates), and of those a
+   * follow's backfill brings that are newer than the follow (a post whose partition was applied
+   * before the follow's). The rest of a backfill, and posts pulled at read time, are not told:
+   * they are not new in anyone's feed.
    */
   onFeedItems?: (items: readonly FeedItemAdded[]) => void;
 }>;
@@ -121,9 +123,9 @@ export const feedProjection = ({ celebrityFollowers, onFeedItems }: FeedProjecti
       authors: posts.flatMap((event) => (event.type === 'PostPublished' ? [event.data.authorId] : event.type === 'PostShared' ? [event.data.sharerId] : [])),
     });
     // Follows first, then posts: one of the orders the partitions could have applied them in, and the feed is the same in all.
-    await applyFollows(db, follows, tables);
     // Fanned-out rows are read back only for someone to tell: a rebuild has no one.
     const added = onFeedItems && afterCommit ? ([] as FeedItemAdded[]) : undefined;
+    await applyFollows(db, follows, tables, added);
     await applyPosts(db, posts, tables, celebrityFollowers, added);
     if (added?.length) afterCommit!(() => onFeedItems!(added));
   },
@@ -148,7 +150,8 @@ async function lockAuthors(db: PoolClient, { followees, authors }: { followees: 
 /** Where a follower stands with a followee after a batch. */
 type FollowChange = { followerId: string; followeeId: string; follows: boolean; unfollowed: boolean; followedAt?: Date };
 
-async function applyFollows(db: PoolClient, events: readonly RecordedEvent<FollowEvent>[], tables: ProjectionTables): Promise<void> {
+/** Applies follows and unfollows; with `added`, collects the backfilled items newer than their follow. */
+async function applyFollows(db: PoolClient, events: readonly RecordedEvent<FollowEvent>[], tables: ProjectionTables, added?: FeedItemAdded[]): Promise<void> {
   if (events.length === 0) return;
   const t = quotedTables(tables);
   const changes = new Map<string, FollowChange>();
@@ -167,7 +170,7 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
   }
   // A pair unfollowed in the batch loses its items even when followed again after: the refollow's backfill brings back what it would have.
   const removed = [...changes.values()].filter((change) => change.unfollowed);
-  const added = [...changes.values()].filter((change) => change.follows);
+  const followed = [...changes.values()].filter((change) => change.follows);
   const delta = new Map<string, number>();
   const count = (userId: string, by: number) => delta.set(userId, (delta.get(userId) ?? 0) + by);
 
@@ -190,18 +193,17 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
     });
   }
 
-  if (added.length) {
-    const pairs = [added.map((change) => change.followerId), added.map((change) => change.followeeId)];
+  if (followed.length) {
+    const pairs = [followed.map((change) => change.followerId), followed.map((change) => change.followeeId)];
+    const followedAt = followed.map((change) => change.followedAt!.toISOString());
     const { rows } = await db.query<{ followee_id: string }>({
       name: `tidings_feed_follow_${tables.follows}`,
       text: `INSERT INTO ${t.follows} (follower_id, followee_id, followed_at)
         SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING followee_id`,
-      values: [...pairs, added.map((change) => change.followedAt!.toISOString())],
+      values: [...pairs, followedAt],
     });
     for (const row of rows) count(row.followee_id, 1);
-    await db.query({
-      name: `tidings_feed_backfill_${tables.feed_items}`,
-      text: `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
+    const backfill = `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
         SELECT r.follower_id, b.created_at, b.post_id, b.shared_by
         FROM unnest($1::text[], $2::text[]) AS r (follower_id, followee_id)
         CROSS JOIN LATERAL (
@@ -211,9 +213,25 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
           (SELECT shared_at, post_id, sharer_id FROM ${t.shares}
             WHERE sharer_id = r.followee_id AND fanned_out ORDER BY shared_at DESC, post_id DESC LIMIT $3)
         ) AS b
-        ON CONFLICT DO NOTHING`,
-      values: [...pairs, FOLLOW_BACKFILL],
-    });
+        ON CONFLICT DO NOTHING`;
+    if (!added) {
+      await db.query({ name: `tidings_feed_backfill_${tables.feed_items}`, text: backfill, values: [...pairs, FOLLOW_BACKFILL] });
+    } else {
+      // What the follow brings that is newer than it: posts and shares whose partition was applied before the follow's.
+      const { rows: newer } = await db.query<{ user_id: string; created_at: Date; post_id: string; shared_by: string; author_id: string; text: string }>({
+        name: `tidings_feed_backfill_${tables.feed_items}_told`,
+        text: `WITH backfilled AS (${backfill} RETURNING user_id, created_at, post_id, shared_by)
+          SELECT b.user_id, b.created_at, b.post_id, b.shared_by, p.author_id, p.text
+          FROM backfilled b JOIN ${t.posts} p ON p.post_id = b.post_id
+          JOIN unnest($1::text[], $2::text[], $4::timestamptz[]) AS f (follower_id, followee_id, followed_at)
+            ON f.follower_id = b.user_id AND f.followee_id = CASE WHEN b.shared_by = '' THEN p.author_id ELSE b.shared_by END
+          WHERE b.created_at >= f.followed_at`,
+        values: [...pairs, FOLLOW_BACKFILL, followedAt],
+      });
+      for (const row of newer) {
+        added.push({ userId: row.user_id, postId: row.post_id, authorId: row.author_id, text: row.text, createdAt: row.created_at.toISOString(), ...(row.shared_by ? { sharedBy: row.shared_by } : {}) });
+      }
+    }
   }
 
   const counted = [...delta].filter(([, by]) => by !== 0).sort(([a], [b]) => (a < b ? -1 : 1));
