@@ -116,6 +116,29 @@ describe('live updates and GraphQL', () => {
     }
   });
 
+  it('forgets a channel once no socket listens to it (tidings_live_channels)', async () => {
+    const channels = async () => Number(/^tidings_live_channels (\d+)$/m.exec(await (await fetch(`${api.baseUrl}/metrics`)).text())?.[1]);
+    // The sockets of the tests before have closed, or are closing: once they have, no channel is left.
+    await eventually(async () => expect(await channels()).toBe(0));
+    const before = 0;
+    const ops = await connect(wsUrl(admin));
+    const answered = (type: string, times: number) => eventually(async () => expect(ops.received.filter((message) => message.type === type)).toHaveLength(times));
+    try {
+      ops.send({ type: 'subscribe', channel: 'projection:orders' });
+      await answered('subscribed', 1);
+      expect(await channels()).toBe(before + 1);
+      ops.send({ type: 'unsubscribe', channel: 'projection:orders' });
+      await answered('unsubscribed', 1);
+      expect(await channels()).toBe(before);
+      ops.send({ type: 'subscribe', channel: 'projection:orders' });
+      await answered('subscribed', 2);
+      expect(await channels()).toBe(before + 1);
+    } finally {
+      ops.socket.close();
+    }
+    await eventually(async () => expect(await channels()).toBe(before));
+  });
+
   it('answers a socket’s messages in the order sent, and checks the token again at each subscription', async () => {
     await graphql(admin, 'mutation { registerProduct(sku: "ws-order", name: "Kettle", priceCents: 2500) { sku } }');
     await graphql(admin, 'mutation { receiveStock(sku: "ws-order", quantity: 5) { onHand } }');

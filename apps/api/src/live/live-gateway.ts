@@ -1,17 +1,21 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Gauge } from 'prom-client';
 import type { WebSocket } from 'ws';
 import type { Notification } from '@tidings/messaging';
 import { apiOrigin, type Settings } from '@tidings/settings';
 import { InvalidToken, verifyToken, type Principal } from '../auth/tokens';
 import { problems, type ProblemError } from '../http/problem';
 import { sendProblem } from '../http/problem.filter';
+import { Metrics } from '../operations/metrics';
 import { Orders } from '../orders/orders.service';
 import { channelParts, grantChannel } from './channels';
 
 type ClientMessage = Readonly<{ type: 'subscribe' | 'unsubscribe'; channel: string }>;
 /** Subscriptions one connection may hold. */
 const MAX_CHANNELS = 100;
+/** What a socket may have waiting to be sent before it is closed as not reading. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 /**
  * `/ws` (API.md WebSocket): `?token=<jwt>` and the Origin are checked on upgrade; each
@@ -21,10 +25,27 @@ const MAX_CHANNELS = 100;
 export function serveLiveGateway(app: NestFastifyApplication, settings: Settings): (notification: Notification) => void {
   const fastify = app.getHttpAdapter().getInstance();
   const orders = app.get(Orders);
-  // Channel heard on NATS → the sockets listening, each with the name it subscribed under (`feed` for `feed:<user>`).
+  // Channel heard on NATS → the sockets listening, each with the name it subscribed under (`feed` for `feed:<user>`); a channel nobody listens to any more goes.
   const listeners = new Map<string, Map<WebSocket, string>>();
+  const stopListening = (channel: string, socket: WebSocket) => {
+    const sockets = listeners.get(channel);
+    sockets?.delete(socket);
+    if (sockets?.size === 0) listeners.delete(channel);
+  };
+  new Gauge({
+    name: 'tidings_live_channels',
+    help: 'Channels at least one WebSocket of this instance listens to',
+    registers: [app.get(Metrics).registry],
+    collect() {
+      this.set(listeners.size);
+    },
+  });
   const deliver = (notification: Notification) => {
-    for (const [socket, channel] of listeners.get(notification.channel) ?? []) socket.send(JSON.stringify({ ...notification, channel }));
+    for (const [socket, channel] of listeners.get(notification.channel) ?? []) {
+      // A client that stopped reading is let go rather than buffered for without end; it may connect again.
+      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.close(1013, 'not reading: connect again');
+      else socket.send(JSON.stringify({ ...notification, channel }));
+    }
   };
   fastify.get(
     '/ws',
@@ -46,7 +67,7 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
         if (!message) return answer(null, 'error', { status: 400, detail: 'send {"type":"subscribe"|"unsubscribe","channel":"…"}' });
         if (message.type === 'unsubscribe') {
           const heard = mine.get(message.channel);
-          if (heard) listeners.get(heard)?.delete(socket);
+          if (heard) stopListening(heard, socket);
           mine.delete(message.channel);
           return answer(message.channel, 'unsubscribed');
         }
@@ -73,7 +94,7 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       });
       socket.on('close', () => {
         closed = true;
-        for (const heard of mine.values()) listeners.get(heard)?.delete(socket);
+        for (const heard of mine.values()) stopListening(heard, socket);
       });
     },
   );
