@@ -167,6 +167,14 @@ describe('live updates and GraphQL', () => {
         type: 'error',
         data: { status: 401, detail: 'the token has expired' },
       });
+
+      // Past its expiry the socket hears nothing more of what it subscribed to before: the next item of its feed ends it instead.
+      const closed = new Promise<number>((resolve) => alice.socket.once('close', (code) => resolve(code)));
+      expect((await graphql(customer, 'mutation { follow(userId: "ops") { position } }')).errors).toBeUndefined();
+      expect((await graphql(admin, 'mutation { publishPost(text: "After the expiry") { postId } }')).errors).toBeUndefined();
+      expect(await closed).toBe(4401);
+      expect(alice.received.filter((message) => message.channel === 'feed' && message.type !== 'subscribed')).toEqual([]);
+      expect(alice.received).toContainEqual({ channel: null, type: 'error', data: { status: 401, detail: 'the token has expired: connect again with a new one' } });
     } finally {
       alice.socket.close();
     }

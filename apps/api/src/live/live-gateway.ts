@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { Gauge } from 'prom-client';
 import type { WebSocket } from 'ws';
 import type { Notification } from '@tidings/messaging';
@@ -40,10 +41,16 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       this.set(listeners.size);
     },
   });
+  // When each socket's token expires: past it, the socket hears nothing more (its session has ended).
+  const sessionEnds = new WeakMap<WebSocket, number>();
   const deliver = (notification: Notification) => {
     for (const [socket, channel] of listeners.get(notification.channel) ?? []) {
+      if (Date.now() >= (sessionEnds.get(socket) ?? Infinity)) {
+        socket.send(JSON.stringify({ channel: null, type: 'error', data: { status: 401, detail: 'the token has expired: connect again with a new one' } }));
+        socket.close(4401, 'token expired');
+      }
       // A client that stopped reading is let go rather than buffered for without end; it may connect again.
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.close(1013, 'not reading: connect again');
+      else if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.close(1013, 'not reading: connect again');
       else socket.send(JSON.stringify({ ...notification, channel }));
     }
   };
@@ -60,6 +67,8 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
     },
     (socket: WebSocket, request: FastifyRequest) => {
       const token = (request.query as { token: string }).token;
+      // Verified on upgrade, which also required its expiry.
+      sessionEnds.set(socket, (decodeJwt(token).exp as number) * 1000);
       const mine = new Map<string, string>();
       const answer = (channel: string | null, type: string, data: unknown = null) => socket.send(JSON.stringify({ channel, type, data }));
       const handle = async (raw: string): Promise<void> => {
