@@ -107,15 +107,11 @@ export function addProjectionsCommand(program: Command): void {
 /** What JetStream says the projections have yet to apply; undefined (lag from positions) when NATS does not answer within 2 s. */
 async function jetStreamBacklogs(settings: Settings, projections: readonly Projection[]): Promise<GroupBacklogs | undefined> {
   // Without NATS (or an answer from it in 2 s) the lag is told from positions.
-  let reason = '';
   const nats = await Promise.resolve()
     .then(() => connect({ ...natsConnectionOptions(settings), name: 'tidings-cli', timeout: 2_000, reconnect: false }))
-    .catch((error: unknown) => {
-      reason = (error as Error).message;
-      return undefined;
-    });
-  if (!nats) {
-    process.stderr.write(`NATS did not answer (${reason}): lag is counted from positions, events of other categories included\n`);
+    .catch((error: unknown) => error as Error);
+  if (nats instanceof Error) {
+    process.stderr.write(`NATS did not answer (${nats.message}): lag is counted from positions, events of other categories included\n`);
     return undefined;
   }
   try {

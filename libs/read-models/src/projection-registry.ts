@@ -55,13 +55,15 @@ const VIEW_LOCK_GIVE_UP_MS = 60_000;
  * under the deadlock timeout, the switch lets go and tries again instead.
  */
 async function lockViews(db: PoolClient, views: readonly string[]): Promise<void> {
+  const { rows } = await db.query<{ view: string }>('SELECT viewname AS view FROM pg_views WHERE schemaname = current_schema() AND viewname = ANY($1) ORDER BY viewname', [views]);
+  if (rows.length === 0) return;
+  const lock = `LOCK TABLE ${rows.map(({ view }) => quoteIdentifier(view)).join(', ')} IN ACCESS EXCLUSIVE MODE`;
   const started = Date.now();
   for (;;) {
     await db.query('SAVEPOINT tidings_lock_views');
     try {
       await db.query(`SET LOCAL lock_timeout = ${VIEW_LOCK_WAIT_MS}`);
-      const { rows } = await db.query<{ view: string }>('SELECT viewname AS view FROM pg_views WHERE schemaname = current_schema() AND viewname = ANY($1) ORDER BY viewname', [views]);
-      if (rows.length > 0) await db.query(`LOCK TABLE ${rows.map(({ view }) => quoteIdentifier(view)).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+      await db.query(lock);
       await db.query('SET LOCAL lock_timeout TO DEFAULT');
       await db.query('RELEASE SAVEPOINT tidings_lock_views');
       return;

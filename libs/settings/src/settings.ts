@@ -190,7 +190,7 @@ const listenAddress = (value: string): string => {
 };
 
 /** Where this machine reaches an API listening on `host` and `port`: the loopback address for a wildcard. */
-export function apiOrigin(host: string, port: number | string): string {
+export function apiOrigin(host: string, port: number): string {
   if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
   if (host === '::') return `http://[::1]:${port}`;
   return `http://${isIPv6(host) ? `[${host}]` : host}:${port}`;

@@ -75,7 +75,7 @@ describe('loadSettings', () => {
   it('says where this machine reaches the API: the loopback address for a wildcard', () => {
     expect(apiOrigin('0.0.0.0', 3000)).toBe('http://127.0.0.1:3000');
     expect(apiOrigin('::', 3000)).toBe('http://[::1]:3000');
-    expect(apiOrigin('::1', '8080')).toBe('http://[::1]:8080');
+    expect(apiOrigin('::1', 8080)).toBe('http://[::1]:8080');
     expect(apiOrigin('127.0.0.2', 3000)).toBe('http://127.0.0.2:3000');
     expect(apiOrigin('localhost', 3000)).toBe('http://localhost:3000');
   });

@@ -34,7 +34,7 @@ export class DeadLettersController {
     // Checked, and met at once: the list is where the dead letters stand now.
     positionParam(minPosition);
     const letters = await deadLettersOf(this.pool, group, this.catalog.map(consumerGroupOf)).catch((error: unknown) => {
-      throw error instanceof UnknownConsumerGroup ? problems.notFound(error.message) : error;
+      throw answered(error);
     });
     return letters.map((letter) => ({
       id: letter.id,
@@ -75,7 +75,7 @@ export class DeadLettersController {
 }
 
 const answered = (error: unknown): unknown => {
-  if (error instanceof DeadLetterNotFound) return problems.notFound(error.message);
+  if (error instanceof DeadLetterNotFound || error instanceof UnknownConsumerGroup) return problems.notFound(error.message);
   if (error instanceof DeadLetterOutOfOrder) return problems.conflict('dead-letter-out-of-order', error.message);
   return error;
 };

@@ -4,9 +4,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
 
 /**
- * A JSON or GraphQL body's text. JSON is UTF-8 (RFC 8259), and so is every body the API takes:
- * another declared charset is 415, bytes that are not UTF-8 are 400 (read leniently, they would
- * be stored as U+FFFD). A byte order mark is dropped.
+ * A JSON body's text. JSON is UTF-8 (RFC 8259): another declared charset is 415, bytes that are
+ * not UTF-8 are 400 (read leniently, they would be stored as U+FFFD). A byte order mark is dropped.
  */
 export function utf8Body(contentType: string | undefined, body: Buffer): string {
   const charset = /(?:^|;)\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
