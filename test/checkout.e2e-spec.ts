@@ -144,6 +144,10 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
     expect((await call('POST', `/orders/${confirmedId}/cancel`, alice)).status).toBe(409);
     expect((await call('POST', `/orders/${confirmedId}/cancel`, bob)).status).toBe(404);
     expect((await call('GET', `/orders/${confirmedId}`, bob)).status).toBe(404);
+    // A UUID is read without regard to case: the same order, saga and refusal.
+    expect(await call('GET', `/orders/${confirmedId.toUpperCase()}`, alice)).toMatchObject({ status: 200, body: { orderId: confirmedId, status: 'confirmed' } });
+    expect(await call('GET', `/admin/sagas/CHECKOUT-${confirmedId.toUpperCase()}`, admin)).toMatchObject({ status: 200, body: { orderId: confirmedId } });
+    expect((await call('POST', `/orders/${confirmedId.toUpperCase()}/cancel`, alice)).status).toBe(409);
     expect((await call('POST', `/admin/sagas/checkout-${confirmedId}/compensate`, admin, { reason: 'too late' })).status).toBe(409);
 
     // A payment that times out leaves 1.5 s to cancel while the saga is running; under If-Match, only the version placed (0).

@@ -26,7 +26,10 @@ import { parseInput, storableText } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { minPositionOf, positionParam, ReadModels } from '../http/read-models';
 
-const SAGA_ID = z.string().regex(/^checkout-[0-9a-f-]{36}$/, 'a saga id is checkout-<orderId>');
+const SAGA_ID = z
+  .string()
+  .regex(/^checkout-[0-9a-f-]{36}$/i, 'a saga id is checkout-<orderId>')
+  .transform((id) => id.toLowerCase());
 const sagasQuery = pageQuery.extend({ status: z.enum(SAGA_STATUSES).optional() });
 export const compensateBody = z.strictObject({ reason: storableText(500) });
 export const retryBody = z.strictObject({ reason: storableText(500).optional() });

@@ -20,6 +20,12 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, value: unkn
 /** The body of a command that takes none: nothing, or an empty object. */
 export const noBody = z.strictObject({});
 
+/**
+ * An id we made as a UUID, given back in its canonical lowercase form: UUIDs are read without
+ * regard to case (RFC 9562), and streams and rows are keyed by the form we answered.
+ */
+export const uuidId = (message: string) => z.uuid({ message }).transform((id) => id.toLowerCase());
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Text PostgreSQL can store: no U+0000 and no unpaired surrogate (either would reach the database and fail there). */

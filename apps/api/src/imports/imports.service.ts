@@ -20,11 +20,11 @@ import { publishWork, workQueueOf, type EventTopology } from '@tidings/messaging
 import { NATS, SETTINGS, TOPOLOGY } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
 import { Commands } from '../http/command-context';
-import { parseInput } from '../http/parse-input';
+import { parseInput, uuidId } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
 
-const JOB_ID = z.uuid({ message: 'a job id as POST /imports/products answered it' });
+const JOB_ID = uuidId('a job id as POST /imports/products answered it');
 const CHANNEL_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'X-Channel-Id is 1-64 characters of [A-Za-z0-9_-]');
 const jobQuery = z.strictObject({ minPosition: z.string().optional() });
 
@@ -67,9 +67,9 @@ export class Imports {
     return { jobId, channelId: channel, position: started.position };
   }
 
-  async job(jobId: string, query: unknown): Promise<ImportJobView> {
+  async job(id: string, query: unknown): Promise<ImportJobView> {
     const { minPosition } = parseInput(jobQuery, query, 'query');
-    parseInput(JOB_ID, jobId, 'params');
+    const jobId = parseInput(JOB_ID, id, 'params');
     await this.readModels.awaitPosition(this.projection, minPosition);
     const job = await findImportJob(this.readModels.pool, jobId);
     if (!job) throw problems.notFound(`no import ${jobId}`);

@@ -23,7 +23,7 @@ import { SKU } from '../catalog/catalog.service';
 import { COUNTRY, TaxRates } from '../config/tax-rates';
 import { Commands } from '../http/command-context';
 import { pageOf, pageQuery } from '../http/pages';
-import { parseInput } from '../http/parse-input';
+import { parseInput, uuidId } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
 
@@ -36,7 +36,7 @@ export const placeOrderBody = z.strictObject({
   shippingCountry: COUNTRY,
 });
 
-const ORDER_ID = z.string().uuid('an order id is a UUID');
+const ORDER_ID = uuidId('an order id is a UUID');
 const ordersQuery = pageQuery.extend({ status: z.enum(['placed', 'confirmed', 'cancelled']).optional(), customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
 
 /** Orders use cases, shared by REST and GraphQL: a customer places and cancels their own orders; admins see all. */
@@ -84,8 +84,8 @@ export class Orders {
    * The owner asks to cancel; the saga compensates. 409 once confirmed, or when the order is no
    * longer at `expectedVersion` (If-Match); another user's order is 404.
    */
-  async cancel(orderId: string, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
-    parseInput(ORDER_ID, orderId, 'params');
+  async cancel(id: string, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
+    const orderId = parseInput(ORDER_ID, id, 'params');
     await this.ownOrder(orderId, caller);
     const result = await this.commands.run(
       requestOrderCancellation,
@@ -97,8 +97,8 @@ export class Orders {
     return { orderId, status, version: result.version, position: result.position };
   }
 
-  async order(orderId: string, caller: Principal, minPosition: unknown): Promise<OrderView> {
-    parseInput(ORDER_ID, orderId, 'params');
+  async order(id: string, caller: Principal, minPosition: unknown): Promise<OrderView> {
+    const orderId = parseInput(ORDER_ID, id, 'params');
     await this.readModels.awaitPosition(ordersProjection, minPosition);
     const order = await findOrder(this.readModels.pool, orderId);
     if (!order || !mayRead(caller, order.customerId)) throw problems.notFound(`no order ${orderId}`);
@@ -132,8 +132,10 @@ export class Orders {
   }
 
   /** The customer who placed the order, from its stream (undefined if it was never placed). */
-  async ownerOf(orderId: string): Promise<string | undefined> {
-    if (!ORDER_ID.safeParse(orderId).success) return undefined;
+  async ownerOf(id: string): Promise<string | undefined> {
+    const parsed = ORDER_ID.safeParse(id);
+    if (!parsed.success) return undefined;
+    const orderId = parsed.data;
     const order = ((await this.store.readStream(orderStreamId(orderId))) as RecordedEvent<OrderEvent>[]).reduce(evolveOrder, initialOrder());
     return order.status === 'none' ? undefined : order.customerId;
   }

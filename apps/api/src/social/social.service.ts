@@ -29,13 +29,13 @@ import {
 import type { Principal } from '../auth/tokens';
 import { Commands } from '../http/command-context';
 import { pageOf, pageQuery } from '../http/pages';
-import { noBody, parseInput, storableText } from '../http/parse-input';
+import { noBody, parseInput, storableText, uuidId } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
 
 export const USER_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id is 1-64 characters of [A-Za-z0-9_-]');
-const POST_ID = z.string().uuid('a post id is a UUID');
-const COMMENT_ID = z.string().uuid();
+const POST_ID = uuidId('a post id is a UUID');
+const COMMENT_ID = uuidId('a comment id is a UUID');
 /** A cursor's time, as the read models wrote it: within the years PostgreSQL holds (an edited year 0000 is no cursor of ours). */
 const TIME = z.iso.datetime().refine((time) => {
   const year = new Date(time).getUTCFullYear();
@@ -131,32 +131,32 @@ export class Social {
    * (and keeps the version). Commands on a post run only while its stream is at
    * `expectedVersion` (If-Match), when given; each answers the stream's version after it.
    */
-  async like(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
+  async like(id: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(noBody, body, 'body');
-    parseInput(POST_ID, postId, 'params');
+    const postId = parseInput(POST_ID, id, 'params');
     const result = await this.commands.run(likePost, postStreamId(postId), { type: 'LikePost', data: { postId, userId: caller.userId }, metadata }, { expectedVersion });
     return { version: result.version, position: result.position };
   }
 
-  async unlike(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
+  async unlike(id: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(noBody, body, 'body');
-    parseInput(POST_ID, postId, 'params');
+    const postId = parseInput(POST_ID, id, 'params');
     const result = await this.commands.run(unlikePost, postStreamId(postId), { type: 'UnlikePost', data: { postId, userId: caller.userId }, metadata }, { expectedVersion });
     return { version: result.version, position: result.position };
   }
 
   /** The comment id is the command id, as a post's is. A comment on a missing post is 404. */
-  async comment(postId: string, input: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
+  async comment(id: string, input: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     const { text } = parseInput(commentBody, input, 'body');
-    parseInput(POST_ID, postId, 'params');
+    const postId = parseInput(POST_ID, id, 'params');
     const commentId = metadata.commandId;
     const result = await this.commands.run(commentOnPost, postStreamId(postId), { type: 'CommentOnPost', data: { postId, commentId, authorId: caller.userId, text }, metadata }, { expectedVersion });
     return { commentId, version: result.version, position: result.position };
   }
 
   /** A post's comments, oldest first; 404 for a post the read model does not know. */
-  async comments(postId: string, query: unknown) {
-    parseInput(POST_ID, postId, 'params');
+  async comments(id: string, query: unknown) {
+    const postId = parseInput(POST_ID, id, 'params');
     const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
     const after = keysetOf(z.tuple([TIME, COMMENT_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
@@ -166,9 +166,9 @@ export class Social {
   }
 
   /** The share reaches the sharer's followers' feeds; a user shares a post once. */
-  async share(postId: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
+  async share(id: string, body: unknown, caller: Principal, metadata: CommandMetadata, expectedVersion?: number) {
     parseInput(noBody, body, 'body');
-    parseInput(POST_ID, postId, 'params');
+    const postId = parseInput(POST_ID, id, 'params');
     const result = await this.commands.run(sharePost, postStreamId(postId), { type: 'SharePost', data: { postId, sharerId: caller.userId }, metadata }, { expectedVersion });
     return { postId, version: result.version, position: result.position };
   }
@@ -187,8 +187,8 @@ export class Social {
   }
 
   /** A post once the feed read model shows `minPosition`; 404 for one it does not know. */
-  private async versionedPost(postId: string, minPosition: unknown): Promise<VersionedPost> {
-    parseInput(POST_ID, postId, 'params');
+  private async versionedPost(id: string, minPosition: unknown): Promise<VersionedPost> {
+    const postId = parseInput(POST_ID, id, 'params');
     await this.readModels.awaitPosition(this.feed, minPosition);
     const found = await findPost(this.readModels.pool, postId);
     if (!found) throw problems.notFound(`no post ${postId}`);
