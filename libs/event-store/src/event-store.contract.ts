@@ -22,6 +22,8 @@ export type ContractHarness = Readonly<{
    * EventStoreDB allows an id in several streams.
    */
   eventIdsUniqueAcrossStreams: boolean;
+  /** Another store on the same database or server, for a test that closes it. */
+  openAnother(): EventStore;
   close(): Promise<void>;
 }>;
 
@@ -107,6 +109,22 @@ export function eventStoreContract(open: () => Promise<ContractHarness>): void {
       const afterFirst = await store.readAll({ fromPosition: all[0].position, limit: 2 });
       expect(afterFirst.map((event) => event.eventId)).toEqual([all[1].eventId, all[2].eventId]);
       expect(await store.headPosition()).toBeGreaterThanOrEqual(all[4].position);
+    });
+  });
+
+  describe('close', () => {
+    it('lets appends and reads in flight finish, then refuses new ones', async () => {
+      const closing = harness.openAnother();
+      await closing.append(stream('warm'), events(1), { expectedVersion: 'no_stream' });
+      const appends = Array.from({ length: 5 }, (_, i) => closing.append(stream(`closing-${i}`), events(3), { expectedVersion: 'no_stream' }));
+      const read = closing.readStream(stream('warm'));
+      await closing.close();
+
+      for (const appended of await Promise.all(appends)) expect(appended.nextExpectedVersion).toBe(2);
+      expect(await read).toHaveLength(1);
+      for (let i = 0; i < 5; i++) expect(await store.readStream(stream(`closing-${i}`))).toHaveLength(3);
+      await expect(closing.append(stream('after'), events(1), { expectedVersion: 'any' })).rejects.toThrow(/closed/);
+      expect(await store.readStream(stream('after'))).toEqual([]);
     });
   });
 

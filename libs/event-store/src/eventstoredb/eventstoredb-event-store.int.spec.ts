@@ -22,6 +22,7 @@ describeWithServer(`EventStoreDB event store${url ? '' : ' — NOT RUN: set EVEN
       },
       // The server checks an id against the stream it is appended to (and, with any / stream_exists, only recent writes).
       eventIdsUniqueAcrossStreams: false,
+      openAnother: () => openEventStoreDb(url as string),
       close: () => store.close(),
     };
   });

@@ -35,6 +35,7 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '@tidings/core';
+import { CallsInFlight } from '../calls-in-flight';
 import { inBursts } from './in-bursts';
 
 const MAX_READ_ALL_PAGE_SIZE = 1000;
@@ -43,6 +44,8 @@ const HEAD_SCAN_PAGE_SIZE = 64;
 const MAX_SUBSCRIPTION_PAGE = 1000;
 
 export class EventStoreDbEventStore implements EventStore {
+  private readonly calls = new CallsInFlight('EventStoreDB');
+
   constructor(private readonly client: EventStoreDBClient) {}
 
   /**
@@ -59,31 +62,32 @@ export class EventStoreDbEventStore implements EventStore {
     { expectedVersion }: Readonly<{ expectedVersion: ExpectedVersion }>,
   ): Promise<AppendResult> {
     if (events.length === 0) throw new RangeError(`append to ${streamId} needs at least one event`);
-    const outcome = await this.tryAppend(streamId, events, expectedVersion);
-    if (outcome instanceof WrongExpectedVersionError) {
-      return this.settleRejectedAppend(streamId, events, expectedVersion, outcome);
-    }
-    return this.verifyAcceptedAppend(streamId, events, Number(outcome) - events.length + 1);
+    return this.calls.run(async () => {
+      const outcome = await this.tryAppend(streamId, events, expectedVersion);
+      if (outcome instanceof WrongExpectedVersionError) {
+        return this.settleRejectedAppend(streamId, events, expectedVersion, outcome);
+      }
+      return this.verifyAcceptedAppend(streamId, events, Number(outcome) - events.length + 1);
+    });
   }
 
-  async readStream(
-    streamId: string,
-    { fromVersion = 0 }: Readonly<{ fromVersion?: number }> = {},
-  ): Promise<RecordedEvent[]> {
-    return this.readStreamEvents(streamId, { fromRevision: BigInt(fromVersion) });
+  readStream(streamId: string, { fromVersion = 0 }: Readonly<{ fromVersion?: number }> = {}): Promise<RecordedEvent[]> {
+    return this.calls.run(() => this.readStreamEvents(streamId, { fromRevision: BigInt(fromVersion) }));
   }
 
   /** EventStoreDB's single writer assigns log positions in commit order, so reading `$all` forwards is gap-free. */
-  async readAll({ fromPosition, limit }: ReadAllOptions): Promise<RecordedEvent[]> {
-    const found: RecordedEvent[] = [];
-    if (limit <= 0) return found;
-    const pageSize = Math.min(limit + 1, MAX_READ_ALL_PAGE_SIZE);
-    for await (const event of this.scanAll(FORWARDS, toReadPosition(fromPosition), pageSize)) {
-      if (!isUserEvent(event)) continue;
-      found.push(toRecordedEvent(event));
-      if (found.length === limit) break;
-    }
-    return found;
+  readAll({ fromPosition, limit }: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.calls.run(async () => {
+      const found: RecordedEvent[] = [];
+      if (limit <= 0) return found;
+      const pageSize = Math.min(limit + 1, MAX_READ_ALL_PAGE_SIZE);
+      for await (const event of this.scanAll(FORWARDS, toReadPosition(fromPosition), pageSize)) {
+        if (!isUserEvent(event)) continue;
+        found.push(toRecordedEvent(event));
+        if (found.length === limit) break;
+      }
+      return found;
+    });
   }
 
   /** The server itself resumes after `fromPosition` (exclusive), so the checkpoint is passed through unchanged. */
@@ -95,14 +99,17 @@ export class EventStoreDbEventStore implements EventStore {
     return new EventStoreDbAllSubscription(subscription);
   }
 
-  async headPosition(): Promise<bigint> {
-    for await (const event of this.scanAll(BACKWARDS, END, HEAD_SCAN_PAGE_SIZE)) {
-      if (isUserEvent(event)) return toGlobalPosition(event.position);
-    }
-    return 0n;
+  headPosition(): Promise<bigint> {
+    return this.calls.run(async () => {
+      for await (const event of this.scanAll(BACKWARDS, END, HEAD_SCAN_PAGE_SIZE)) {
+        if (isUserEvent(event)) return toGlobalPosition(event.position);
+      }
+      return 0n;
+    });
   }
 
   async close(): Promise<void> {
+    await this.calls.close();
     await this.client.dispose();
   }
 

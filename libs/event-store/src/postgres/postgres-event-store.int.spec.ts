@@ -35,6 +35,7 @@ describe('PostgreSQL event store', () => {
         return { commit: finish('COMMIT'), rollback: finish('ROLLBACK') };
       },
       eventIdsUniqueAcrossStreams: true,
+      openAnother: () => new PostgresEventStore({ connectionString: database.url }),
       async close() {
         await store.close();
         await database.drop();

@@ -11,6 +11,7 @@ import {
   type SubscribeOptions,
 } from '@tidings/core';
 import { DATABASE_CONNECT_TIMEOUT_MS } from '@tidings/settings';
+import { CallsInFlight } from '../calls-in-flight';
 import { AppendNotifications } from './append-notifications';
 import { GroupCommit } from './group-commit';
 
@@ -73,6 +74,7 @@ export class PostgresEventStore implements EventStore {
   private readonly notifications: AppendNotifications;
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
+  private readonly calls = new CallsInFlight('PostgreSQL');
 
   constructor(options: PostgresEventStoreOptions) {
     // No connectionTimeoutMillis on a pool: it would also bound the wait for a free connection, and fail appends that only queue.
@@ -98,25 +100,29 @@ export class PostgresEventStore implements EventStore {
     if (new Set(events.map((event) => event.eventId)).size !== events.length) {
       throw new EventIdConflict(streamId, events.map((event) => event.eventId));
     }
-    return this.groupCommit.append({ streamId, events, expectedVersion });
+    return this.calls.run(() => this.groupCommit.append({ streamId, events, expectedVersion }));
   }
 
-  async readStream(streamId: string, { fromVersion = 0 }: Readonly<{ fromVersion?: number }> = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>({
-      name: 'tidings_read_stream',
-      text: `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
-      values: [streamId, fromVersion],
+  readStream(streamId: string, { fromVersion = 0 }: Readonly<{ fromVersion?: number }> = {}): Promise<RecordedEvent[]> {
+    return this.calls.run(async () => {
+      const { rows } = await this.pool.query<EventRow>({
+        name: 'tidings_read_stream',
+        text: `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version`,
+        values: [streamId, fromVersion],
+      });
+      return rows.map(toRecordedEvent);
     });
-    return rows.map(toRecordedEvent);
   }
 
-  async readAll({ fromPosition = 0n, limit }: ReadAllOptions): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>({
-      name: 'tidings_read_all',
-      text: `SELECT ${COLUMNS} FROM events WHERE position > $1 AND ${SETTLED} ORDER BY position LIMIT $2`,
-      values: [fromPosition.toString(), limit],
+  readAll({ fromPosition = 0n, limit }: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.calls.run(async () => {
+      const { rows } = await this.pool.query<EventRow>({
+        name: 'tidings_read_all',
+        text: `SELECT ${COLUMNS} FROM events WHERE position > $1 AND ${SETTLED} ORDER BY position LIMIT $2`,
+        values: [fromPosition.toString(), limit],
+      });
+      return rows.map(toRecordedEvent);
     });
-    return rows.map(toRecordedEvent);
   }
 
   subscribeToAll({ fromPosition = 0n }: SubscribeOptions = {}): AllSubscription {
@@ -158,14 +164,17 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  async headPosition(): Promise<bigint> {
-    const { rows } = await this.pool.query<{ head: string }>(
-      `SELECT coalesce(max(position), 0) AS head FROM events WHERE ${SETTLED}`,
-    );
-    return BigInt(rows[0].head);
+  headPosition(): Promise<bigint> {
+    return this.calls.run(async () => {
+      const { rows } = await this.pool.query<{ head: string }>(
+        `SELECT coalesce(max(position), 0) AS head FROM events WHERE ${SETTLED}`,
+      );
+      return BigInt(rows[0].head);
+    });
   }
 
   async close(): Promise<void> {
+    await this.calls.close();
     await this.notifications.close();
     await this.pool.end();
   }
