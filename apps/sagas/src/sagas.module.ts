@@ -50,7 +50,7 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
       pollMs: POLL_MS,
       warn: (line) => this.logger.warn(line),
       onSettled: (orderId, outcome) => {
-        if (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed') {
+        if (outcome.settledNow && (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed')) {
           const data = { orderId, status: orderStatusOnceSettled(outcome.status), saga: outcome.status };
           publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data });
         }

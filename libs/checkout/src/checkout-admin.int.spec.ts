@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createCommandHandler, uuidV7Ids, type EventToAppend } from '@tidings/core';
+import { orderPlaced, orderStreamId } from '@tidings/orders';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId, type CheckoutEvent } from './checkout';
 import { checkoutWithHistory, compensateCheckout, retryCheckout } from './checkout-admin';
@@ -44,6 +45,7 @@ describe('an operator’s retry and compensation', () => {
     const paymentFailed: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId, attempt: 1, error: 'the gateway is unavailable (attempt 1)', retryAt: '2026-01-01T00:00:01.000Z', gaveUp: false } };
     const history = [started(), itemsReserved('A', 'B'), paymentFailed].map((event) => ({ ...event, data: { ...event.data, orderId }, eventId: randomUUID(), metadata }));
     await store.append(checkoutStreamId(orderId), history as EventToAppend[], { expectedVersion: -1 });
+    await store.append(orderStreamId(orderId), [{ ...orderPlaced({ orderId }), eventId: randomUUID(), metadata }], { expectedVersion: 'no_stream' });
     return orderId;
   };
 
@@ -67,5 +69,10 @@ describe('an operator’s retry and compensation', () => {
     await compensateCheckout(run, orderId, 'customer called', operator());
     await expect(compensateCheckout(run, orderId, 'customer called again', operator())).rejects.toThrow(StepRefused);
     expect(await recorded(orderId)).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentFailed', 'CheckoutCompensationStarted']);
+    // The order, which decides between its confirmation and its cancellation, was asked first, once, with the operator's reason.
+    expect((await store.readStream(orderStreamId(orderId))).map(({ type, data }) => ({ type, data }))).toEqual([
+      expect.objectContaining({ type: 'OrderPlaced' }),
+      { type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'ops', reason: 'customer called' } },
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
-import type { CommandMetadata, EventStore, RecordedEvent, RunCommand } from '@tidings/core';
-import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent } from './checkout';
+import { decidedEvents, type Command, type CommandMetadata, type Decider, type EventStore, type RecordedEvent, type RunCommand } from '@tidings/core';
+import { OrderAlreadyConfirmed, orderStreamId, requestOrderCancellation } from '@tidings/orders';
+import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState } from './checkout';
 import { findCheckoutRow, type SagaSummary } from './checkout-sagas.repository';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
@@ -26,16 +27,50 @@ function recordAdminAction(run: RunCommand, event: CheckoutEvent, metadata: Comm
 export const retryCheckout = (run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, options: AdminActionOptions = {}) =>
   recordAdminAction(run, { type: 'CheckoutRetried', data: { orderId, actor: metadata.actor, reason } }, metadata, options);
 
+/** Decides nothing: run under If-Match, it tells whether the saga is still at the version an operator saw. */
+const checkoutAsSeen: Decider<CheckoutState, Command<'LookAtCheckout', { orderId: string }>, CheckoutEvent> = {
+  initialState: recordCheckoutStep.initialState,
+  evolve: recordCheckoutStep.evolve,
+  decide: () => [],
+};
+
 /**
  * Forces compensation; refused once the order is confirmed, and once compensation has begun (the
  * saga's own start of it records nothing twice, but an operator's is either in the history or
  * answered with why not).
+ *
+ * The order decides between its confirmation and its cancellation, so the operator's wish is
+ * recorded there first, as a customer's is: a confirmation the saga is making at this moment
+ * either came first, and the compensation is refused, or is refused itself, and its capture
+ * refunded. Recorded on the saga alone, it let a confirmation through that the saga then could
+ * not record: an order confirmed with its payment refunded. If-Match is checked before
+ * anything is recorded.
  */
-export async function compensateCheckout(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, options: AdminActionOptions = {}) {
-  const recorded = await recordAdminAction(run, { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor: metadata.actor } }, metadata, options);
-  if (recorded.events.length === 0 && !recorded.repeated) throw new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${recorded.state.status} already: nothing was recorded`);
+export async function compensateCheckout(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, { expectedVersion }: AdminActionOptions = {}) {
+  const compensation: CheckoutEvent = { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor: metadata.actor } };
+  const seen = await run(checkoutAsSeen, checkoutStreamId(orderId), { type: 'LookAtCheckout', data: { orderId }, metadata }, { expectedVersion });
+  if (!seen.repeated) {
+    // Decided as the saga's record will be (refused before it starts or once confirmed; nothing to record once compensating), before the order is touched.
+    if (decidedEvents(recordCheckoutStep.decide({ type: 'RecordCheckoutStep', data: compensation, metadata }, seen.state)).length === 0) throw nothingToCompensate(orderId, seen.state.status);
+    await requestCancellation(run, orderId, reason, metadata);
+  }
+  const recorded = await recordAdminAction(run, compensation, metadata, {});
+  // The saga may have met the request first, recording it as this operator's with their reason.
+  if (recorded.events.length === 0 && !recorded.repeated && recorded.state.status !== 'compensating') throw nothingToCompensate(orderId, recorded.state.status);
   return recorded;
 }
+
+async function requestCancellation(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata): Promise<void> {
+  try {
+    await run(requestOrderCancellation, orderStreamId(orderId), { type: 'RequestOrderCancellation', data: { orderId, requestedBy: metadata.actor, reason }, metadata: { ...metadata, correlationId: orderId } });
+  } catch (error) {
+    if (error instanceof OrderAlreadyConfirmed) throw confirmedAlready(orderId);
+    throw error;
+  }
+}
+
+const confirmedAlready = (orderId: string) => new StepRefused('checkout-confirmed', `order ${orderId} is confirmed: it can no longer be compensated`);
+const nothingToCompensate = (orderId: string, status: string) => new StepRefused('nothing-to-compensate', `checkout of order ${orderId} is ${status} already: nothing was recorded`);
 
 /** One entry of a saga's history, as operators see it. */
 export type CheckoutHistoryEntry = Readonly<{ at: string; type: CheckoutEvent['type']; data: CheckoutEvent['data'] }>;

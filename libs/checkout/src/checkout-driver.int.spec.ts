@@ -1,7 +1,7 @@
 import { createCommandHandler, systemClock, uuidV7Ids, type EventToAppend, type Message } from '@tidings/core';
 import { productStreamId } from '@tidings/inventory';
 import { orderStreamId } from '@tidings/orders';
-import { GatewayAborted, SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
+import { GatewayAborted, paymentStreamId, SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId } from './checkout';
 import { compensateCheckout } from './checkout-admin';
@@ -118,6 +118,78 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'compensated', step: 'done' });
     const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
     expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutCompensationStarted', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
+  });
+
+  describe('an operator\'s compensation and the order\'s confirmation, which the order decides between', () => {
+    const operator = () => createCommandHandler({ store: testStore.store, ids: uuidV7Ids });
+    const operatorCommand = () => ({ commandId: uuidV7Ids.next(), correlationId: 'request-3', actor: 'ops', now: new Date() });
+    const sagaRecord = async (orderId: string) => (await testStore.store.readStream(checkoutStreamId(orderId))).map(({ type, data }) => ({ type, data }));
+    /** The gateway's books for the order's authorization. */
+    const ledgerOf = async (orderId: string) => {
+      const authorized = (await testStore.store.readStream(paymentStreamId(orderId))).find((event) => event.type === 'PaymentAuthorized');
+      return (await SimulatedPaymentGateway.ledger(pool)).get((authorized?.data as { authorizationId: string }).authorizationId);
+    };
+
+    it('refunds the capture and cancels the order when the operator comes while the payment is being captured: the order is never confirmed', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000d2';
+      await placed(orderId, 'g');
+      const simulator = new SimulatedPaymentGateway(pool);
+      const compensatedDuringCapture = simulatorBut(simulator, {
+        capture: async (request, signal) => {
+          const capture = await simulator.capture(request, signal);
+          await compensateCheckout(operator(), orderId, 'fraud suspected', operatorCommand());
+          return capture;
+        },
+      });
+
+      await expect(driverWith(compensatedDuringCapture).drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'compensated', settledNow: true });
+      expect((await testStore.store.readStream(orderStreamId(orderId))).map((event) => event.type)).toEqual(['OrderPlaced', 'OrderCancellationRequested', 'OrderCancelled']);
+      expect(await ledgerOf(orderId)).toMatchObject({ capturedCents: TOTAL_CENTS, refundedCents: TOTAL_CENTS, status: 'refunded' });
+      const history = await sagaRecord(orderId);
+      expect(history.filter(({ type }) => type === 'CheckoutCompensationStarted')).toEqual([{ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'fraud suspected', actor: 'ops' } }]);
+      expect(history.map(({ type }) => type)).not.toContain('CheckoutStepFailed');
+    });
+
+    it('is refused once the order is confirmed, before the saga has recorded it, and the checkout completes', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000d3';
+      await placed(orderId, 'h');
+      const handle = createCommandHandler({ store: testStore.store, ids: uuidV7Ids });
+      let refusal: unknown;
+      // The order is confirmed; before the saga records it, the operator compensates.
+      const compensatedAfterConfirming = Object.assign(
+        (async (decider, streamId, command, options) => {
+          const result = await handle(decider, streamId, command, options);
+          if (command.type === 'ConfirmOrder') refusal = await compensateCheckout(operator(), orderId, 'too late', operatorCommand()).catch((error: unknown) => error);
+          return result;
+        }) as typeof handle,
+        { current: handle.current },
+      );
+      const driver = new CheckoutDriver({ handle: compensatedAfterConfirming, gateway: new SimulatedPaymentGateway(pool), clock: systemClock, policy: DEFAULT_CHECKOUT_POLICY });
+
+      await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'completed', settledNow: true });
+      expect(refusal).toMatchObject({ code: 'checkout-confirmed' });
+      expect((await testStore.store.readStream(orderStreamId(orderId))).map((event) => event.type)).toEqual(['OrderPlaced', 'OrderConfirmed']);
+      expect(await ledgerOf(orderId)).toMatchObject({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' });
+      // Driven again (a nudge), the completed saga is not settled anew: its watchers were told once.
+      expect((await driver.drive(orderId)).settledNow).toBeUndefined();
+    });
+
+    it('voids the authorization, and charges nothing, when the customer cancels while the payment is being authorized', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000d4';
+      await placed(orderId, 'i');
+      const simulator = new SimulatedPaymentGateway(pool);
+      const cancelledDuringAuthorization = simulatorBut(simulator, {
+        authorize: async (request, signal) => {
+          const authorization = await simulator.authorize(request, signal);
+          await testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+          return authorization;
+        },
+      });
+
+      await expect(driverWith(cancelledDuringAuthorization).drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'compensated' });
+      expect(await ledgerOf(orderId)).toMatchObject({ capturedCents: 0, refundedCents: 0, status: 'voided' });
+      expect((await sagaRecord(orderId)).find(({ type }) => type === 'CheckoutCompensationStarted')).toEqual({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor: 'user-1' } });
+    });
   });
 
   describe('when the gateway authorized and its answer was lost', () => {

@@ -3,7 +3,7 @@ import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidin
 import { cancelOrder, confirmOrder, orderStreamId, type Order } from '@tidings/orders';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type Authorization, type AuthorizeRequest, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
 import { checkoutStreamId, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
-import { nextStep, type Reservation, type Step } from './next-step/next-step';
+import { CANCELLED_BY_THE_CUSTOMER, nextStep, type OrderSignals, type Reservation, type Step } from './next-step/next-step';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
 export type CheckoutPolicy = Readonly<{
@@ -31,7 +31,17 @@ export type CheckoutDriverDeps = Readonly<{
 }>;
 
 /** Where a drive left the saga: its status and step, and when to drive it again (none once it needs nobody). */
-export type DriveOutcome = Readonly<{ status: SagaStatus | 'new'; step: string; wakeAt?: Date; paymentAttempts: number; lastError?: string }>;
+export type DriveOutcome = Readonly<{
+  status: SagaStatus | 'new';
+  step: string;
+  wakeAt?: Date;
+  paymentAttempts: number;
+  lastError?: string;
+  /** This drive brought the saga to where it stays (completed, compensated or failed): its watchers are told once, not at every later drive. */
+  settledNow?: true;
+}>;
+
+const SETTLED: ReadonlySet<SagaStatus | 'new'> = new Set(['completed', 'compensated', 'failed']);
 
 /** Steps one drive takes at most before it yields (a saga has well under this many). */
 const MAX_STEPS = 200;
@@ -47,13 +57,19 @@ export class CheckoutDriver {
 
   /** `isNew`: the saga has most likely recorded nothing yet; it starts without reading its stream (a wrong guess costs a read). */
   async drive(orderId: string, { isNew = false }: Readonly<{ isNew?: boolean }> = {}): Promise<DriveOutcome> {
-    let saga = isNew ? initialCheckout() : await this.saga(orderId);
+    const saga = isNew ? initialCheckout() : await this.saga(orderId);
+    const outcome = await this.driveFrom(orderId, saga);
+    return SETTLED.has(outcome.status) && !SETTLED.has(saga.status) ? { ...outcome, settledNow: true } : outcome;
+  }
+
+  private async driveFrom(orderId: string, found: CheckoutState): Promise<DriveOutcome> {
+    let saga = found;
     // Read once per drive: a cancellation requested during it nudges the saga into another drive.
     let order = await this.order(orderId);
     for (let taken = 0; taken < MAX_STEPS; taken++) {
       if (order.status === 'none') order = await this.order(orderId);
       const now = this.deps.clock.now();
-      const step = nextStep(saga, { ...(order.status !== 'none' && order.cancellationRequestedBy ? { cancellationRequestedBy: order.cancellationRequestedBy } : {}) }, now);
+      const step = nextStep(saga, signalsOf(order), now);
       if (step.kind === 'idle') return outcomeOf(saga, 'done');
       if (step.kind === 'wait') return { ...outcomeOf(saga, 'payment retry'), wakeAt: new Date(step.until) };
       if (step.kind === 'start' && order.status === 'none') return { ...outcomeOf(saga, 'waiting for the order'), wakeAt: new Date(now.getTime() + 1_000) };
@@ -92,7 +108,7 @@ export class CheckoutDriver {
         // to say what it did; only without one does the attempt time out.
         return this.authorize(orderId, started(saga), { kind: 'authorize', attempt: step.attempt, deadline: this.deps.clock.now().toISOString() }, record);
       case 'confirm':
-        return this.confirm(orderId, started(saga), step, order, record);
+        return this.confirm(orderId, started(saga), step, record);
       case 'complete':
         return this.complete(orderId, step, record);
       case 'void': {
@@ -161,8 +177,14 @@ export class CheckoutDriver {
     }
   }
 
-  /** Captures the payment and confirms the order: from here on the checkout goes forward only. */
-  private async confirm(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'confirm' }>, order: Order, record: Recorder): Promise<CheckoutState> {
+  /**
+   * Captures the payment and confirms the order: from here on the checkout goes forward only.
+   * The order is looked at again first: a cancellation asked for during this drive is met with a
+   * void, not a charge and a refund.
+   */
+  private async confirm(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'confirm' }>, record: Recorder): Promise<CheckoutState> {
+    const asked = compensationAskedOf(await this.order(orderId));
+    if (asked) return record({ type: 'CheckoutCompensationStarted', data: { orderId, ...asked } });
     const { authorizationId } = step;
     const refused = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId, amountCents: saga.totalCents }), record);
     if (refused) return refused;
@@ -175,10 +197,10 @@ export class CheckoutDriver {
     if (captured.status === 'rejected') throw captured.reason;
     if (confirmed.status === 'rejected') {
       const error: unknown = confirmed.reason;
-      // The customer's cancellation reached the order first: it wins, and the saga compensates (refunding the capture).
+      // A cancellation (the customer's, an operator's) reached the order first: it wins, and the saga compensates (refunding the capture).
       if (error instanceof BusinessRuleViolation && error.code === 'order-cancelled') {
-        const actor = order.status !== 'none' ? (order.cancellationRequestedBy ?? 'customer') : 'customer';
-        return record({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor } });
+        const asked = compensationAskedOf(await this.order(orderId)) ?? { reason: CANCELLED_BY_THE_CUSTOMER, actor: 'customer' };
+        return record({ type: 'CheckoutCompensationStarted', data: { orderId, ...asked } });
       }
       return this.failed(orderId, 'confirm', error, record);
     }
@@ -302,6 +324,18 @@ export class CheckoutDriver {
 }
 
 type Recorder = (event: CheckoutEvent, discriminator?: string) => Promise<CheckoutState>;
+
+/** Whether the order's customer or an operator asked to cancel it, and why. */
+const signalsOf = (order: Order): OrderSignals =>
+  order.status !== 'none' && order.cancellationRequestedBy
+    ? { cancellationRequestedBy: order.cancellationRequestedBy, ...(order.cancellationRequestReason !== undefined ? { cancellationReason: order.cancellationRequestReason } : {}) }
+    : {};
+
+/** Who asked for the order's cancellation and why, as the saga records its compensation; undefined when nobody has. */
+function compensationAskedOf(order: Order): { actor: string; reason: string } | undefined {
+  const { cancellationRequestedBy, cancellationReason } = signalsOf(order);
+  return cancellationRequestedBy ? { actor: cancellationRequestedBy, reason: cancellationReason ?? CANCELLED_BY_THE_CUSTOMER } : undefined;
+}
 
 function started(saga: CheckoutState): StartedCheckout {
   if (saga.status === 'new') throw new Error('the checkout has not started');

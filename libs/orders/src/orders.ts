@@ -21,7 +21,8 @@ export type OrderPlaced = Message<
     paymentToken: string;
   }
 >;
-export type OrderCancellationRequested = Message<'OrderCancellationRequested', { orderId: string; requestedBy: string }>;
+/** `reason`: an operator's, given when they compensate the checkout (a customer's request has none). */
+export type OrderCancellationRequested = Message<'OrderCancellationRequested', { orderId: string; requestedBy: string; reason?: string }>;
 export type OrderConfirmed = Message<'OrderConfirmed', { orderId: string }>;
 export type OrderCancelled = Message<'OrderCancelled', { orderId: string; reason: string }>;
 
@@ -33,6 +34,7 @@ export type Order =
       { status: 'placed' | 'confirmed' | 'cancelled' } & OrderPlaced['data'] & {
           /** Set while placed: the saga compensates, then cancels. */
           cancellationRequestedBy?: string;
+          cancellationRequestReason?: string;
           cancellationReason?: string;
         }
     >;
@@ -47,7 +49,7 @@ export function evolveOrder(order: Order, event: OrderEvent): Order {
   if (order.status === 'none') return order;
   switch (event.type) {
     case 'OrderCancellationRequested':
-      return { ...order, cancellationRequestedBy: event.data.requestedBy };
+      return { ...order, cancellationRequestedBy: event.data.requestedBy, ...(event.data.reason !== undefined ? { cancellationRequestReason: event.data.reason } : {}) };
     case 'OrderConfirmed':
       return { ...order, status: 'confirmed' };
     case 'OrderCancelled':

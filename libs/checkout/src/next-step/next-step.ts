@@ -21,8 +21,11 @@ export type Step =
 /** An item of the order, and the id its stock is reserved (and later committed or released) under. */
 export type Reservation = Readonly<{ item: CheckoutItem; reservationId: string }>;
 
-/** What the saga knows of its order besides its own stream: whether its customer asked to cancel. */
-export type OrderSignals = Readonly<{ cancellationRequestedBy?: string }>;
+/** Why a checkout compensates when its order's cancellation was asked for without a reason. */
+export const CANCELLED_BY_THE_CUSTOMER = 'cancelled by the customer';
+
+/** What the saga knows of its order besides its own stream: whether its customer (or an operator, with a reason) asked to cancel. */
+export type OrderSignals = Readonly<{ cancellationRequestedBy?: string; cancellationReason?: string }>;
 
 /**
  * The orchestration, as a pure function of the saga's state: reserve every item (together) →
@@ -41,7 +44,7 @@ export function nextStep(state: CheckoutState, order: OrderSignals, now: Date): 
 }
 
 function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
-  if (order.cancellationRequestedBy && !state.confirmed) return { kind: 'compensate', reason: 'cancelled by the customer', actor: order.cancellationRequestedBy };
+  if (order.cancellationRequestedBy && !state.confirmed) return { kind: 'compensate', reason: order.cancellationReason ?? CANCELLED_BY_THE_CUSTOMER, actor: order.cancellationRequestedBy };
   const unreserved = state.items.filter((item) => !state.reserved[item.sku]);
   if (unreserved.length) return { kind: 'reserve', items: reservationsOf(state, unreserved) };
   const { payment } = state;

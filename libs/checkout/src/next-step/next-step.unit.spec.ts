@@ -73,6 +73,10 @@ describe('the checkout orchestration (nextStep)', () => {
     expect(after([...forward, paymentAuthorized(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'complete' });
   });
 
+  it('compensates for an operator’s cancellation with their reason', () => {
+    expect(after([...forward, paymentAuthorized()], { cancellationRequestedBy: 'ops', cancellationReason: 'fraud suspected' })).toEqual({ kind: 'compensate', reason: 'fraud suspected', actor: 'ops' });
+  });
+
   it('stays idle when a step failed, until an operator retries', () => {
     const failed: CheckoutEvent = { type: 'CheckoutStepFailed', data: { orderId: 'o-1', step: 'capture', error: 'refused' } };
     expect(after([...forward, paymentAuthorized(), failed])).toEqual({ kind: 'idle' });

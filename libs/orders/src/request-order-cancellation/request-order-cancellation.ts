@@ -1,9 +1,9 @@
 import type { Command, Decider } from '@tidings/core';
 import { OrderAlreadyConfirmed, requireOrder } from '../errors';
-import { evolveOrder, initialOrder, type Order, type OrderEvent } from '../orders';
+import { evolveOrder, initialOrder, type Order, type OrderCancellationRequested, type OrderEvent } from '../orders';
 
 /** The customer's (or an admin's) wish: the checkout saga compensates, then cancels the order. */
-export type RequestOrderCancellation = Command<'RequestOrderCancellation', { orderId: string; requestedBy: string }>;
+export type RequestOrderCancellation = Command<'RequestOrderCancellation', OrderCancellationRequested['data']>;
 
 export const requestOrderCancellation: Decider<Order, RequestOrderCancellation, OrderEvent> = {
   initialState: initialOrder,
