@@ -111,6 +111,9 @@ export const orderStatusOnceSettled = (saga: 'completed' | 'compensated' | 'fail
 
 export type StartedCheckout = Exclude<CheckoutState, { status: 'new' }>;
 
+/** The id an item's stock is held under, if it is: own keys only, as a sku may be named like an object's property (`constructor`). */
+export const reservationOf = (state: StartedCheckout, sku: string): string | undefined => (Object.hasOwn(state.reserved, sku) ? state.reserved[sku] : undefined);
+
 export const initialCheckout = (): CheckoutState => ({ status: 'new' });
 
 /** Deterministic per order and sku: a redelivered reserve, release or commit names the same reservation. */

@@ -1,4 +1,4 @@
-import { reservationIdOf, type CheckoutItem, type CheckoutState, type StartedCheckout } from '../checkout';
+import { reservationIdOf, reservationOf, type CheckoutItem, type CheckoutState, type StartedCheckout } from '../checkout';
 
 /** What the saga does next: a forward step, a compensation, waiting, or nothing more. */
 export type Step =
@@ -45,7 +45,7 @@ export function nextStep(state: CheckoutState, order: OrderSignals, now: Date): 
 
 function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
   if (order.cancellationRequestedBy && !state.confirmed) return { kind: 'compensate', reason: order.cancellationReason ?? CANCELLED_BY_THE_CUSTOMER, actor: order.cancellationRequestedBy };
-  const unreserved = state.items.filter((item) => !state.reserved[item.sku]);
+  const unreserved = state.items.filter((item) => reservationOf(state, item.sku) === undefined);
   if (unreserved.length) return { kind: 'reserve', items: reservationsOf(state, unreserved) };
   const { payment } = state;
   if (payment.status === 'attempting') {

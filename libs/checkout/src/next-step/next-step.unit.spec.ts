@@ -73,6 +73,13 @@ describe('the checkout orchestration (nextStep)', () => {
     expect(after([...forward, paymentAuthorized(), orderConfirmed()], { cancellationRequestedBy: 'alice' })).toMatchObject({ kind: 'complete' });
   });
 
+  it('reserves items whose skus are named like an object’s properties (constructor, __proto__): nothing is held until it is reserved', () => {
+    const { data } = started() as Extract<CheckoutEvent, { type: 'CheckoutStarted' }>;
+    const oddlyNamed: CheckoutEvent = { type: 'CheckoutStarted', data: { ...data, items: [{ sku: 'constructor', quantity: 1, unitPriceCents: 1 }, { sku: '__proto__', quantity: 1, unitPriceCents: 1 }] } };
+    expect(after([oddlyNamed])).toMatchObject({ kind: 'reserve', items: [{ item: { sku: 'constructor' } }, { item: { sku: '__proto__' } }] });
+    expect(after([oddlyNamed, itemsReserved('constructor', '__proto__')])).toMatchObject({ kind: 'authorize', attempt: 1 });
+  });
+
   it('compensates for an operator’s cancellation with their reason', () => {
     expect(after([...forward, paymentAuthorized()], { cancellationRequestedBy: 'ops', cancellationReason: 'fraud suspected' })).toEqual({ kind: 'compensate', reason: 'fraud suspected', actor: 'ops' });
   });

@@ -1,5 +1,5 @@
 import { BusinessRuleViolation, type Command, type Decider } from '@tidings/core';
-import { evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState, type StartedCheckout } from '../checkout';
+import { evolveCheckout, initialCheckout, reservationOf, type CheckoutEvent, type CheckoutState, type StartedCheckout } from '../checkout';
 
 /** The saga records what a step did; the record is refused when it no longer fits. */
 export type RecordCheckoutStep = Command<'RecordCheckoutStep', CheckoutEvent>;
@@ -26,11 +26,11 @@ export class StepRefused extends BusinessRuleViolation {}
 function alreadyRecorded(state: StartedCheckout, event: CheckoutEvent): boolean {
   switch (event.type) {
     case 'CheckoutItemsReserved':
-      return event.data.items.every(({ sku }) => state.reserved[sku] !== undefined);
+      return event.data.items.every(({ sku }) => reservationOf(state, sku) !== undefined);
     // An item recorded reserved stays so until compensation: a stale reserve's report changes nothing.
     case 'CheckoutItemReserved':
     case 'CheckoutItemUnavailable':
-      return state.reserved[event.data.sku] !== undefined;
+      return reservationOf(state, event.data.sku) !== undefined;
     // An attempt begun is begun once: beginning it again on a stale read, after its outcome was
     // recorded, would reopen it (and let its time-out compensate a checkout being confirmed).
     case 'CheckoutPaymentAttempted':
