@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { PostgresEventStore } from '@tidings/event-store';
@@ -188,6 +188,9 @@ describe('tidings HTTP API', () => {
       { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
       { authorization: tokens.admin! },
       { authorization: 'Bearer ' },
+      // Signed with the deployment's secret, but whose subject is no user id: a number or a list would reach events as it is.
+      { authorization: `Bearer ${signedWithClaims(api.secret, { sub: 123, roles: ['admin'] })}` },
+      { authorization: `Bearer ${signedWithClaims(api.secret, { sub: ['admin-1'], roles: ['admin'] })}` },
     ];
     for (const headers of badCredentials) {
       for (const path of ['/products', '/admin/projections', '/health']) expectProblem(await call('GET', path, { headers }), 401, 'unauthorized');
@@ -452,3 +455,10 @@ describe('tidings HTTP API', () => {
     expect(metrics.body).toMatch(/^tidings_commands_total\{command="ReceiveStock",outcome="conflict"\} \d+/m);
   });
 });
+
+/** An HS256 token with exactly these claims (and an hour to live), as anyone holding the secret could sign it. */
+function signedWithClaims(secret: string, claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...claims, exp: Math.floor(Date.now() / 1000) + 3_600 })}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}

@@ -42,7 +42,8 @@ export async function verifyToken(secret: string, token: string): Promise<Princi
   try {
     const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is UserRole => USER_ROLES.includes(role as UserRole)) : [];
-    if (!payload.sub || !USER_ID.test(payload.sub)) throw new InvalidToken('the token has no valid subject');
+    // jose checks the claim's presence, not its type: a number or a list would be taken for a user id.
+    if (typeof payload.sub !== 'string' || !USER_ID.test(payload.sub)) throw new InvalidToken('the token has no valid subject');
     const principal = { userId: payload.sub, roles };
     if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value as string);
     verified.set(token, { secret, principal, expiresAt: (payload.exp as number) * 1000 });
