@@ -233,6 +233,7 @@ describe('tidings HTTP API', () => {
       ['body not declared as JSON', () => call('POST', '/products', { as: 'admin', raw: `<sku>${valid.sku}</sku>`, contentType: 'application/xml' }), 415, 'unsupported-media-type'],
       ['form body', () => call('POST', '/products', { as: 'admin', raw: `sku=${valid.sku}&name=Never&priceCents=100`, contentType: 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type'],
       ['JSON sent as text', () => call('POST', '/products', { as: 'admin', raw: JSON.stringify(valid), contentType: 'text/plain' }), 415, 'unsupported-media-type'],
+      ['CSV to a route that takes JSON', () => call('POST', '/products', { as: 'admin', raw: `sku,name\n${valid.sku},Never`, contentType: 'text/csv' }), 415, 'unsupported-media-type'],
       ['JSON in Latin-1 (no UTF-8)', () => call('POST', '/products', { as: 'admin', raw: Buffer.from(JSON.stringify({ ...valid, name: 'Café' }), 'latin1') }), 400, 'invalid-request'],
       ['JSON declared UTF-16', () => call('POST', '/products', { as: 'admin', raw: JSON.stringify(valid), contentType: 'application/json; charset=utf-16' }), 415, 'unsupported-media-type'],
       ['2 MiB body', () => declareBody('/products', 2 * 1024 * 1024), 413, 'payload-too-large'],

@@ -22,6 +22,8 @@ import { Metrics } from './operations/metrics';
 /** API.md: bodies over 1 MiB are refused with 413. */
 const BODY_LIMIT = 1024 * 1024;
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The one route that reads its body as CSV (API.md Imports). */
+const CSV_ROUTE = '/imports/products';
 
 /**
  * Fastify as the API wants it: body limit, a correlation id per request (the client's
@@ -53,8 +55,10 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   // Bodies are JSON (API.md); Fastify's text/plain parser would hand routes a string. The start
   // creates the application without Nest's parsers, so no form is read as a body either: both are 415.
   fastify.removeContentTypeParser('text/plain');
-  // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole).
-  fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+  // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole); only the import takes one.
+  fastify.addContentTypeParser('text/csv', (request, payload, done) =>
+    request.routeOptions.url === CSV_ROUTE ? done(null, payload) : done(Object.assign(new Error(`only POST ${CSV_ROUTE} takes text/csv; send JSON`), { statusCode: 415 })),
+  );
   // Fastify's JSON parser, on text read strictly as UTF-8 (utf8Body).
   const parseJsonText = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
