@@ -37,6 +37,11 @@ describe('rate limits (API.md: per user, and per IP for anonymous calls, with Re
     expect(await statuses(PER_USER, alice)).toEqual(Array(PER_USER).fill(200));
     expect((await get('/products', alice)).status).toBe(429);
     expect((await get('/products', bob)).status).toBe(200);
+    // GraphQL is limited alike, and says so with the same status.
+    const overGraphql = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(overGraphql.status).toBe(429);
+    expect(Number(overGraphql.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await overGraphql.json()).toMatchObject({ data: null, errors: [{ extensions: { status: 429, type: expect.stringMatching(/rate-limited$/) } }] });
   });
 
   it('appends nothing for a command refused by the limit, and leaves health and metrics outside it', async () => {

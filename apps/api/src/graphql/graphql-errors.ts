@@ -12,6 +12,8 @@ import { internalProblem, problemOf, problemType } from '../http/problem';
 export const graphqlAnswers = (logFailure: (line: string) => void) => (execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>, context: MercuriusContext) => {
   const formatted = mercurius.defaultErrorFormatter(execution, context);
   let refused = false;
+  /** A refusal of the whole request before anything ran (a rate limit, say): its status is the answer's, as on REST. */
+  let requestRefusedWith: number | undefined;
   const errors = execution.errors.flatMap((error: GraphQLError): GraphQLFormattedError[] => {
     // A refused document may arrive as one error holding the validation errors; each is reported.
     const refusals = (error.originalError as { errors?: GraphQLError[] } | undefined)?.errors;
@@ -20,6 +22,7 @@ export const graphqlAnswers = (logFailure: (line: string) => void) => (execution
       return refusals.map(invalidQuery);
     }
     const problem = problemOf(error.originalError ?? error)?.problem;
+    if (problem && error.path === undefined && (execution.data === null || execution.data === undefined)) requestRefusedWith ??= problem.status;
     if (problem) return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
     // graphql-js's own refusals have no path in the answer (a resolver's error has) and nothing beneath but graphql-js's own errors (a hook's failure has another).
     if (error.path !== undefined || (error.originalError !== undefined && !(error.originalError instanceof GraphQLError))) return [internalError(error, context, logFailure)];
@@ -27,7 +30,7 @@ export const graphqlAnswers = (logFailure: (line: string) => void) => (execution
     return [invalidQuery(error)];
   });
   const refusedWith = formatted.statusCode >= 400 && formatted.statusCode < 500 ? formatted.statusCode : 400;
-  return { statusCode: refused ? refusedWith : formatted.statusCode, response: { ...formatted.response, errors } };
+  return { statusCode: refused ? refusedWith : (requestRefusedWith ?? formatted.statusCode), response: { ...formatted.response, errors } };
 };
 
 /**
