@@ -15,6 +15,11 @@ export type ImportFileLimits = Readonly<{
 
 /** A record longer than this is not a product row: the file is refused rather than buffered. */
 const MAX_RECORD_BYTES = 64 * 1024;
+/**
+ * Nor is one with more fields than this (a product row has 4): within 64 KiB a line of commas
+ * holds 65,000 of them, and a batch of such rows took the process's whole heap.
+ */
+const MAX_RECORD_FIELDS = 100;
 
 const CSV_OPTIONS: Options = {
   info: true,
@@ -29,7 +34,7 @@ const CSV_OPTIONS: Options = {
 /**
  * The data rows of an uploaded CSV file, read as it streams in, in batches: the header must be
  * exactly `sku,name,priceCents,quantity`. A file that is not CSV text (a quoting error, a NUL
- * byte, a record over 64 KiB), has another header or grows past `maxBytes` throws
+ * byte, a record over 64 KiB or over 100 fields), has another header or grows past `maxBytes` throws
  * InvalidImportFile or ImportFileTooLarge — possibly after some batches were handed on, which
  * the caller therefore keeps uncommitted until the end. Rows with the wrong number of fields
  * are handed on as they are: they are the row's error, not the file's.
@@ -45,6 +50,7 @@ export async function* importFileRows(body: Readable, { maxBytes, batchRows }: I
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = startLine(record, info.lines);
+      if (record.length > MAX_RECORD_FIELDS) throw new InvalidImportFile(`line ${line} has ${record.length} fields: the file is not a product import (at most ${MAX_RECORD_FIELDS} fields a line)`);
       if (record.some((field) => field.includes('\u0000'))) throw new InvalidImportFile(`line ${line} holds a NUL byte: the file is not CSV text`);
       if (header) {
         requireHeader(record);

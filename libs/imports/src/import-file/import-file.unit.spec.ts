@@ -33,6 +33,9 @@ describe('reading an import file', () => {
     await expect(read('sku,name,priceCents,quantity\nmug,"Mug,1,1\n')).rejects.toThrow(/not valid CSV/);
     await expect(read(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]))).rejects.toThrow(InvalidImportFile);
     await expect(read('sku,name,priceCents,quantity\nmug,Mu\u0000g,1,1\n')).rejects.toThrow(/line 2 holds a NUL byte/);
+    // A line of commas: each field costs memory whatever it holds.
+    await expect(read(`sku,name,priceCents,quantity\nmug,Mug,1,1\n${','.repeat(100)}\n`)).rejects.toThrow(/line 3 has 101 fields: the file is not a product import/);
+    expect(await read(`sku,name,priceCents,quantity\n${','.repeat(99)}\n`)).toEqual([[{ line: 2, fields: Array(100).fill('') }]]);
   });
 
   it('refuses a file past its size limit', async () => {
