@@ -6,6 +6,12 @@ export const MAX_BUCKETS = 10_000;
 
 export type ViewRange = Readonly<{ videoId: string; from: Date; to: Date; granularity: ViewGranularity }>;
 
+/** A range query's defaults (API.md): to now, from a day before to. */
+export function rangeWithDefaults({ from, to }: Readonly<{ from?: Date; to?: Date }>, now: Date): { from: Date; to: Date } {
+  const end = to ?? now;
+  return { from: from ?? new Date(end.getTime() - 86_400_000), to: end };
+}
+
 /** `GET /videos/:id/views` (API.md): every bucket of the range, empty ones included, and their total. */
 export type VideoViews = Readonly<{ videoId: string; from: string; to: string; granularity: ViewGranularity; total: number; buckets: { start: string; count: number }[] }>;
 

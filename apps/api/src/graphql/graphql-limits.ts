@@ -2,6 +2,7 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { getOperationAST, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ValidationContext, type ValidationRule } from 'graphql';
 import { createComplexityRule, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
+import { bucketsOf, rangeWithDefaults, VIEW_GRANULARITIES, VIEW_TIMES, type ViewGranularity } from '@tidings/views';
 
 /** API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20 — checked while validating, before any resolver runs. */
 export const GRAPHQL_LIMITS = { depth: 8, cost: 1_000, aliases: 20 } as const;
@@ -13,6 +14,26 @@ export const GRAPHQL_LIMITS = { depth: 8, cost: 1_000, aliases: 20 } as const;
  */
 const listsCostTheirLimit: ComplexityEstimator = ({ args, childComplexity }) =>
   typeof args.limit === 'number' ? 1 + Math.max(args.limit, 0) * childComplexity : undefined;
+
+/** Buckets of `videoViews` one cost unit pays for: a request reads at most 20,000 (REST answers 10,000 a call). */
+const BUCKETS_PER_COST = 20;
+
+/**
+ * `videoViews` answers a bucket for each minute, hour or day of its range, as many as its
+ * arguments ask (up to 10,000): it costs them, a twentieth each, besides what it selects. A
+ * range it will refuse costs nothing more; the refusal comes from the query itself.
+ */
+const bucketsCostTheirCount: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  if (field.name !== 'videoViews') return undefined;
+  const granularity = (VIEW_GRANULARITIES as readonly unknown[]).includes(args.granularity) ? (args.granularity as ViewGranularity) : 'hour';
+  const given = (time: unknown) => (typeof time === 'string' && Number.isFinite(Date.parse(time)) ? new Date(time) : undefined);
+  try {
+    const { count } = bucketsOf({ ...rangeWithDefaults({ from: given(args.from), to: given(args.to) }, new Date()), granularity }, VIEW_TIMES.first);
+    return 1 + childComplexity + Math.ceil(count / BUCKETS_PER_COST);
+  } catch {
+    return 1 + childComplexity;
+  }
+};
 
 /** graphql-armor throws its first refusal; reported instead, it joins the others (and loses armor's "Syntax Error:" prefix). */
 const reported = {
@@ -60,7 +81,7 @@ function costOfChosenOperation(variables: Record<string, unknown>, operationName
       maximumComplexity: GRAPHQL_LIMITS.cost,
       variables,
       ...(operationName !== undefined ? { operationName } : {}),
-      estimators: [listsCostTheirLimit, simpleEstimator({ defaultComplexity: 1 })],
+      estimators: [listsCostTheirLimit, bucketsCostTheirCount, simpleEstimator({ defaultComplexity: 1 })],
       createError: (max, actual) => new GraphQLError(`Query cost ${actual} is over the limit of ${max}: ask for fewer fields or smaller pages.`),
     })(context);
   };

@@ -37,6 +37,19 @@ describe('GraphQL limits (API.md: depth ≤ 8, cost ≤ 1000, aliases ≤ 20)', 
     expect(refusals(api, defaults).join()).toMatch(/cost 1037/);
   });
 
+  it('counts the buckets videoViews answers, a twentieth each: one request reads at most about 20,000', () => {
+    const views = (count: number, range: string) =>
+      `{ ${Array.from({ length: count }, (_, index) => `v${index}: videoViews(videoId: "v${index}", ${range}) { total buckets { start count } }`).join(' ')} }`;
+    // 10,000 minutes (the most one call answers): 1 + total 1 + buckets (1 + 2) + 500 = 505.
+    const mostMinutes = 'granularity: "minute", from: "2026-01-01T00:00:00Z", to: "2026-01-07T22:40:00Z"';
+    expect(refusals(api, views(1, mostMinutes))).toEqual([]);
+    expect(refusals(api, views(2, mostMinutes)).join()).toMatch(/cost 1010 is over the limit/);
+    // A day by hour, the default range: 24 buckets cost 2 each.
+    expect(refusals(api, views(20, 'granularity: "hour"'))).toEqual([]);
+    // A range the query will refuse costs only its fields here.
+    expect(refusals(api, views(1, 'granularity: "minute", from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z"'))).toEqual([]);
+  });
+
   it('costs the operation the request chooses, and refuses a request that chooses none', () => {
     const named = `query Small { products(limit: 1) { items { sku } } } query Big ${pages(4, 100)}`;
     expect(refusals(api, named, { operationName: 'Small' })).toEqual([]);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { systemClock, type CommandMetadata, type EventStore, type EventToAppend } from '@tidings/core';
 import { EVENT_STORE, SETTINGS } from '@tidings/platform';
 import type { Settings } from '@tidings/settings';
-import { MAX_VIEWS_PER_REQUEST, recordViews, trendingVideos, TRENDING_WINDOWS, VIEW_GRANULARITIES, videoViews, viewsProjection, type TrendingWindow } from '@tidings/views';
+import { MAX_VIEWS_PER_REQUEST, rangeWithDefaults, recordViews, trendingVideos, TRENDING_WINDOWS, VIEW_GRANULARITIES, videoViews, viewsProjection, type TrendingWindow } from '@tidings/views';
 import type { Principal } from '../auth/tokens';
 import { Metrics } from '../operations/metrics';
 import { nameBasedUuid } from '../http/command-context';
@@ -24,8 +24,6 @@ const trendingQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(10),
   minPosition: z.string().optional(),
 });
-
-const DEFAULT_RANGE_MS = 86_400_000;
 
 /**
  * Views use cases, shared by REST and GraphQL. Recording appends with no expected version (a hot
@@ -58,9 +56,7 @@ export class Views {
     const { from, to, granularity, minPosition } = parseInput(viewsQuery, query, 'query');
     await this.readModels.awaitPosition(viewsProjection, minPosition);
     const now = systemClock.now();
-    const end = to ?? now;
-    const start = from ?? new Date(end.getTime() - DEFAULT_RANGE_MS);
-    return videoViews(this.readModels.pool, { videoId: parseInput(ID, videoId, 'params'), from: start, to: end, granularity }, this.minutesKeptSince(now));
+    return videoViews(this.readModels.pool, { videoId: parseInput(ID, videoId, 'params'), ...rangeWithDefaults({ from, to }, now), granularity }, this.minutesKeptSince(now));
   }
 
   async trending(query: unknown) {
