@@ -329,4 +329,21 @@ describe('live updates and GraphQL', () => {
       await client.dispose();
     }
   });
+
+  it('holds a graphql-ws connection to 100 subscriptions at once, as a /ws socket to 100 channels', async () => {
+    const client = graphqlWsClient(`${api.baseUrl.replace('http', 'ws')}/graphql`, customer);
+    const refusals: unknown[] = [];
+    const stops: (() => void)[] = [];
+    try {
+      for (let i = 0; i <= 100; i++) stops.push(client.subscribe({ query: 'subscription { feedUpdated { postId } }' }, { next: () => undefined, error: (error) => refusals.push(error), complete: () => undefined }));
+      await eventually(() => expect(refusals).toHaveLength(1));
+      expect(JSON.stringify(refusals[0])).toMatch(/at most 100 subscriptions per connection/);
+      // The others stay: no second refusal comes.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(refusals).toHaveLength(1);
+    } finally {
+      for (const stop of stops) stop();
+      await client.dispose();
+    }
+  });
 });

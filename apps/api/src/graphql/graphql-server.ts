@@ -14,7 +14,7 @@ import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
 import { problemOf, problems } from '../http/problem';
 import { Imports } from '../imports/imports.service';
-import { grantChannel } from '../live/channels';
+import { grantChannel, MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../live/channels';
 import { Orders } from '../orders/orders.service';
 import { Social } from '../social/social.service';
 import { Views } from '../views/views.service';
@@ -24,8 +24,8 @@ import { schema } from './schema';
 
 const logger = new Logger('graphql');
 
-/** A subscription's context also holds who its `connection_init` authenticated. */
-type Context = MercuriusContext & Authenticated;
+/** A subscription's context also holds who its `connection_init` authenticated, and the connection's subscriptions running. */
+type Context = MercuriusContext & Authenticated & { running?: Set<string | number> };
 
 /** A mutation on an aggregate: the version it was last read at (`version`), as REST's If-Match; a mismatch is 409 and changes nothing. */
 type Expecting = Readonly<{ expectedVersion?: number | null }>;
@@ -273,8 +273,9 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       // connection, mercurius answers `connection_error`, which graphql-transport-ws clients cannot read.
       onConnect: async ({ payload }: { payload?: { authorization?: unknown } | null }) => {
         const header = payload?.authorization;
+        const running = new Set<string | number>();
         // The header is kept: each subscription checks it again, so a token that expired since starts nothing more.
-        return typeof header === 'string' ? { ...(await authenticationOf(settings.jwtSecret, header)), authorization: header } : true;
+        return typeof header === 'string' ? { ...(await authenticationOf(settings.jwtSecret, header)), authorization: header, running } : { running };
       },
     },
     errorFormatter: graphqlAnswers((line) => logger.error(line)),
@@ -283,10 +284,16 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   graphql.addHook('preParsing', async (_schema, source) => graphqlTextOnly(source));
   // Subscriptions skip the validation rules above: hold them to the same limits before they start,
   // and to one root field each (a second one was never answered).
-  graphql.addHook('preSubscriptionExecution', async (schemaOf, document) => {
+  graphql.addHook('preSubscriptionExecution', async (schemaOf, document, context: Context, id) => {
     const refusals = validate(schemaOf, document, [SingleFieldSubscriptionsRule, ...limitRules({ production: settings.production, withCost: false })]);
     if (refusals.length) throw new GraphQLError(refusals.map((refusal) => refusal.message).join(' '));
+    // As many as a /ws socket's channels: each is fed every notification of its topic.
+    if (context.running && context.running.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION && !context.running.has(id)) {
+      throw problems.tooManySubscriptions(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection; complete one first`);
+    }
+    context.running?.add(id);
   });
+  graphql.addHook('onSubscriptionEnd', async (context: Context, id) => void context.running?.delete(id));
   return (notification) => graphql.pubsub.publish({ topic: notification.channel, payload: notification });
 }
 

@@ -1,5 +1,8 @@
 import type { Principal } from '../auth/tokens';
 
+/** Subscriptions one connection may hold at once: channels of a `/ws` socket, operations of a graphql-ws connection. */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+
 /** What a client may subscribe to (API.md WebSocket), as the channel it hears on NATS; or why not. */
 export type ChannelGrant = Readonly<{ channel: string }> | Readonly<{ refused: 403 | 404; detail: string }>;
 

@@ -10,11 +10,9 @@ import { problems, type ProblemError } from '../http/problem';
 import { sendProblem } from '../http/problem.filter';
 import { Metrics } from '../operations/metrics';
 import { Orders } from '../orders/orders.service';
-import { channelParts, grantChannel } from './channels';
+import { channelParts, grantChannel, MAX_SUBSCRIPTIONS_PER_CONNECTION } from './channels';
 
 type ClientMessage = Readonly<{ type: 'subscribe' | 'unsubscribe'; channel: string }>;
-/** Subscriptions one connection may hold. */
-const MAX_CHANNELS = 100;
 /** What a socket may have waiting to be sent before it is closed as not reading. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
@@ -89,7 +87,7 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
         if (closed) return undefined;
         const grant = grantChannel(message.channel, caller, owner);
         if ('refused' in grant) return answer(message.channel, 'error', { status: grant.refused, detail: grant.detail });
-        if (mine.size >= MAX_CHANNELS && !mine.has(message.channel)) return answer(message.channel, 'error', { status: 429, detail: `at most ${MAX_CHANNELS} channels per connection` });
+        if (mine.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION && !mine.has(message.channel)) return answer(message.channel, 'error', { status: 429, detail: `at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} channels per connection` });
         mine.set(message.channel, grant.channel);
         listeners.set(grant.channel, (listeners.get(grant.channel) ?? new Map<WebSocket, string>()).set(socket, message.channel));
         return answer(message.channel, 'subscribed');
