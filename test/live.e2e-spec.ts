@@ -346,4 +346,24 @@ describe('live updates and GraphQL', () => {
       await client.dispose();
     }
   });
+
+  it('holds a user to 20 sockets at once on /ws: the 21st upgrade is 429 until one closes', async () => {
+    const [tabs] = await api.tokens([{ userId: 'many-tabs', roles: ['customer'] }]);
+    const open = await Promise.all(
+      Array.from({ length: 20 }, () => new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(wsUrl(tabs));
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      })),
+    );
+    try {
+      expect(await upgradeStatus(wsUrl(tabs))).toBe(429);
+      // Another user is not held to this one's sockets.
+      expect(await upgradeStatus(wsUrl(customer))).toBe(101);
+      open.pop()?.close();
+      await eventually(async () => expect(await upgradeStatus(wsUrl(tabs))).toBe(101));
+    } finally {
+      for (const socket of open) socket.close();
+    }
+  });
 });

@@ -40,6 +40,7 @@ export const problems = {
   rateLimited: (retryAfterSeconds: number) =>
     problemError(429, 'rate-limited', 'Too many requests', `try again in ${retryAfterSeconds} s`, {}, { 'retry-after': String(retryAfterSeconds) }),
   tooManySubscriptions: (detail: string) => problemError(429, 'too-many-subscriptions', 'Too many subscriptions', detail),
+  tooManyConnections: (detail: string) => problemError(429, 'too-many-connections', 'Too many connections', detail),
   readModelLagging: (detail: string) => problemError(503, 'read-model-lagging', 'Read model lagging', detail, {}, { 'retry-after': '1' }),
   unavailable: (detail: string) => problemError(503, 'dependency-unavailable', 'Service unavailable', detail, {}, { 'retry-after': '1' }),
 };

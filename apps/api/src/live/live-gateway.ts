@@ -13,6 +13,8 @@ import { Orders } from '../orders/orders.service';
 import { channelParts, grantChannel, MAX_SUBSCRIPTIONS_PER_CONNECTION } from './channels';
 
 type ClientMessage = Readonly<{ type: 'subscribe' | 'unsubscribe'; channel: string }>;
+/** Sockets one user may hold open on an instance at once: tabs and devices, not thousands. */
+const MAX_SOCKETS_PER_USER = 20;
 /** What a socket may have waiting to be sent before it is closed as not reading. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
@@ -52,12 +54,26 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       else socket.send(JSON.stringify({ ...notification, channel }));
     }
   };
+  // Sockets open per user, each counted from its upgrade until its connection closes.
+  const socketsOf = new Map<string, number>();
+  const holdSocket = (request: FastifyRequest): ProblemError | undefined => {
+    const { userId } = (request as FastifyRequest & { principal: Principal }).principal;
+    const held = socketsOf.get(userId) ?? 0;
+    if (held >= MAX_SOCKETS_PER_USER) return problems.tooManyConnections(`at most ${MAX_SOCKETS_PER_USER} sockets per user: close one first`);
+    socketsOf.set(userId, held + 1);
+    request.raw.socket.once('close', () => {
+      const left = (socketsOf.get(userId) ?? 1) - 1;
+      if (left > 0) socketsOf.set(userId, left);
+      else socketsOf.delete(userId);
+    });
+    return undefined;
+  };
   fastify.get(
     '/ws',
     {
       websocket: true,
       preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
-        const refusal = await authorizeUpgrade(request, settings);
+        const refusal = (await authorizeUpgrade(request, settings)) ?? holdSocket(request);
         if (!refusal) return undefined;
         sendProblem(request, reply, refusal);
         return reply;
