@@ -113,11 +113,12 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
         return simulator.authorize(request, signal);
       },
     });
-    const driver = new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway: compensatedMeanwhile, clock: systemClock, policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs: 200 } });
+    const driver = new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway: compensatedMeanwhile, clock: systemClock, policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs: 200, lateAnswerMs: 300 } });
 
     await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'compensated', step: 'done' });
     const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
-    expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutCompensationStarted', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
+    // What the attempt came to is recorded: nothing held, so nothing to void.
+    expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutCompensationStarted', 'CheckoutPaymentTimedOut', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
   });
 
   describe('an operator\'s compensation and the order\'s confirmation, which the order decides between', () => {
@@ -224,6 +225,22 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentAuthorized', 'CheckoutOrderConfirmed', 'CheckoutCompleted']);
       // One authorization, the one the killed drive made: captured, nothing left merely held.
       expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ capturedCents: TOTAL_CENTS, refundedCents: 0, status: 'captured' })]);
+    });
+
+    it('voids the authorization when the order is cancelled before a drive has heard of it: nothing stays merely held', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000d5';
+      await placed(orderId, 'j', 'tok_visa');
+      const simulator = new SimulatedPaymentGateway(pool);
+      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
+      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+      // While no drive runs, the customer cancels; the next drive, well before the payment deadline, compensates.
+      await testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+
+      await expect(driverWith(simulator).drive(orderId)).resolves.toMatchObject({ status: 'compensated', step: 'done' });
+      expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ capturedCents: 0, refundedCents: 0, status: 'voided' })]);
+      const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
+      expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutCompensationStarted', 'CheckoutPaymentAuthorized', 'CheckoutPaymentVoided', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
+      expect((await testStore.store.readStream(paymentStreamId(orderId))).map((event) => event.type)).toEqual(['PaymentAuthorized', 'PaymentVoided']);
     });
 
     it('hears the gateway again when its answer to a running drive came after the deadline: nothing stays merely held', async () => {

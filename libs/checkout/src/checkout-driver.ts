@@ -13,15 +13,15 @@ export type CheckoutPolicy = Readonly<{
   maxPaymentAttempts: number;
   /** First retry delay; doubled per attempt, up to 30 s. */
   retryBaseMs: number;
+  /**
+   * How long the gateway is given to answer again, under the attempt's key, an authorization
+   * whose answer did not come by its deadline (or was lost with a killed drive): it answers
+   * what it has done, in its usual time. A gateway slower than this leaves the attempt timed out.
+   */
+  lateAnswerMs: number;
 }>;
 
-export const DEFAULT_CHECKOUT_POLICY: CheckoutPolicy = { paymentTimeoutMs: 30_000, maxPaymentAttempts: 5, retryBaseMs: 200 };
-
-/**
- * How long the gateway is given to answer again, under the attempt's key, an authorization
- * whose answer did not come by its deadline: it answers at once what it has done.
- */
-const LATE_ANSWER_MS = 1_000;
+export const DEFAULT_CHECKOUT_POLICY: CheckoutPolicy = { paymentTimeoutMs: 30_000, maxPaymentAttempts: 5, retryBaseMs: 200, lateAnswerMs: 5_000 };
 
 export type CheckoutDriverDeps = Readonly<{
   handle: HandleCommand;
@@ -281,7 +281,7 @@ export class CheckoutDriver {
     } catch (error) {
       if (!(error instanceof GatewayAborted)) throw error;
     }
-    return this.deps.gateway.authorize(request, AbortSignal.timeout(LATE_ANSWER_MS));
+    return this.deps.gateway.authorize(request, AbortSignal.timeout(this.deps.policy.lateAnswerMs));
   }
 
   /**

@@ -119,7 +119,12 @@ export const initialCheckout = (): CheckoutState => ({ status: 'new' });
 /** Deterministic per order and sku: a redelivered reserve, release or commit names the same reservation. */
 export const reservationIdOf = (orderId: string, sku: string): string => `${orderId}:${sku}`;
 
-const compensating = (state: StartedCheckout, reason: string, actor = 'checkout'): StartedCheckout => ({ ...state, status: 'compensating', compensation: { reason, actor } });
+/** Compensation begins with its reason and who asked; an attempt's answer that comes once it has begun leaves them as they were. */
+const compensating = (state: StartedCheckout, reason: string, actor = 'checkout'): StartedCheckout => ({
+  ...state,
+  status: 'compensating',
+  compensation: state.status === 'compensating' && state.compensation ? state.compensation : { reason, actor },
+});
 
 export function evolveCheckout(state: CheckoutState, event: CheckoutEvent): CheckoutState {
   if (event.type === 'CheckoutStarted') {

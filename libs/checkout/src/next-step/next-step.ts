@@ -69,6 +69,8 @@ const reservationsOf = (state: StartedCheckout, items: readonly CheckoutItem[]):
 
 function backward(state: StartedCheckout): Step {
   const { payment } = state;
+  // An attempt whose answer is unknown (its drive was killed at the gateway) may hold an authorization: the gateway is asked under its key first, and what it held is voided.
+  if (payment.status === 'attempting') return { kind: 'time-out', attempt: payment.attempt };
   if (payment.status === 'authorized' && payment.authorizationId) return { kind: 'void', authorizationId: payment.authorizationId };
   if (payment.status === 'captured' && payment.authorizationId) return { kind: 'refund', authorizationId: payment.authorizationId };
   // Every item the saga may have reserved, even one whose reserve it never heard back from: its release closes the reservation.

@@ -80,6 +80,11 @@ describe('the checkout orchestration (nextStep)', () => {
     expect(after([oddlyNamed, itemsReserved('constructor', '__proto__')])).toMatchObject({ kind: 'authorize', attempt: 1 });
   });
 
+  it('asks the gateway under an attempt’s key before it releases, when compensation began while the answer was unknown, and voids what it held', () => {
+    expect(after([...forward, compensationStarted('cancelled by the customer', 'alice')])).toEqual({ kind: 'time-out', attempt: 1 });
+    expect(after([...forward, compensationStarted('cancelled by the customer', 'alice'), paymentAuthorized()])).toEqual({ kind: 'void', authorizationId: 'auth_1' });
+  });
+
   it('compensates for an operator’s cancellation with their reason', () => {
     expect(after([...forward, paymentAuthorized()], { cancellationRequestedBy: 'ops', cancellationReason: 'fraud suspected' })).toEqual({ kind: 'compensate', reason: 'fraud suspected', actor: 'ops' });
   });

@@ -19,6 +19,8 @@ const FORWARD = new Set<CheckoutEvent['type']>([
   'CheckoutCompleted',
 ]);
 const BACKWARD = new Set<CheckoutEvent['type']>(['CheckoutPaymentVoided', 'CheckoutPaymentRefunded', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
+/** What a payment attempt came to: still recorded once compensation has begun while its answer was unknown, so an authorization it held is voided. */
+const ATTEMPT_OUTCOMES = new Set<CheckoutEvent['type']>(['CheckoutPaymentAuthorized', 'CheckoutPaymentDeclined', 'CheckoutPaymentFailed', 'CheckoutPaymentTimedOut']);
 
 export class StepRefused extends BusinessRuleViolation {}
 
@@ -76,6 +78,7 @@ export const recordCheckoutStep: Decider<CheckoutState, RecordCheckoutStep, Chec
   decide: ({ data: event }, state) => {
     if (event.type === 'CheckoutStarted') return state.status === 'new' ? [event] : [];
     if (state.status === 'new') throw new StepRefused('checkout-not-started', `checkout of order ${event.data.orderId} has not started`);
+    if (ATTEMPT_OUTCOMES.has(event.type) && state.status === 'compensating' && state.payment.status === 'attempting') return [event];
     if (FORWARD.has(event.type)) {
       if (alreadyRecorded(state, event)) return [];
       if (state.status !== 'running') throw new StepRefused('forward-step-refused', `${event.type} refused: the checkout is ${state.status}`);
