@@ -15,6 +15,18 @@ export const connectNats = async (address: NatsAddress, name: string): Promise<N
   });
 };
 
+/**
+ * Tells an operator when the connection to NATS is lost and when it is back (nats.js reconnects
+ * by itself, silently): every role shares the connection, so one line covers them all.
+ */
+export async function reportConnectionChanges(nats: NatsConnection, log: Readonly<{ warn: (line: string) => void; log: (line: string) => void }>): Promise<void> {
+  for await (const status of nats.status()) {
+    if (status.type === 'disconnect') log.warn(`NATS connection to ${String(status.data)} lost: reconnecting every 500 ms; consumers and the relay wait, and requests that need NATS are answered 503`);
+    else if (status.type === 'reconnect') log.log(`NATS connection to ${String(status.data)} is back`);
+    else if (status.type === 'error') log.warn(`NATS connection: ${String(status.data)}`);
+  }
+}
+
 const NANOS_PER_MS = 1_000_000;
 /** JetStream deduplicates a republished event id within this window (ARCHITECTURE §4: ≥ 10 min). */
 const DUPLICATE_WINDOW_MS = 15 * 60_000;

@@ -1,9 +1,9 @@
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
 import { createCommandHandler, uuidV7Ids, type EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
-import { connectNats, eventTopology } from '@tidings/messaging';
+import { connectNats, eventTopology, reportConnectionChanges } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 
 export const SETTINGS = Symbol('Settings');
@@ -47,7 +47,14 @@ export class PlatformModule {
         { provide: TOPOLOGY, useValue: eventTopology(settings.namespace, settings.partitions) },
         { provide: EVENT_STORE, useFactory: () => openEventStore(settings) },
         { provide: COMMANDS, useFactory: (store: EventStore) => createCommandHandler({ store, ids: uuidV7Ids }), inject: [EVENT_STORE] },
-        { provide: NATS, useFactory: () => connectNats(settings, processName) },
+        {
+          provide: NATS,
+          useFactory: async () => {
+            const nats = await connectNats(settings, processName);
+            void reportConnectionChanges(nats, new Logger('nats'));
+            return nats;
+          },
+        },
         {
           provide: DATABASE,
           useFactory: () => {

@@ -2,14 +2,29 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { fromStatus, internalProblem, problemOf } from './problem';
+import { fromStatus, internalProblem, problemOf, problemType } from './problem';
 
 const logger = new Logger('api');
+
+/** How often requests answered 503 for a dependency that cannot be reached are told at warn: once, not once per request. */
+const DEPENDENCY_DOWN_EVERY_MS = 10_000;
+const dependencyDown = { saidAt: 0, answered: 0 };
+
+/** What needs an operator (README: a dependency away is a warn): how many requests met it since the last line, and the latest cause. */
+function warnDependencyDown(request: FastifyRequest, error: unknown): void {
+  dependencyDown.answered++;
+  const now = Date.now();
+  if (now - dependencyDown.saidAt < DEPENDENCY_DOWN_EVERY_MS) return;
+  logger.warn(`a dependency cannot be reached: ${dependencyDown.answered} request(s) answered 503 since the last such line; ${request.method} ${request.url} (${request.id}) met ${(error as Error)?.message ?? String(error)}`);
+  dependencyDown.saidAt = now;
+  dependencyDown.answered = 0;
+}
 
 /** Answers any error as problem+json; bad input never becomes a 500. */
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const known = problemOf(error);
   if (!known) logger.error(`${request.method} ${request.url} failed (${request.id}): ${(error as Error)?.stack ?? String(error)}`);
+  else if (known.problem.type === problemType('dependency-unavailable')) warnDependencyDown(request, error);
   const problem = known?.problem ?? internalProblem();
   void reply
     .status(problem.status)
