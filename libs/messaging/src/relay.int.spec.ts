@@ -7,11 +7,11 @@ describe('Relay', () => {
   const jetstream = useTestJetStream(4);
   const relays: Relay[] = [];
 
-  const startRelay = (natsUrl = testNatsUrl()) => {
+  const startRelay = (natsUrl = testNatsUrl(), databaseUrl = given.database.url) => {
     const relay = new Relay({
       store: given.store,
       nats: { natsUrl },
-      databaseUrl: given.database.url,
+      databaseUrl,
       topology: jetstream.topology,
       window: 200,
       checkIntervalMs: 200,
@@ -73,6 +73,29 @@ describe('Relay', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(5_000);
     await writing;
     await expectStreamMirrorsStore();
+  });
+
+  it('lets a standby take over from an active relay that stops running without dying (its lock\u2019s session falls silent)', async () => {
+    // The active relay's lock session goes through a proxy that the test freezes, as SIGSTOP would freeze the process.
+    const proxy = await startTcpProxy(Number(new URL(given.database.url).port || 5432));
+    try {
+      const frozenUrl = new URL(given.database.url);
+      frozenUrl.hostname = '127.0.0.1';
+      frozenUrl.port = String(proxy.port);
+      const frozen = startRelay(testNatsUrl(), frozenUrl.toString());
+      await eventually(() => expect(frozen.state.active).toBe(true));
+      const standby = startRelay();
+      const writing = appendInventoryWorkload(given.store, { products: 10, events: 500, skuPrefix: 'frozen' });
+      proxy.freeze();
+      const frozenAt = Date.now();
+      // Five checks of 200 ms without a word, then PostgreSQL ends the session and its lock.
+      await eventually(() => expect(standby.state.active).toBe(true), { timeoutMs: 10_000 });
+      expect(Date.now() - frozenAt).toBeLessThan(5_000);
+      await writing;
+      await expectStreamMirrorsStore();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('recreates a deleted stream and republishes the store into it', async () => {

@@ -32,12 +32,14 @@ export type RelayState = Readonly<{ active: boolean; acknowledged: bigint }>;
 
 // Advisory lock class for relays; the object id is the namespace's hash.
 const RELAY_LOCK_CLASS = 1952804353;
+/** Checks an active relay may miss before PostgreSQL ends its lock's session. */
+const SILENT_LEADER_CHECKS = 5;
 
 /**
  * Tails the store's `$all` and publishes every event to JetStream under its event id, in order
  * (ARCHITECTURE §4). One relay per namespace is active: it holds a PostgreSQL advisory lock on
  * its own connection, so a killed relay's lock goes with its connection and a standby takes
- * over at its next check. Where to start is read back from the stream's last message, so a
+ * over at its next check; a frozen one's goes when its session has been silent for five checks. Where to start is read back from the stream's last message, so a
  * stream that was deleted or lost its data is republished from the store; republishing what
  * is already there is harmless, JetStream drops ids it has seen within the duplicate window.
  *
@@ -90,10 +92,13 @@ export class Relay {
         continue;
       }
       failures = 0;
+      // The lock's session shows PostgreSQL this relay is alive: one that stops running (frozen, not killed) lets go of the lock.
+      const heartbeat = setInterval(() => void leadership.client.query('SELECT 1').catch(() => undefined), this.checkIntervalMs);
       try {
         this.log('relay: active');
         await this.publishWhileActive(leadership);
       } finally {
+        clearInterval(heartbeat);
         this.active = false;
         await leadership.client.end().catch(() => undefined);
       }
@@ -108,6 +113,10 @@ export class Relay {
       client.on('end', () => resolve());
     });
     await client.connect();
+    // A session silent this long is ended by PostgreSQL, and its lock with it: the active relay
+    // queries every check, so only a process that has stopped running (SIGSTOP, a hung host)
+    // falls silent, and a standby takes over, as after a kill.
+    await client.query(`SET idle_session_timeout = ${SILENT_LEADER_CHECKS * this.checkIntervalMs}`);
     while (!this.stopping.signal.aborted) {
       const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [
         RELAY_LOCK_CLASS,

@@ -5,6 +5,8 @@ export type TcpProxy = Readonly<{
   port: number;
   /** Drops every connection at once, losing whatever is still buffered in either direction. */
   cut(): void;
+  /** Stops carrying bytes either way while every connection stays open: what a frozen process (SIGSTOP) looks like to its peer. A connection its target closes is still closed. */
+  freeze(): void;
   close(): Promise<void>;
 }>;
 
@@ -19,12 +21,16 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
   };
+  const pairs = new Set<readonly [Socket, Socket]>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
     track(client);
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
+    const pair = [client, upstream] as const;
+    pairs.add(pair);
+    client.on('close', () => pairs.delete(pair));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -32,9 +38,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP port');
   const cut = () => sockets.forEach((socket) => socket.destroy());
+  const freeze = () =>
+    pairs.forEach(([client, upstream]) => {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    });
   return {
     port: address.port,
     cut,
+    freeze,
     close: async () => {
       cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
