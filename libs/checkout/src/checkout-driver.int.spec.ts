@@ -1,7 +1,7 @@
 import { createCommandHandler, systemClock, uuidV7Ids, type EventToAppend, type Message } from '@tidings/core';
 import { productStreamId } from '@tidings/inventory';
 import { orderStreamId } from '@tidings/orders';
-import { GatewayAborted, paymentStreamId, SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
+import { GatewayAborted, GatewayUnavailable, paymentStreamId, SimulatedPaymentGateway, type PaymentGateway } from '@tidings/payments';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId } from './checkout';
 import { compensateCheckout } from './checkout-admin';
@@ -241,6 +241,22 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
       expect(steps).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutCompensationStarted', 'CheckoutPaymentAuthorized', 'CheckoutPaymentVoided', 'CheckoutItemReleased', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
       expect((await testStore.store.readStream(paymentStreamId(orderId))).map((event) => event.type)).toEqual(['PaymentAuthorized', 'PaymentVoided']);
+    });
+
+    it('asks again, rather than releasing, when the gateway is unavailable as the compensation asks what the attempt came to', async () => {
+      const orderId = '0190a000-0000-7000-8000-0000000000d6';
+      await placed(orderId, 'k', 'tok_visa');
+      const simulator = new SimulatedPaymentGateway(pool);
+      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
+      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+      await testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+
+      const unavailable = simulatorBut(simulator, { authorize: () => Promise.reject(new GatewayUnavailable('the gateway is unavailable (a 503)')) });
+      await expect(driverWith(unavailable).drive(orderId)).rejects.toThrow('the gateway is unavailable');
+      expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ status: 'authorized' })]);
+      // The next drive, the gateway back, hears the authorization and voids it.
+      await expect(driverWith(simulator).drive(orderId)).resolves.toMatchObject({ status: 'compensated', step: 'done' });
+      expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ capturedCents: 0, status: 'voided' })]);
     });
 
     it('hears the gateway again when its answer to a running drive came after the deadline: nothing stays merely held', async () => {

@@ -252,7 +252,10 @@ export class CheckoutDriver {
       const gaveUp = step.attempt >= this.deps.policy.maxPaymentAttempts;
       const retryAt = new Date(now.getTime() + Math.min(this.deps.policy.retryBaseMs * 2 ** (step.attempt - 1), 30_000)).toISOString();
       await this.recordPayment(orderId, { type: 'PaymentAttemptFailed', data: { orderId, operation: 'authorize', attempt: step.attempt, error: error.message } }, { discriminator: `failed:${step.attempt}`, likelyNew: firstAttempt });
-      return this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
+      const after = await this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentFailed', data: { orderId, attempt: step.attempt, error: error.message, gaveUp, ...(gaveUp ? {} : { retryAt }) } }, `failed:${step.attempt}`);
+      // Compensating, the attempt's answer is still unknown: the drive fails, and the next one (after its backoff) asks the gateway again before anything is released.
+      if (after.status === 'compensating' && after.payment.status === 'attempting') throw error;
+      return after;
     }
   }
 

@@ -19,8 +19,17 @@ const FORWARD = new Set<CheckoutEvent['type']>([
   'CheckoutCompleted',
 ]);
 const BACKWARD = new Set<CheckoutEvent['type']>(['CheckoutPaymentVoided', 'CheckoutPaymentRefunded', 'CheckoutItemReleased', 'CheckoutOrderCancelled', 'CheckoutCompensated']);
-/** What a payment attempt came to: still recorded once compensation has begun while its answer was unknown, so an authorization it held is voided. */
-const ATTEMPT_OUTCOMES = new Set<CheckoutEvent['type']>(['CheckoutPaymentAuthorized', 'CheckoutPaymentDeclined', 'CheckoutPaymentFailed', 'CheckoutPaymentTimedOut']);
+/**
+ * Whether the event is what the open payment attempt came to, recorded once compensation has
+ * begun while its answer was unknown, so an authorization it held is voided: the gateway's
+ * answer, or the attempt's time-out (its own, not an earlier attempt's). A transient failure is
+ * no answer: it is asked again.
+ */
+function settlesOpenAttempt(state: StartedCheckout, event: CheckoutEvent): boolean {
+  if (state.status !== 'compensating' || state.payment.status !== 'attempting') return false;
+  if (event.type === 'CheckoutPaymentTimedOut') return event.data.attempt === state.payment.attempt;
+  return event.type === 'CheckoutPaymentAuthorized' || event.type === 'CheckoutPaymentDeclined';
+}
 
 export class StepRefused extends BusinessRuleViolation {}
 
@@ -78,7 +87,7 @@ export const recordCheckoutStep: Decider<CheckoutState, RecordCheckoutStep, Chec
   decide: ({ data: event }, state) => {
     if (event.type === 'CheckoutStarted') return state.status === 'new' ? [event] : [];
     if (state.status === 'new') throw new StepRefused('checkout-not-started', `checkout of order ${event.data.orderId} has not started`);
-    if (ATTEMPT_OUTCOMES.has(event.type) && state.status === 'compensating' && state.payment.status === 'attempting') return [event];
+    if (settlesOpenAttempt(state, event)) return [event];
     if (FORWARD.has(event.type)) {
       if (alreadyRecorded(state, event)) return [];
       if (state.status !== 'running') throw new StepRefused('forward-step-refused', `${event.type} refused: the checkout is ${state.status}`);

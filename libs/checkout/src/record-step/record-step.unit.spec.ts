@@ -54,6 +54,13 @@ describe('RecordCheckoutStep', () => {
     spec.given([started(), itemsReserved('A', 'B'), compensationStarted()]).when(record(paymentAuthorized())).then([paymentAuthorized()]);
     // An attempt whose outcome is recorded is over: nothing more is taken as its answer.
     spec.given([started(), itemsReserved('A', 'B'), compensationStarted(), paymentAuthorized()]).when(record(orderConfirmed())).thenThrows(StepRefused, /compensating/);
+    // Not an earlier attempt's time-out, nor a transient failure: the open attempt's answer is still unknown.
+    const failedOnce: CheckoutEvent = { type: 'CheckoutPaymentFailed', data: { orderId: 'o-1', attempt: 1, error: 'unavailable', gaveUp: false, retryAt: '2026-01-01T00:00:01.000Z' } };
+    const timedOut = (attempt: number): CheckoutEvent => ({ type: 'CheckoutPaymentTimedOut', data: { orderId: 'o-1', attempt } });
+    const secondAttemptOpen = [started(), itemsReserved('A', 'B'), failedOnce, paymentAttempted(2), compensationStarted()];
+    spec.given(secondAttemptOpen).when(record(timedOut(1))).then([]);
+    spec.given(secondAttemptOpen).when(record(timedOut(2))).then([timedOut(2)]);
+    spec.given(secondAttemptOpen).when(record({ ...failedOnce, data: { ...failedOnce.data, attempt: 2 } } as CheckoutEvent)).thenThrows(StepRefused, /compensating/);
   });
 
   it('compensating twice equals compensating once', () => {
