@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createCommandHandler, uuidV7Ids, type EventToAppend } from '@tidings/core';
-import { orderPlaced, orderStreamId } from '@tidings/orders';
+import { orderPlaced, orderStreamId, requestOrderCancellation } from '@tidings/orders';
 import { useTestEventStore } from '@tidings/testing';
 import { checkoutStreamId, type CheckoutEvent } from './checkout';
 import { checkoutWithHistory, compensateCheckout, retryCheckout } from './checkout-admin';
 import { claimDueCheckouts, deferCheckout, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
 import { itemsReserved, ORDER_ID, started } from './checkout.fixture';
-import { StepRefused } from './record-step/record-step';
+import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
 describe('checkoutWithHistory', () => {
   const { store, pool } = useTestEventStore();
@@ -74,5 +74,21 @@ describe('an operator’s retry and compensation', () => {
       expect.objectContaining({ type: 'OrderPlaced' }),
       { type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'ops', reason: 'customer called' } },
     ]);
+  });
+
+  it('answers a retry as done when the first try asked the order and the saga met the request before the try recorded it, If-Match or not', async () => {
+    const orderId = await runningSaga();
+    const compensation = operator();
+    const versionSeen = (await store.readStream(checkoutStreamId(orderId))).length - 1;
+    // The first try asked the order, then died; a drive met the request and began compensating in the operator's name.
+    await run(requestOrderCancellation, orderStreamId(orderId), { type: 'RequestOrderCancellation', data: { orderId, requestedBy: 'ops', reason: 'customer called' }, metadata: compensation });
+    const byTheSaga: CheckoutEvent = { type: 'CheckoutCompensationStarted', data: { orderId, reason: 'customer called', actor: 'ops' } };
+    await run(recordCheckoutStep, checkoutStreamId(orderId), { type: 'RecordCheckoutStep', data: byTheSaga, metadata: operator() });
+
+    await expect(compensateCheckout(run, orderId, 'customer called', compensation, { expectedVersion: versionSeen })).resolves.toMatchObject({ events: [] });
+    await expect(compensateCheckout(run, orderId, 'customer called', compensation)).resolves.toMatchObject({ events: [] });
+    // Another operator's request is still refused: compensation has begun.
+    await expect(compensateCheckout(run, orderId, 'again', operator())).rejects.toThrow(StepRefused);
+    expect(await recorded(orderId)).toEqual(['CheckoutStarted', 'CheckoutItemsReserved', 'CheckoutPaymentFailed', 'CheckoutCompensationStarted']);
   });
 });

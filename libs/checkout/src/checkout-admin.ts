@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { decidedEvents, type Command, type CommandMetadata, type Decider, type EventStore, type RecordedEvent, type RunCommand } from '@tidings/core';
-import { OrderAlreadyConfirmed, orderStreamId, requestOrderCancellation } from '@tidings/orders';
+import { OrderAlreadyConfirmed, orderStreamId, requestOrderCancellation, type Order, type OrderEvent } from '@tidings/orders';
 import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState } from './checkout';
 import { findCheckoutRow, type SagaSummary } from './checkout-sagas.repository';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
@@ -34,6 +34,13 @@ const checkoutAsSeen: Decider<CheckoutState, Command<'LookAtCheckout', { orderId
   decide: () => [],
 };
 
+/** Decides nothing: it tells whether the command asked the order for something already (`repeated`). */
+const orderAsSeen: Decider<Order, Command<'LookAtOrder', { orderId: string }>, OrderEvent> = {
+  initialState: requestOrderCancellation.initialState,
+  evolve: requestOrderCancellation.evolve,
+  decide: () => [],
+};
+
 /**
  * Forces compensation; refused once the order is confirmed, and once compensation has begun (the
  * saga's own start of it records nothing twice, but an operator's is either in the history or
@@ -44,20 +51,20 @@ const checkoutAsSeen: Decider<CheckoutState, Command<'LookAtCheckout', { orderId
  * either came first, and the compensation is refused, or is refused itself, and its capture
  * refunded. Recorded on the saga alone, it let a confirmation through that the saga then could
  * not record: an order confirmed with its payment refunded. If-Match is checked before
- * anything is recorded.
+ * anything is recorded. Once the order holds the request, the compensation is this operator's
+ * whatever the saga recorded first (it may have met the request before this records it, with
+ * the operator and their reason), and a retry of the request answers as it did.
  */
 export async function compensateCheckout(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, { expectedVersion }: AdminActionOptions = {}) {
   const compensation: CheckoutEvent = { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor: metadata.actor } };
-  const seen = await run(checkoutAsSeen, checkoutStreamId(orderId), { type: 'LookAtCheckout', data: { orderId }, metadata }, { expectedVersion });
-  if (!seen.repeated) {
+  const askedBefore = (await run(orderAsSeen, orderStreamId(orderId), { type: 'LookAtOrder', data: { orderId }, metadata })).repeated === true;
+  if (!askedBefore) {
+    const seen = await run(checkoutAsSeen, checkoutStreamId(orderId), { type: 'LookAtCheckout', data: { orderId }, metadata }, { expectedVersion });
     // Decided as the saga's record will be (refused before it starts or once confirmed; nothing to record once compensating), before the order is touched.
     if (decidedEvents(recordCheckoutStep.decide({ type: 'RecordCheckoutStep', data: compensation, metadata }, seen.state)).length === 0) throw nothingToCompensate(orderId, seen.state.status);
     await requestCancellation(run, orderId, reason, metadata);
   }
-  const recorded = await recordAdminAction(run, compensation, metadata, {});
-  // The saga may have met the request first, recording it as this operator's with their reason.
-  if (recorded.events.length === 0 && !recorded.repeated && recorded.state.status !== 'compensating') throw nothingToCompensate(orderId, recorded.state.status);
-  return recorded;
+  return recordAdminAction(run, compensation, metadata, {});
 }
 
 async function requestCancellation(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata): Promise<void> {
