@@ -30,6 +30,9 @@ export type RelayOptions = Readonly<{
 
 export type RelayState = Readonly<{ active: boolean; acknowledged: bigint }>;
 
+/** The lock held on its own connection; `lost` settles when the connection goes or the relay steps down. */
+type Leadership = Readonly<{ client: Client; lost: Promise<void>; stepDown: () => void }>;
+
 // Advisory lock class for relays; the object id is the namespace's hash.
 const RELAY_LOCK_CLASS = 1952804353;
 /** Checks an active relay may miss before PostgreSQL ends its lock's session. */
@@ -92,44 +95,72 @@ export class Relay {
         continue;
       }
       failures = 0;
-      // The lock's session shows PostgreSQL this relay is alive: one that stops running (frozen, not killed) lets go of the lock.
-      const heartbeat = setInterval(() => void leadership.client.query('SELECT 1').catch(() => undefined), this.checkIntervalMs);
+      const heartbeat = this.keepAlive(leadership);
       try {
         this.log('relay: active');
         await this.publishWhileActive(leadership);
       } finally {
         clearInterval(heartbeat);
         this.active = false;
-        await leadership.client.end().catch(() => undefined);
+        // Not awaited: over a stalled network the connection's end may never be seen, and the relay must go on as a standby.
+        void leadership.client.end().catch(() => undefined);
       }
     }
   }
 
   /** Waits until this relay holds the lock (or is stopped, then undefined). */
-  private async becomeActive(): Promise<{ client: Client; lost: Promise<void> } | undefined> {
+  private async becomeActive(): Promise<Leadership | undefined> {
     const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'tidings-relay', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+    let stepDown = () => undefined as void;
     const lost = new Promise<void>((resolve) => {
+      stepDown = resolve;
       client.on('error', () => resolve());
       client.on('end', () => resolve());
     });
     await client.connect();
     // A session silent this long is ended by PostgreSQL, and its lock with it: the active relay
     // queries every check, so only a process that has stopped running (SIGSTOP, a hung host)
-    // falls silent, and a standby takes over, as after a kill.
-    await client.query(`SET idle_session_timeout = ${SILENT_LEADER_CHECKS * this.checkIntervalMs}`);
+    // falls silent, and a standby takes over, as after a kill. PostgreSQL 13 has no such
+    // setting: there a frozen relay keeps its lock until its connection drops.
+    const { rows: version } = await client.query<{ number: number }>(`SELECT current_setting('server_version_num')::int AS number`);
+    if (version[0].number >= 140_000) await client.query(`SET idle_session_timeout = ${SILENT_LEADER_CHECKS * this.checkIntervalMs}`);
     while (!this.stopping.signal.aborted) {
       const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS held', [
         RELAY_LOCK_CLASS,
         this.options.topology.namespace,
       ]);
-      if (rows[0].held) return { client, lost };
+      if (rows[0].held) return { client, lost, stepDown };
       await sleep(this.checkIntervalMs, this.stopping.signal);
     }
     await client.end();
     return undefined;
   }
 
-  private async publishWhileActive(leadership: { lost: Promise<void> }): Promise<void> {
+  /**
+   * The lock's session shows PostgreSQL this relay is alive. A relay whose queries go unanswered
+   * for a check less than PostgreSQL waits (the network, a stall) steps down before a standby can
+   * take over, so two relays do not publish at once.
+   */
+  private keepAlive(leadership: Leadership): NodeJS.Timeout {
+    // Checks since the last query was sent that have not seen its answer; one query at a time.
+    let unanswered: number | undefined;
+    return setInterval(() => {
+      if (unanswered !== undefined) {
+        if (++unanswered === SILENT_LEADER_CHECKS - 1) {
+          this.warn(`relay: the database has not answered for ${unanswered} checks; stepping down`);
+          leadership.stepDown();
+        }
+        return;
+      }
+      unanswered = 0;
+      leadership.client.query('SELECT 1').then(
+        () => void (unanswered = undefined),
+        () => leadership.stepDown(),
+      );
+    }, this.checkIntervalMs);
+  }
+
+  private async publishWhileActive(leadership: Leadership): Promise<void> {
     let lostLeadership = false;
     void leadership.lost.then(() => {
       lostLeadership = true;

@@ -5,7 +5,7 @@ export type TcpProxy = Readonly<{
   port: number;
   /** Drops every connection at once, losing whatever is still buffered in either direction. */
   cut(): void;
-  /** Stops carrying bytes either way while every connection stays open: what a frozen process (SIGSTOP) looks like to its peer. A connection its target closes is still closed. */
+  /** Stops carrying anything either way, closes included, while every connection stays open, and new ones hear nothing: what a stalled network looks like. */
   freeze(): void;
   close(): Promise<void>;
 }>;
@@ -22,9 +22,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     socket.on('error', () => socket.destroy());
   };
   const pairs = new Set<readonly [Socket, Socket]>();
+  let frozen = false;
   const server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
     track(client);
+    // Frozen: a new connection is taken and hears nothing, as over a stalled network.
+    if (frozen) return;
+    const upstream = connect(targetPort, '127.0.0.1');
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
@@ -38,13 +41,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP port');
   const cut = () => sockets.forEach((socket) => socket.destroy());
-  const freeze = () =>
+  const freeze = () => {
+    frozen = true;
     pairs.forEach(([client, upstream]) => {
       client.unpipe(upstream);
       upstream.unpipe(client);
       client.pause();
       upstream.pause();
     });
+  };
   return {
     port: address.port,
     cut,
