@@ -335,6 +335,10 @@ describe('live updates and GraphQL', () => {
     const refusals: unknown[] = [];
     const stops: (() => void)[] = [];
     try {
+      // Subscriptions refused as they start (not an admin's) hold nothing.
+      const forbidden: unknown[] = [];
+      for (let i = 0; i < 100; i++) client.subscribe({ query: 'subscription { projectionStatus(name: "products") { type } }' }, { next: () => undefined, error: (error) => forbidden.push(error), complete: () => undefined });
+      await eventually(() => expect(forbidden).toHaveLength(100));
       for (let i = 0; i <= 100; i++) stops.push(client.subscribe({ query: 'subscription { feedUpdated { postId } }' }, { next: () => undefined, error: (error) => refusals.push(error), complete: () => undefined }));
       await eventually(() => expect(refusals).toHaveLength(1));
       expect(JSON.stringify(refusals[0])).toMatch(/at most 100 subscriptions per connection/);
@@ -358,6 +362,8 @@ describe('live updates and GraphQL', () => {
     );
     try {
       expect(await upgradeStatus(wsUrl(tabs))).toBe(429);
+      // Plain GETs of /ws open no socket and count for nothing.
+      for (let i = 0; i < 25; i++) expect((await fetch(wsUrl(customer).replace('ws', 'http'))).status).toBe(404);
       // Another user is not held to this one's sockets.
       expect(await upgradeStatus(wsUrl(customer))).toBe(101);
       open.pop()?.close();

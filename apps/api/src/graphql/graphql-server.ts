@@ -25,7 +25,7 @@ import { schema } from './schema';
 const logger = new Logger('graphql');
 
 /** A subscription's context also holds who its `connection_init` authenticated, and the connection's subscriptions running. */
-type Context = MercuriusContext & Authenticated & { running?: Set<string | number> };
+type Context = MercuriusContext & Authenticated & { running?: Running };
 
 /** A mutation on an aggregate: the version it was last read at (`version`), as REST's If-Match; a mismatch is 409 and changes nothing. */
 type Expecting = Readonly<{ expectedVersion?: number | null }>;
@@ -57,19 +57,42 @@ async function orNull<T>(lookup: Promise<T>): Promise<T | null> {
   }
 }
 
+/** A connection's subscriptions running: counted from a subscribe that succeeded until its stream ends. */
+type Running = { count: number };
+
 /**
- * A subscription refused as it starts keeps its problem's type and status too, as extensions
- * (the error formatter below sees only the results of queries and mutations).
+ * A subscription's `subscribe`, held to MAX_SUBSCRIPTIONS_PER_CONNECTION a connection (as a /ws
+ * socket's channels: each is fed every notification of its topic); one refused as it starts
+ * counts for nothing, and keeps its problem's type and status as extensions (the error
+ * formatter below sees only the results of queries and mutations).
  */
-const withProblems =
-  <Args extends unknown[], Result>(subscribe: (...args: Args) => Promise<Result>) =>
-  async (...args: Args): Promise<Result> => {
+const heldSubscription =
+  <Args>(subscribe: (root: unknown, args: Args, context: Context, info: GraphQLResolveInfo) => Promise<AsyncIterator<unknown>>) =>
+  async (root: unknown, args: Args, context: Context, info: GraphQLResolveInfo): Promise<AsyncIterator<unknown>> => {
+    const { running } = context;
+    let stream: AsyncIterator<unknown>;
     try {
-      return await subscribe(...args);
+      if (running && running.count >= MAX_SUBSCRIPTIONS_PER_CONNECTION) throw problems.tooManySubscriptions(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection; complete one first`);
+      // Its place is taken before its checks, which wait: subscriptions sent together are counted together.
+      if (running) running.count++;
+      stream = await subscribe(root, args, context, info).catch((refused: unknown) => {
+        if (running) running.count--;
+        throw refused;
+      });
     } catch (error) {
       const problem = problemOf(error)?.problem;
       throw problem ? new GraphQLError(problem.detail, { extensions: { type: problem.type, status: problem.status } }) : error;
     }
+    if (!running) return stream;
+    let ended = false;
+    const end = stream.return?.bind(stream);
+    return Object.assign(stream, {
+      return: (value?: unknown) => {
+        if (!ended) running.count--;
+        ended = true;
+        return end ? end(value) : Promise.resolve({ value, done: true as const });
+      },
+    });
   };
 
 /**
@@ -96,7 +119,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
 
   // Only the saga's `status` notifications of an order's channel are status changes.
   const settlements = withFilter(
-    (_root, args: { orderId: string }, context: Context) => context.pubsub.subscribe(`order:${args.orderId}`),
+    (_root, args: { channel: string }, context: Context) => context.pubsub.subscribe(args.channel),
     (notification: Notification) => notification.type === 'status',
   );
 
@@ -223,7 +246,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     },
     Subscription: {
       projectionStatus: {
-        subscribe: withProblems(async (_root: unknown, args: { name: string }, context: Context) => {
+        subscribe: heldSubscription(async (_root: unknown, args: { name: string }, context: Context) => {
           await subscriberFor(context, 'admin');
           return context.pubsub.subscribe(`projection:${args.name}`);
         }),
@@ -231,16 +254,16 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
       orderStatusChanged: {
         // The owner or an admin, as on the WebSocket (the owner from the order's stream, so an order just placed can be watched); others get a 404.
-        subscribe: withProblems(async (root: unknown, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
+        subscribe: heldSubscription(async (root: unknown, args: { orderId: string }, context: Context, info: GraphQLResolveInfo) => {
           const grant = grantChannel(`order:${args.orderId}`, await subscriberFor(context, 'authenticated'), await orders.ownerOf(args.orderId));
           if ('refused' in grant) throw problems.notFound(grant.detail);
-          return settlements(root, args, context, info);
+          return settlements(root, { channel: grant.channel }, context, info);
         }),
         resolve: (notification: Notification, args: { orderId: string }) => ({ orderId: args.orderId, status: orderStatusOf(notification.data) }),
       },
       feedUpdated: {
         // The caller's own feed channel, as the WebSocket's `feed` grants it: nobody hears another's feed.
-        subscribe: withProblems(async (_root: unknown, _args: unknown, context: Context) => {
+        subscribe: heldSubscription(async (_root: unknown, _args: unknown, context: Context) => {
           const grant = grantChannel('feed', await subscriberFor(context, 'authenticated'));
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return context.pubsub.subscribe(grant.channel);
@@ -249,7 +272,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       },
       importProgress: {
         // Admins, as the WebSocket's `import:<jobId>`.
-        subscribe: withProblems(async (_root: unknown, args: { jobId: string }, context: Context) => {
+        subscribe: heldSubscription(async (_root: unknown, args: { jobId: string }, context: Context) => {
           const grant = grantChannel(`import:${args.jobId}`, await subscriberFor(context, 'admin'));
           if ('refused' in grant) throw problems.notFound(grant.detail);
           return context.pubsub.subscribe(grant.channel);
@@ -273,7 +296,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
       // connection, mercurius answers `connection_error`, which graphql-transport-ws clients cannot read.
       onConnect: async ({ payload }: { payload?: { authorization?: unknown } | null }) => {
         const header = payload?.authorization;
-        const running = new Set<string | number>();
+        const running: Running = { count: 0 };
         // The header is kept: each subscription checks it again, so a token that expired since starts nothing more.
         return typeof header === 'string' ? { ...(await authenticationOf(settings.jwtSecret, header)), authorization: header, running } : { running };
       },
@@ -284,16 +307,10 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
   graphql.addHook('preParsing', async (_schema, source) => graphqlTextOnly(source));
   // Subscriptions skip the validation rules above: hold them to the same limits before they start,
   // and to one root field each (a second one was never answered).
-  graphql.addHook('preSubscriptionExecution', async (schemaOf, document, context: Context, id) => {
+  graphql.addHook('preSubscriptionExecution', async (schemaOf, document) => {
     const refusals = validate(schemaOf, document, [SingleFieldSubscriptionsRule, ...limitRules({ production: settings.production, withCost: false })]);
     if (refusals.length) throw new GraphQLError(refusals.map((refusal) => refusal.message).join(' '));
-    // As many as a /ws socket's channels: each is fed every notification of its topic.
-    if (context.running && context.running.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION && !context.running.has(id)) {
-      throw problems.tooManySubscriptions(`at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection; complete one first`);
-    }
-    context.running?.add(id);
   });
-  graphql.addHook('onSubscriptionEnd', async (context: Context, id) => void context.running?.delete(id));
   return (notification) => graphql.pubsub.publish({ topic: notification.channel, payload: notification });
 }
 

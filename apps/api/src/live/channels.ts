@@ -22,7 +22,8 @@ export function grantChannel(channel: string, caller: Principal, orderOwner?: st
   if (channel === 'feed') return { channel: `feed:${caller.userId}` };
   const [kind, id] = channelParts(channel);
   if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return { refused: 404, detail: `no channel "${channel}"` };
-  if (kind === 'order') return orderOwner !== undefined && (isAdmin || orderOwner === caller.userId) ? { channel } : { refused: 404, detail: `no order ${id}` };
+  // An order id is a UUID, read without regard to case: its channel is the one the sagas publish on, in lowercase.
+  if (kind === 'order') return orderOwner !== undefined && (isAdmin || orderOwner === caller.userId) ? { channel: `order:${id.toLowerCase()}` } : { refused: 404, detail: `no order ${id}` };
   if (kind === 'projection' || kind === 'import') return isAdmin ? { channel } : { refused: 403, detail: `${kind} channels are for admins` };
   return { refused: 404, detail: `no channel "${channel}"` };
 }

@@ -57,6 +57,8 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
   // Sockets open per user, each counted from its upgrade until its connection closes.
   const socketsOf = new Map<string, number>();
   const holdSocket = (request: FastifyRequest): ProblemError | undefined => {
+    // A plain GET of /ws (no upgrade) opens no socket, and is answered 404 by the WebSocket plugin.
+    if (!(request as FastifyRequest & { ws?: boolean }).ws) return undefined;
     const { userId } = (request as FastifyRequest & { principal: Principal }).principal;
     const held = socketsOf.get(userId) ?? 0;
     if (held >= MAX_SOCKETS_PER_USER) return problems.tooManyConnections(`at most ${MAX_SOCKETS_PER_USER} sockets per user: close one first`);
