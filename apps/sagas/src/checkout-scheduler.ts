@@ -32,8 +32,8 @@ export type CheckoutSchedulerOptions = Readonly<{
   pollMs: number;
   /** Told what went wrong and what happens next: a failed claim or drive, a retry that could not be recorded. */
   warn: (line: string) => void;
-  /** Told each outcome, e.g. to notify the order's watchers. */
-  onSettled?: (orderId: string, outcome: DriveOutcome) => void;
+  /** Told each outcome, with the claim it was driven under (e.g. to notify the order's watchers of an end its row did not show yet). */
+  onSettled?: (claim: ClaimedCheckout, outcome: DriveOutcome) => void;
 }>;
 
 /**
@@ -140,7 +140,7 @@ export class CheckoutScheduler {
     try {
       const outcome = await this.driver.drive(claim.orderId, { isNew: claim.isNew });
       await this.settles.submit({ claim, outcome });
-      this.options.onSettled?.(claim.orderId, outcome);
+      this.options.onSettled?.(claim, outcome);
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
       this.options.warn(`checkout ${claim.orderId}: drive failed, retrying later: ${reason}`);

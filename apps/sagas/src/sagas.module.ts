@@ -49,8 +49,9 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
       leaseMs: paymentTimeoutMs + 30_000,
       pollMs: POLL_MS,
       warn: (line) => this.logger.warn(line),
-      onSettled: (orderId, outcome) => {
-        if (outcome.settledNow && (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed')) {
+      // Watchers hear a checkout's end from the drive that found its row not yet ended: once, and again only if the process died before the row said so.
+      onSettled: ({ orderId, settled }, outcome) => {
+        if (!settled && (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed')) {
           const data = { orderId, status: orderStatusOnceSettled(outcome.status), saga: outcome.status };
           publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data });
         }

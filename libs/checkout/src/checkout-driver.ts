@@ -31,17 +31,7 @@ export type CheckoutDriverDeps = Readonly<{
 }>;
 
 /** Where a drive left the saga: its status and step, and when to drive it again (none once it needs nobody). */
-export type DriveOutcome = Readonly<{
-  status: SagaStatus | 'new';
-  step: string;
-  wakeAt?: Date;
-  paymentAttempts: number;
-  lastError?: string;
-  /** This drive brought the saga to where it stays (completed, compensated or failed): its watchers are told once, not at every later drive. */
-  settledNow?: true;
-}>;
-
-const SETTLED: ReadonlySet<SagaStatus | 'new'> = new Set(['completed', 'compensated', 'failed']);
+export type DriveOutcome = Readonly<{ status: SagaStatus | 'new'; step: string; wakeAt?: Date; paymentAttempts: number; lastError?: string }>;
 
 /** Steps one drive takes at most before it yields (a saga has well under this many). */
 const MAX_STEPS = 200;
@@ -57,13 +47,7 @@ export class CheckoutDriver {
 
   /** `isNew`: the saga has most likely recorded nothing yet; it starts without reading its stream (a wrong guess costs a read). */
   async drive(orderId: string, { isNew = false }: Readonly<{ isNew?: boolean }> = {}): Promise<DriveOutcome> {
-    const saga = isNew ? initialCheckout() : await this.saga(orderId);
-    const outcome = await this.driveFrom(orderId, saga);
-    return SETTLED.has(outcome.status) && !SETTLED.has(saga.status) ? { ...outcome, settledNow: true } : outcome;
-  }
-
-  private async driveFrom(orderId: string, found: CheckoutState): Promise<DriveOutcome> {
-    let saga = found;
+    let saga = isNew ? initialCheckout() : await this.saga(orderId);
     // Read once per drive: a cancellation requested during it nudges the saga into another drive.
     let order = await this.order(orderId);
     for (let taken = 0; taken < MAX_STEPS; taken++) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useTestDatabase } from '@tidings/testing';
-import { claimDueCheckouts, deferCheckout, recoverClaim, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
+import { claimDueCheckouts, deferCheckout, nudgeCheckouts, recoverClaim, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
 
 describe('checkout saga claims', () => {
   const { pool } = useTestDatabase();
@@ -40,5 +40,20 @@ describe('checkout saga claims', () => {
 
     await settleCheckouts(pool, [{ claim: current, outcome: { status: 'completed', step: 'done', paymentAttempts: 1 } }]);
     expect(await row()).toMatchObject({ status: 'completed', drive_failures: 0 });
+  });
+
+  it('says of a claim whether its row shows the saga ended: a nudge after the end finds it so, a drive that died before settling does not', async () => {
+    await pool.query('UPDATE checkout_sagas SET due_at = NULL');
+    await scheduleCheckouts(pool, ['order-ended']);
+    const [first] = await claimDueCheckouts(pool, 1, 60_000, randomUUID());
+    expect(first).toMatchObject({ orderId: 'order-ended', isNew: true, settled: false });
+    await settleCheckouts(pool, [{ claim: first, outcome: { status: 'running', step: 'payment retry', paymentAttempts: 1 } }]);
+    await pool.query("UPDATE checkout_sagas SET due_at = now() WHERE order_id = 'order-ended'");
+    const [second] = await claimDueCheckouts(pool, 1, 60_000, randomUUID());
+    expect(second).toMatchObject({ isNew: false, settled: false });
+    await settleCheckouts(pool, [{ claim: second, outcome: { status: 'compensated', step: 'done', paymentAttempts: 1 } }]);
+    await nudgeCheckouts(pool, ['order-ended']);
+    const [nudged] = await claimDueCheckouts(pool, 1, 60_000, randomUUID());
+    expect(nudged).toMatchObject({ orderId: 'order-ended', settled: true });
   });
 });

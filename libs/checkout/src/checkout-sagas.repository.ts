@@ -72,7 +72,8 @@ export async function nudgeCheckouts(db: Db, orderIds: readonly string[]): Promi
  * takes the saga), and when. `isNew`: no drive of the saga has settled yet, so its stream most
  * likely has no events.
  */
-export type ClaimedCheckout = Readonly<{ orderId: string; claim: string; claimedAt: Date; isNew: boolean }>;
+/** `settled`: its row says a drive already ended it (completed, compensated or failed): a drive now is a nudge's, or an operator's. */
+export type ClaimedCheckout = Readonly<{ orderId: string; claim: string; claimedAt: Date; isNew: boolean; settled: boolean }>;
 
 /**
  * Takes up to `limit` due sagas for one drive each, under `claim` (an id made for this claim
@@ -110,7 +111,13 @@ export async function recoverClaim(pool: Pool, leaseMs: number, claim: string): 
 
 type ClaimRow = { order_id: string; claim: string; status: string; claimed_at: Date };
 
-const claimedOf = (row: ClaimRow): ClaimedCheckout => ({ orderId: row.order_id, claim: row.claim, claimedAt: row.claimed_at, isNew: row.status === 'new' });
+const claimedOf = (row: ClaimRow): ClaimedCheckout => ({
+  orderId: row.order_id,
+  claim: row.claim,
+  claimedAt: row.claimed_at,
+  isNew: row.status === 'new',
+  settled: row.status === 'completed' || row.status === 'compensated' || row.status === 'failed',
+});
 
 export type SettledCheckout = Readonly<{ claim: ClaimedCheckout; outcome: DriveOutcome }>;
 
