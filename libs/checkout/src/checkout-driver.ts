@@ -224,7 +224,7 @@ export class CheckoutDriver {
       try {
         return await record({ type: 'CheckoutPaymentAuthorized', data: { orderId, authorizationId } });
       } catch (error) {
-        // Compensation began while the gateway was answering: nothing is left authorized.
+        // Another drive recorded what this attempt came to after compensation began (a time-out, say): nothing is left authorized.
         if (!(error instanceof StepRefused)) throw error;
         await this.deps.gateway.void({ idempotencyKey: `${checkoutStreamId(orderId)}:void`, authorizationId });
         await this.recordPayment(orderId, { type: 'PaymentVoided', data: { orderId, authorizationId } });

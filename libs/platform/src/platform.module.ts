@@ -51,7 +51,8 @@ export class PlatformModule {
           provide: NATS,
           useFactory: async () => {
             const nats = await connectNats(settings, processName);
-            void reportConnectionChanges(nats, new Logger('nats'));
+            const logger = new Logger('nats');
+            reportConnectionChanges(nats, logger).catch((error: unknown) => logger.warn(`NATS connection changes are no longer reported: ${(error as Error).message}`));
             return nats;
           },
         },

@@ -34,7 +34,9 @@ export type OrderSignals = Readonly<{ cancellationRequestedBy?: string; cancella
  * once: the saga records only where its course can turn (reserved or not, the payment's
  * answer, the order confirmed). Once compensating, in reverse:
  * void or refund the payment → release what was reserved (newest first) → cancel the order.
- * A customer's cancellation turns a running saga into compensation until the order is confirmed.
+ * A cancellation asked of the order (the customer's, an operator's) turns a running saga into
+ * compensation until the order is confirmed; an attempt whose answer is unknown then is asked
+ * about first, so what it holds is voided.
  */
 export function nextStep(state: CheckoutState, order: OrderSignals, now: Date): Step {
   if (state.status === 'new') return { kind: 'start' };
