@@ -8,16 +8,20 @@ const logger = new Logger('api');
 
 /** How often requests answered 503 for a dependency that cannot be reached are told at warn: once, not once per request. */
 const DEPENDENCY_DOWN_EVERY_MS = 10_000;
-const dependencyDown = { saidAt: 0, answered: 0 };
+const dependencyDown: { saidAt: number; answered: number; latest: string; telling?: NodeJS.Timeout } = { saidAt: 0, answered: 0, latest: '' };
 
-/** What needs an operator (README: a dependency away is a warn): how many requests met it since the last line, and the latest cause. */
+/**
+ * What needs an operator (README: a dependency away is a warn): how many requests met it since
+ * the last line, and the latest of them. Said at once after a quiet spell, then at most every
+ * 10 s; what the last window counted is said when it ends, even if no request comes after.
+ */
 function warnDependencyDown(request: FastifyRequest, error: unknown): void {
   dependencyDown.answered++;
-  const now = Date.now();
-  if (now - dependencyDown.saidAt < DEPENDENCY_DOWN_EVERY_MS) return;
-  logger.warn(`a dependency cannot be reached: ${dependencyDown.answered} request(s) answered 503 since the last such line; ${request.method} ${request.url} (${request.id}) met ${(error as Error)?.message ?? String(error)}`);
-  dependencyDown.saidAt = now;
-  dependencyDown.answered = 0;
+  dependencyDown.latest = `${request.method} ${request.url} (${request.id}) met ${(error as Error)?.message ?? String(error)}`;
+  dependencyDown.telling ??= setTimeout(() => {
+    logger.warn(`a dependency cannot be reached: ${dependencyDown.answered} request(s) answered 503 since the last such line; the latest, ${dependencyDown.latest}`);
+    Object.assign(dependencyDown, { saidAt: Date.now(), answered: 0, telling: undefined });
+  }, Math.max(0, dependencyDown.saidAt + DEPENDENCY_DOWN_EVERY_MS - Date.now())).unref();
 }
 
 /** Answers any error as problem+json; bad input never becomes a 500. */
