@@ -163,6 +163,26 @@ describe('views: exact counts by bucket, range queries and trending', () => {
     expect((await read('/videos/trending?limit=101')).status).toBe(400);
   });
 
+  it('reads a view back with minPosition while a steady stream of views keeps the batch from going quiet', async () => {
+    // 20 views a second to another video: never quiet for 150 ms, so the batch closes only when it has lingered its most.
+    let streaming = true;
+    const stream = (async () => {
+      while (streaming) {
+        await call('POST', '/videos/steady/views', {});
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const own = await call('POST', '/videos/own-stream/views', {});
+      // One read, no retry: the API waits up to 5 s for the read model to reach the view.
+      expect(await read(`/videos/own-stream/views?granularity=day&minPosition=${own.body.position as string}`)).toMatchObject({ status: 200, body: { total: 1 } });
+    } finally {
+      streaming = false;
+      await stream;
+    }
+  });
+
   it('records views of anyone, with the signed-in viewer, and refuses bad batches without appending', async () => {
     const before = await api.eventCount();
     const bad = [
