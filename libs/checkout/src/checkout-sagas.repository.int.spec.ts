@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { useTestDatabase } from '@tidings/testing';
-import { claimDueCheckouts, deferCheckout, nudgeCheckouts, recoverClaim, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
+import { claimDueCheckouts, deferCheckout, listCheckouts, nudgeCheckouts, recoverClaim, scheduleCheckouts, settleCheckouts } from './checkout-sagas.repository';
 
 describe('checkout saga claims', () => {
   const { pool } = useTestDatabase();
@@ -55,5 +55,16 @@ describe('checkout saga claims', () => {
     await nudgeCheckouts(pool, ['order-ended']);
     const [nudged] = await claimDueCheckouts(pool, 1, 60_000, randomUUID());
     expect(nudged).toMatchObject({ orderId: 'order-ended', settled: true });
+  });
+
+  it('lists sagas a page at a time, and a page that ends the list has no next', async () => {
+    await scheduleCheckouts(pool, ['order-list-1', 'order-list-2', 'order-list-3']);
+    const all = (await listCheckouts(pool, { limit: 100 })).items.map(({ sagaId }) => sagaId);
+    const exactly = await listCheckouts(pool, { limit: all.length });
+    expect(exactly.items.map(({ sagaId }) => sagaId)).toEqual(all);
+    expect(exactly.last).toBeUndefined();
+    const first = await listCheckouts(pool, { limit: all.length - 1 });
+    expect(first.last).toBe(all[all.length - 2]);
+    expect(await listCheckouts(pool, { limit: all.length, after: first.last })).toEqual({ items: [expect.objectContaining({ sagaId: all[all.length - 1] })] });
   });
 });

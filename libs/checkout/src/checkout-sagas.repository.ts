@@ -165,10 +165,11 @@ export async function listCheckouts(db: Db, options: Readonly<{ status?: SagaSta
   const statuses = options.status === 'running' ? ['running', 'new'] : options.status ? [options.status] : null;
   const { rows } = await db.query<SagaRecord>(
     `SELECT * FROM checkout_sagas WHERE ($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR saga_id > $2) ORDER BY saga_id LIMIT $3`,
-    [statuses, options.after ?? null, options.limit],
+    // One more than the page: a page that ends the list says so, rather than pointing to an empty one.
+    [statuses, options.after ?? null, options.limit + 1],
   );
-  const items = rows.map(summaryOf);
-  return { items, ...(rows.length === options.limit ? { last: rows[rows.length - 1].saga_id } : {}) };
+  const items = rows.slice(0, options.limit).map(summaryOf);
+  return { items, ...(rows.length > options.limit ? { last: items[items.length - 1].sagaId } : {}) };
 }
 
 export async function findCheckout(db: Db, sagaId: string): Promise<SagaSummary | undefined> {
