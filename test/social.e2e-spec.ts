@@ -273,9 +273,15 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
     const refused = await call('reader', 'GET', '/feed?cursor=bm90LWEtY3Vyc29y');
     expect(refused).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor' }] } });
     // A cursor of ours with its time edited to a year PostgreSQL has no room for.
-    const [, ...keys] = JSON.parse(Buffer.from(first.nextCursor as string, 'base64url').toString('utf8')) as unknown[];
-    const edited = Buffer.from(JSON.stringify(['0000-01-01T00:00:00Z', ...keys]), 'utf8').toString('base64url');
+    const decoded = Buffer.from(first.nextCursor as string, 'base64url').toString('utf8');
+    expect(decoded.startsWith('feed:')).toBe(true);
+    const [, ...keys] = JSON.parse(decoded.slice('feed:'.length)) as unknown[];
+    const edited = Buffer.from(`feed:${JSON.stringify(['0000-01-01T00:00:00Z', ...keys])}`, 'utf8').toString('base64url');
     expect(await call('reader', 'GET', `/feed?cursor=${edited}`)).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor' }] } });
+    // A cursor of another list, of the same shape, is not the feed's.
+    const postsPage = await readAt<Page<{ postId: string }>>('reader', '/users/carol/posts?limit=1', newer[1].position);
+    expect(postsPage.nextCursor).not.toBeNull();
+    expect(await call('reader', 'GET', `/feed?cursor=${postsPage.nextCursor}`)).toMatchObject({ status: 400, body: { errors: [{ path: 'query.cursor', message: 'not a cursor this API returned for feed' }] } });
   });
 
   it('lets a user read only their own feed, over REST, GraphQL and the WebSocket', async () => {

@@ -30,7 +30,7 @@ const SAGA_ID = z
   .string()
   .regex(/^checkout-[0-9a-f-]{36}$/i, 'a saga id is checkout-<orderId>')
   .transform((id) => id.toLowerCase());
-const sagasQuery = pageQuery.extend({ status: z.enum(SAGA_STATUSES).optional() });
+const sagasQuery = pageQuery('sagas').extend({ status: z.enum(SAGA_STATUSES).optional() });
 export const compensateBody = z.strictObject({ reason: storableText(500) });
 export const retryBody = z.strictObject({ reason: storableText(500).optional() });
 
@@ -54,7 +54,7 @@ export class SagaAdmin {
     // The list's rows are the trigger's: a saga is listed once its order's placement has been taken in.
     await this.readModels.awaitPosition(CHECKOUT_TRIGGER, minPosition);
     const page = await listCheckouts(this.pool, { limit, ...(status ? { status } : {}), ...(cursor !== undefined ? { after: cursor } : {}) });
-    return pageOf(page.items, page.last);
+    return pageOf('sagas', page.items, page.last);
   }
 
   /** The saga as GraphQL shows it: with its version, what a retry or compensation may expect. */

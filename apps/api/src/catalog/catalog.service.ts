@@ -67,9 +67,9 @@ export class Catalog {
   }
 
   async products(query: unknown) {
-    const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(pageQuery('products'), query, 'query');
     await this.readModels.awaitPosition(productsProjection, minPosition);
     const page = await listProducts(this.readModels.pool, { limit, ...(cursor !== undefined ? { after: cursor } : {}) });
-    return pageOf(page.items, page.last);
+    return pageOf('products', page.items, page.last);
   }
 }

@@ -37,7 +37,7 @@ export const placeOrderBody = z.strictObject({
 });
 
 const ORDER_ID = uuidId('an order id is a UUID');
-const ordersQuery = pageQuery.extend({ status: z.enum(['placed', 'confirmed', 'cancelled']).optional(), customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
+const ordersQuery = pageQuery('orders').extend({ status: z.enum(['placed', 'confirmed', 'cancelled']).optional(), customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
 
 /** Orders use cases, shared by REST and GraphQL: a customer places and cancels their own orders; admins see all. */
 @Injectable()
@@ -112,7 +112,7 @@ export class Orders {
     const isAdmin = caller.roles.includes('admin');
     const owner = isAdmin ? customerId : caller.userId;
     const page = await listOrders(this.readModels.pool, { limit, ...(owner ? { customerId: owner } : {}), ...(status ? { status } : {}), ...(cursor !== undefined ? { after: cursor } : {}) });
-    return pageOf(page.items, page.last);
+    return pageOf('orders', page.items, page.last);
   }
 
   private async priced(items: readonly { sku: string; quantity: number }[]): Promise<(OrderItem & { currency: string })[]> {

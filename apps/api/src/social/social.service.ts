@@ -89,11 +89,11 @@ export class Social {
   }
 
   async followers(userId: string, query: unknown) {
-    return this.followPage(followers, userId, query);
+    return this.followPage('followers', followers, userId, query);
   }
 
   async following(userId: string, query: unknown) {
-    return this.followPage(following, userId, query);
+    return this.followPage('following', following, userId, query);
   }
 
   /** The post id is the command id, so a retry under the same Idempotency-Key names the same post. */
@@ -119,11 +119,11 @@ export class Social {
   /** An author's posts, newest first. */
   async userPosts(userId: string, query: unknown) {
     const authorId = parseInput(USER_ID, userId, 'params');
-    const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(pageQuery('posts'), query, 'query');
     const before = keysetOf(z.tuple([TIME, POST_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await userPosts(this.readModels.pool, { authorId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1] } } : {}) });
-    return pageOf(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId]));
+    return pageOf('posts', page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId]));
   }
 
   /**
@@ -157,12 +157,12 @@ export class Social {
   /** A post's comments, oldest first; 404 for a post the read model does not know. */
   async comments(id: string, query: unknown) {
     const postId = parseInput(POST_ID, id, 'params');
-    const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(pageQuery('comments'), query, 'query');
     const after = keysetOf(z.tuple([TIME, COMMENT_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     if (!(await findPost(this.readModels.pool, postId))) throw problems.notFound(`no post ${postId}`);
     const page = await postComments(this.readModels.pool, { postId, limit, ...(after ? { after: { createdAt: after[0], commentId: after[1] } } : {}) });
-    return pageOf(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.commentId]));
+    return pageOf('comments', page.items, page.next && JSON.stringify([page.next.createdAt, page.next.commentId]));
   }
 
   /** The share reaches the sharer's followers' feeds; a user shares a post once. */
@@ -179,11 +179,11 @@ export class Social {
    * shift the pages.
    */
   async feedOf(caller: Principal, query: unknown) {
-    const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(pageQuery('feed'), query, 'query');
     const before = keysetOf(z.tuple([TIME, POST_ID, z.union([USER_ID, z.literal('')])]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await feedPage(this.readModels.pool, { userId: caller.userId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1], sharedBy: before[2] } } : {}) });
-    return pageOf(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId, page.next.sharedBy]));
+    return pageOf('feed', page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId, page.next.sharedBy]));
   }
 
   /** A post once the feed read model shows `minPosition`; 404 for one it does not know. */
@@ -195,13 +195,13 @@ export class Social {
     return found;
   }
 
-  private async followPage(list: typeof followers, userId: string, query: unknown) {
+  private async followPage(name: 'followers' | 'following', list: typeof followers, userId: string, query: unknown) {
     parseInput(USER_ID, userId, 'params');
-    const { limit, cursor, minPosition } = parseInput(pageQuery, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(pageQuery(name), query, 'query');
     const after = keysetOf(USER_ID, cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await list(this.readModels.pool, { userId, limit, ...(after ? { after } : {}) });
-    return pageOf(page.items, page.next && JSON.stringify(page.next));
+    return pageOf(name, page.items, page.next && JSON.stringify(page.next));
   }
 }
 
