@@ -99,4 +99,13 @@ describe('views projection on PostgreSQL', () => {
     ]);
     expect((await trendingVideos(pool, { window: '24h', limit: 1, now }))[0]).toEqual({ videoId: 'trend-old', views: 9 });
   });
+
+  it('counts in trending the views of the hour its window starts in once they are compacted into that hour', async () => {
+    const now = new Date('2026-06-01T11:30:00Z');
+    await apply(Array.from({ length: 4 }, () => viewed('trend-folded', '2026-06-01T10:45:00.000Z')));
+    const before = await trendingVideos(pool, { window: '1h', limit: 100, now });
+    expect(before).toContainEqual({ videoId: 'trend-folded', views: 4 });
+    await compactViewMinutes(pool, new Date('2026-06-01T11:00:00Z'));
+    expect(await trendingVideos(pool, { window: '1h', limit: 100, now })).toContainEqual({ videoId: 'trend-folded', views: 4 });
+  });
 });

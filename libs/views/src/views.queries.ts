@@ -65,14 +65,15 @@ export async function videoViews(pool: Pool, range: ViewRange, minutesKeptSince:
 /** The most viewed videos since `now - window` (from the start of that minute), most first; ties by video id. */
 export async function trendingVideos(pool: Pool, { window, limit, now }: { window: TrendingWindow; limit: number; now: Date }): Promise<{ videoId: string; views: number }[]> {
   const since = bucketStart(new Date(now.getTime() - TRENDING_WINDOWS[window]), 'minute');
+  // Minutes compacted into hours are counted by the hour: the hour the window starts in counts whole (dropped whole, its minutes since the window's start went uncounted).
   const { rows } = await pool.query<{ video_id: string; views: string }>({
     name: 'tidings_trending_videos',
     text: `SELECT video_id, sum(count)::bigint AS views
            FROM (SELECT video_id, count FROM video_views_minute WHERE minute >= $1
                  UNION ALL
-                 SELECT video_id, count FROM video_views_hour WHERE hour >= $1) AS counted
-           GROUP BY video_id ORDER BY views DESC, video_id LIMIT $2`,
-    values: [since.toISOString(), limit],
+                 SELECT video_id, count FROM video_views_hour WHERE hour >= $2) AS counted
+           GROUP BY video_id ORDER BY views DESC, video_id LIMIT $3`,
+    values: [since.toISOString(), bucketStart(since, 'hour').toISOString(), limit],
   });
   return rows.map((row) => ({ videoId: row.video_id, views: Number(row.views) }));
 }
