@@ -5,9 +5,10 @@ import { decodeEvent, MalformedEventMessage } from './event-message';
 /**
  * How deliveries are gathered into batches: up to `maxEvents`, waiting at most `lingerMs` after
  * the first for more (default 0: whatever has arrived), and, while waiting, at most `quietMs`
- * after the last arrival.
+ * after the last arrival. `trickle`: a batch still under `underEvents` after `lingerMs` of its
+ * own is a steady trickle's, never quiet but never big, and goes then.
  */
-export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?: number }>;
+export type Batching = Readonly<{ maxEvents: number; lingerMs?: number; quietMs?: number; trickle?: Readonly<{ lingerMs: number; underEvents: number }> }>;
 
 /** Up to 500 events, of whatever has arrived. */
 export const DEFAULT_BATCHING: Batching = { maxEvents: 500 };
@@ -61,16 +62,19 @@ export class Deliveries {
    * once per batch) — but no longer than `quietMs` after the last arrival: a flood makes long
    * batches, and its last one goes as soon as the flood stops. Empty only once stopped.
    */
-  async take({ maxEvents, lingerMs = 0, quietMs = Infinity }: Batching): Promise<Delivery[]> {
+  async take({ maxEvents, lingerMs = 0, quietMs = Infinity, trickle }: Batching): Promise<Delivery[]> {
     this.wakeAtCount = 1;
     while (this.received.length === 0 && this.running()) await this.sleep(Infinity);
     // While lingering only a full batch wakes us: a flood's every arrival would otherwise set a timer.
     this.wakeAtCount = maxEvents;
     const deadline = performance.now() + lingerMs;
+    const trickleDeadline = trickle ? performance.now() + trickle.lingerMs : Infinity;
     for (;;) {
       if (this.received.length >= maxEvents || !this.running() || performance.now() >= deadline) break;
+      const trickling = trickle !== undefined && this.received.length < trickle.underEvents;
+      if (trickling && performance.now() >= trickleDeadline) break;
       const quietFrom = this.lastArrival + quietMs;
-      if (performance.now() < quietFrom) await this.sleep(Math.min(deadline, quietFrom) - performance.now());
+      if (performance.now() < quietFrom) await this.sleep(Math.min(deadline, quietFrom, trickling ? trickleDeadline : Infinity) - performance.now());
       else if (!(await this.arrivedOnceSocketsRead())) break;
     }
     if (this.received.length === 0 && this.ended !== undefined && !this.stop.aborted) throw this.ended;
