@@ -34,7 +34,6 @@ export type ProjectionStatus = Readonly<{
 
 /** Where each projection stands: version, status, checkpoints, leases, blocked partitions, dead letters, lag (from `backlogs` where they say). */
 export async function projectionStatuses(pool: Pool, store: EventStore, projections: readonly Projection[], backlogs?: GroupBacklogs): Promise<ProjectionStatus[]> {
-  const head = await store.headPosition();
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
     // A rebuild holds its advisory lock (of this database: each has its own) while it runs: a status still `rebuilding` without it is a rebuild whose process ended (kill -9).
@@ -58,6 +57,8 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
       [groups],
     ),
   ]);
+  // Read after the checkpoints: what they hold was in $all before, so no position shows beyond head (read first, it could, under writes).
+  const head = await store.headPosition();
   return projections.map((projection) => {
     const group = consumerGroupOf(projection);
     const known = registry.find((row) => row.name === projection.name);
