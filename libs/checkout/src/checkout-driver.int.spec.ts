@@ -203,6 +203,17 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
     /** The gateway's authorizations made since `earlier` (its authorization ids then), as its books hold them. */
     const authorizationsSince = async (earlier: ReadonlySet<string>) =>
       [...(await SimulatedPaymentGateway.ledger(pool))].filter(([authorizationId]) => !earlier.has(authorizationId)).map(([, book]) => book);
+    /** An order of its own whose first drive was killed after the gateway answered; `earlier`: the gateway's authorizations before it. */
+    const killedAtItsFirstDrive = async (orderId: string, suffix: string, paymentToken = 'tok_visa') => {
+      await placed(orderId, suffix, paymentToken);
+      const simulator = new SimulatedPaymentGateway(pool);
+      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
+      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+      return { simulator, earlier };
+    };
+    /** The customer cancels while no drive runs. */
+    const cancelledMeanwhile = (orderId: string) =>
+      testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
     const pastTheDeadline = (simulator: SimulatedPaymentGateway) =>
       new CheckoutDriver({
         handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }),
@@ -213,10 +224,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
 
     it('asks the gateway again under the attempt’s key, and carries on with the authorization it answers', async () => {
       const orderId = '0190a000-0000-7000-8000-0000000000ce';
-      await placed(orderId, 'c', 'tok_visa');
-      const simulator = new SimulatedPaymentGateway(pool);
-      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
-      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+      const { simulator, earlier } = await killedAtItsFirstDrive(orderId, 'c');
 
       await expect(pastTheDeadline(simulator).drive(orderId)).resolves.toMatchObject({ status: 'completed', step: 'done' });
       const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
@@ -227,12 +235,9 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
 
     it('voids the authorization when the order is cancelled before a drive has heard of it: nothing stays merely held', async () => {
       const orderId = '0190a000-0000-7000-8000-0000000000d5';
-      await placed(orderId, 'j', 'tok_visa');
-      const simulator = new SimulatedPaymentGateway(pool);
-      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
-      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
-      // While no drive runs, the customer cancels; the next drive, well before the payment deadline, compensates.
-      await testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+      const { simulator, earlier } = await killedAtItsFirstDrive(orderId, 'j');
+      // The next drive, well before the payment deadline, compensates.
+      await cancelledMeanwhile(orderId);
 
       await expect(driverWith(simulator).drive(orderId)).resolves.toMatchObject({ status: 'compensated', step: 'done' });
       expect(await authorizationsSince(earlier)).toEqual([expect.objectContaining({ capturedCents: 0, refundedCents: 0, status: 'voided' })]);
@@ -243,11 +248,8 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
 
     it('asks again, rather than releasing, when the gateway is unavailable as the compensation asks what the attempt came to', async () => {
       const orderId = '0190a000-0000-7000-8000-0000000000d6';
-      await placed(orderId, 'k', 'tok_visa');
-      const simulator = new SimulatedPaymentGateway(pool);
-      const earlier = new Set((await SimulatedPaymentGateway.ledger(pool)).keys());
-      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
-      await testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+      const { simulator, earlier } = await killedAtItsFirstDrive(orderId, 'k');
+      await cancelledMeanwhile(orderId);
 
       const unavailable = simulatorBut(simulator, { authorize: () => Promise.reject(new GatewayUnavailable('the gateway is unavailable (a 503)')) });
       await expect(driverWith(unavailable).drive(orderId)).rejects.toThrow('the gateway is unavailable');
@@ -281,9 +283,7 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
 
     it('times the attempt out when the gateway gives no answer again, and compensates', async () => {
       const orderId = '0190a000-0000-7000-8000-0000000000cf';
-      await placed(orderId, 'd', 'tok_timeout');
-      const simulator = new SimulatedPaymentGateway(pool);
-      await expect(driverWith(killedAfterTheGateway(simulator)).drive(orderId, { isNew: true })).rejects.toThrow('the process was killed');
+      const { simulator } = await killedAtItsFirstDrive(orderId, 'd', 'tok_timeout');
 
       await expect(pastTheDeadline(simulator).drive(orderId)).resolves.toMatchObject({ status: 'compensated', step: 'done' });
       const steps = (await testStore.store.readStream(checkoutStreamId(orderId))).map((event) => event.type);
