@@ -31,6 +31,7 @@ export const registerProductBody = z.strictObject({
 });
 
 export const receiveStockBody = z.strictObject({ quantity: z.number().int().min(1).max(1_000_000) });
+const productsPage = pageQuery('products');
 
 /** Catalog and stock use cases, shared by REST and GraphQL: validated input in, API answers out. */
 @Injectable()
@@ -67,7 +68,7 @@ export class Catalog {
   }
 
   async products(query: unknown) {
-    const { limit, cursor, minPosition } = parseInput(pageQuery('products'), query, 'query');
+    const { limit, cursor, minPosition } = parseInput(productsPage, query, 'query');
     await this.readModels.awaitPosition(productsProjection, minPosition);
     const page = await listProducts(this.readModels.pool, { limit, ...(cursor !== undefined ? { after: cursor } : {}) });
     return pageOf('products', page.items, page.last);

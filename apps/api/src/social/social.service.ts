@@ -36,6 +36,8 @@ import { ReadModels } from '../http/read-models';
 export const USER_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id is 1-64 characters of [A-Za-z0-9_-]');
 const POST_ID = uuidId('a post id is a UUID');
 const COMMENT_ID = uuidId('a comment id is a UUID');
+/** Each list's query, made once: its cursors are its own. */
+const PAGES = { posts: pageQuery('posts'), comments: pageQuery('comments'), feed: pageQuery('feed'), followers: pageQuery('followers'), following: pageQuery('following') };
 /** A cursor's time, as the read models wrote it: within the years PostgreSQL holds (an edited year 0000 is no cursor of ours). */
 const TIME = z.iso.datetime().refine((time) => {
   const year = new Date(time).getUTCFullYear();
@@ -119,7 +121,7 @@ export class Social {
   /** An author's posts, newest first. */
   async userPosts(userId: string, query: unknown) {
     const authorId = parseInput(USER_ID, userId, 'params');
-    const { limit, cursor, minPosition } = parseInput(pageQuery('posts'), query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES.posts, query, 'query');
     const before = keysetOf(z.tuple([TIME, POST_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await userPosts(this.readModels.pool, { authorId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1] } } : {}) });
@@ -157,7 +159,7 @@ export class Social {
   /** A post's comments, oldest first; 404 for a post the read model does not know. */
   async comments(id: string, query: unknown) {
     const postId = parseInput(POST_ID, id, 'params');
-    const { limit, cursor, minPosition } = parseInput(pageQuery('comments'), query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES.comments, query, 'query');
     const after = keysetOf(z.tuple([TIME, COMMENT_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     if (!(await findPost(this.readModels.pool, postId))) throw problems.notFound(`no post ${postId}`);
@@ -179,7 +181,7 @@ export class Social {
    * shift the pages.
    */
   async feedOf(caller: Principal, query: unknown) {
-    const { limit, cursor, minPosition } = parseInput(pageQuery('feed'), query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES.feed, query, 'query');
     const before = keysetOf(z.tuple([TIME, POST_ID, z.union([USER_ID, z.literal('')])]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await feedPage(this.readModels.pool, { userId: caller.userId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1], sharedBy: before[2] } } : {}) });
@@ -197,7 +199,7 @@ export class Social {
 
   private async followPage(name: 'followers' | 'following', list: typeof followers, userId: string, query: unknown) {
     parseInput(USER_ID, userId, 'params');
-    const { limit, cursor, minPosition } = parseInput(pageQuery(name), query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES[name], query, 'query');
     const after = keysetOf(USER_ID, cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await list(this.readModels.pool, { userId, limit, ...(after ? { after } : {}) });
