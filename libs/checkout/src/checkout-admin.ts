@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { decidedEvents, type Command, type CommandMetadata, type Decider, type EventStore, type RecordedEvent, type RunCommand } from '@tidings/core';
+import { decidedEvents, type Command, type CommandMetadata, type Decider, type EventStore, type Message, type RecordedEvent, type RunCommand } from '@tidings/core';
 import { OrderAlreadyConfirmed, orderStreamId, requestOrderCancellation, type Order, type OrderEvent } from '@tidings/orders';
 import { checkoutStreamId, evolveCheckout, initialCheckout, type CheckoutEvent, type CheckoutState } from './checkout';
 import { findCheckoutRow, type SagaSummary } from './checkout-sagas.repository';
@@ -27,19 +27,18 @@ function recordAdminAction(run: RunCommand, event: CheckoutEvent, metadata: Comm
 export const retryCheckout = (run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, options: AdminActionOptions = {}) =>
   recordAdminAction(run, { type: 'CheckoutRetried', data: { orderId, actor: metadata.actor, reason } }, metadata, options);
 
-/** Decides nothing: run under If-Match, it tells whether the saga is still at the version an operator saw. */
-const checkoutAsSeen: Decider<CheckoutState, Command<'LookAtCheckout', { orderId: string }>, CheckoutEvent> = {
-  initialState: recordCheckoutStep.initialState,
-  evolve: recordCheckoutStep.evolve,
+/**
+ * A command on a stream that decides nothing, folded as `fold` folds it: run, it says whether
+ * the stream is still at an expected version (If-Match) and whether this command id is already
+ * in it (`repeated`), and records nothing.
+ */
+const lookingAt = <State, E extends Message>({ initialState, evolve }: Pick<Decider<State, never, E>, 'initialState' | 'evolve'>): Decider<State, Command<'LookAt', { orderId: string }>, E> => ({
+  initialState,
+  evolve,
   decide: () => [],
-};
-
-/** Decides nothing: it tells whether the command asked the order for something already (`repeated`). */
-const orderAsSeen: Decider<Order, Command<'LookAtOrder', { orderId: string }>, OrderEvent> = {
-  initialState: requestOrderCancellation.initialState,
-  evolve: requestOrderCancellation.evolve,
-  decide: () => [],
-};
+});
+const checkoutAsSeen = lookingAt<CheckoutState, CheckoutEvent>(recordCheckoutStep);
+const orderAsSeen = lookingAt<Order, OrderEvent>(requestOrderCancellation);
 
 /**
  * Forces compensation; refused once the order is confirmed, and once compensation has begun (the
@@ -57,9 +56,9 @@ const orderAsSeen: Decider<Order, Command<'LookAtOrder', { orderId: string }>, O
  */
 export async function compensateCheckout(run: RunCommand, orderId: string, reason: string, metadata: CommandMetadata, { expectedVersion }: AdminActionOptions = {}) {
   const compensation: CheckoutEvent = { type: 'CheckoutCompensationStarted', data: { orderId, reason, actor: metadata.actor } };
-  const askedBefore = (await run(orderAsSeen, orderStreamId(orderId), { type: 'LookAtOrder', data: { orderId }, metadata })).repeated === true;
+  const askedBefore = (await run(orderAsSeen, orderStreamId(orderId), { type: 'LookAt', data: { orderId }, metadata })).repeated === true;
   if (!askedBefore) {
-    const seen = await run(checkoutAsSeen, checkoutStreamId(orderId), { type: 'LookAtCheckout', data: { orderId }, metadata }, { expectedVersion });
+    const seen = await run(checkoutAsSeen, checkoutStreamId(orderId), { type: 'LookAt', data: { orderId }, metadata }, { expectedVersion });
     // Decided as the saga's record will be (refused before it starts or once confirmed; nothing to record once compensating), before the order is touched.
     if (decidedEvents(recordCheckoutStep.decide({ type: 'RecordCheckoutStep', data: compensation, metadata }, seen.state)).length === 0) throw nothingToCompensate(orderId, seen.state.status);
     await requestCancellation(run, orderId, reason, metadata);
