@@ -3,7 +3,7 @@ import { commitStock, productStreamId, releaseStock, reserveStock } from '@tidin
 import { cancelOrder, confirmOrder, orderStreamId, type Order } from '@tidings/orders';
 import { GatewayAborted, GatewayRefused, GatewayUnavailable, paymentStreamId, recordPayment, type Authorization, type AuthorizeRequest, type PaymentEvent, type PaymentGateway } from '@tidings/payments';
 import { checkoutStreamId, initialCheckout, type CheckoutEvent, type CheckoutState, type SagaStatus, type StartedCheckout } from './checkout';
-import { CANCELLED_BY_THE_CUSTOMER, nextStep, type OrderSignals, type Reservation, type Step } from './next-step/next-step';
+import { CANCELLED_BY_THE_CUSTOMER, compensationAsked, nextStep, type OrderSignals, type Reservation, type Step } from './next-step/next-step';
 import { recordCheckoutStep, StepRefused } from './record-step/record-step';
 
 export type CheckoutPolicy = Readonly<{
@@ -167,7 +167,7 @@ export class CheckoutDriver {
    * void, not a charge and a refund.
    */
   private async confirm(orderId: string, saga: StartedCheckout, step: Extract<Step, { kind: 'confirm' }>, record: Recorder): Promise<CheckoutState> {
-    const asked = compensationAskedOf(await this.order(orderId));
+    const asked = compensationAsked(signalsOf(await this.order(orderId)));
     if (asked) return record({ type: 'CheckoutCompensationStarted', data: { orderId, ...asked } });
     const { authorizationId } = step;
     const refused = await this.atGateway(orderId, 'capture', () => this.deps.gateway.capture({ idempotencyKey: `${checkoutStreamId(orderId)}:capture`, authorizationId, amountCents: saga.totalCents }), record);
@@ -183,7 +183,7 @@ export class CheckoutDriver {
       const error: unknown = confirmed.reason;
       // A cancellation (the customer's, an operator's) reached the order first: it wins, and the saga compensates (refunding the capture).
       if (error instanceof BusinessRuleViolation && error.code === 'order-cancelled') {
-        const asked = compensationAskedOf(await this.order(orderId)) ?? { reason: CANCELLED_BY_THE_CUSTOMER, actor: 'customer' };
+        const asked = compensationAsked(signalsOf(await this.order(orderId))) ?? { reason: CANCELLED_BY_THE_CUSTOMER, actor: 'customer' };
         return record({ type: 'CheckoutCompensationStarted', data: { orderId, ...asked } });
       }
       return this.failed(orderId, 'confirm', error, record);
@@ -317,12 +317,6 @@ const signalsOf = (order: Order): OrderSignals =>
   order.status !== 'none' && order.cancellationRequestedBy
     ? { cancellationRequestedBy: order.cancellationRequestedBy, ...(order.cancellationRequestReason !== undefined ? { cancellationReason: order.cancellationRequestReason } : {}) }
     : {};
-
-/** Who asked for the order's cancellation and why, as the saga records its compensation; undefined when nobody has. */
-function compensationAskedOf(order: Order): { actor: string; reason: string } | undefined {
-  const { cancellationRequestedBy, cancellationReason } = signalsOf(order);
-  return cancellationRequestedBy ? { actor: cancellationRequestedBy, reason: cancellationReason ?? CANCELLED_BY_THE_CUSTOMER } : undefined;
-}
 
 function started(saga: CheckoutState): StartedCheckout {
   if (saga.status === 'new') throw new Error('the checkout has not started');

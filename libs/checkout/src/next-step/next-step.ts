@@ -24,6 +24,10 @@ export type Reservation = Readonly<{ item: CheckoutItem; reservationId: string }
 /** Why a checkout compensates when its order's cancellation was asked for without a reason. */
 export const CANCELLED_BY_THE_CUSTOMER = 'cancelled by the customer';
 
+/** Who asked for the order's cancellation and why, as the saga records its compensation; undefined while nobody has. */
+export const compensationAsked = ({ cancellationRequestedBy, cancellationReason }: OrderSignals): { actor: string; reason: string } | undefined =>
+  cancellationRequestedBy ? { actor: cancellationRequestedBy, reason: cancellationReason ?? CANCELLED_BY_THE_CUSTOMER } : undefined;
+
 /** What the saga knows of its order besides its own stream: whether its customer (or an operator, with a reason) asked to cancel. */
 export type OrderSignals = Readonly<{ cancellationRequestedBy?: string; cancellationReason?: string }>;
 
@@ -46,7 +50,8 @@ export function nextStep(state: CheckoutState, order: OrderSignals, now: Date): 
 }
 
 function forward(state: StartedCheckout, order: OrderSignals, now: Date): Step {
-  if (order.cancellationRequestedBy && !state.confirmed) return { kind: 'compensate', reason: order.cancellationReason ?? CANCELLED_BY_THE_CUSTOMER, actor: order.cancellationRequestedBy };
+  const asked = compensationAsked(order);
+  if (asked && !state.confirmed) return { kind: 'compensate', ...asked };
   const unreserved = state.items.filter((item) => reservationOf(state, item.sku) === undefined);
   if (unreserved.length) return { kind: 'reserve', items: reservationsOf(state, unreserved) };
   const { payment } = state;
