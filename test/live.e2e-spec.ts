@@ -63,7 +63,8 @@ const upgradeStatus = (url: string, headers: Record<string, string> = {}) =>
 
 describe('live updates and GraphQL', () => {
   const namespace = newTestNamespace();
-  const api = useTidingsApi({ TIDINGS_NAMESPACE: namespace });
+  // The tests stand behind a proxy on this machine, which names each client's address (X-Forwarded-For).
+  const api = useTidingsApi({ TIDINGS_NAMESPACE: namespace, TIDINGS_TRUST_PROXY: 'loopback' });
   let admin: string;
   let customer: string;
 
@@ -370,6 +371,28 @@ describe('live updates and GraphQL', () => {
       await eventually(async () => expect(await upgradeStatus(wsUrl(tabs))).toBe(101));
     } finally {
       for (const socket of open) socket.close();
+    }
+  });
+
+  it('holds a client address to 200 graphql-ws sockets at once: the 201st upgrade is 429 until one closes', async () => {
+    const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    const open = await Promise.all(
+      Array.from({ length: 200 }, () => new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(graphqlUrl, 'graphql-transport-ws', { headers: from('203.0.113.9') });
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      })),
+    );
+    try {
+      expect(await upgradeStatus(graphqlUrl, from('203.0.113.9'))).toBe(429);
+      // Another address is not held to this one's sockets.
+      expect(await upgradeStatus(graphqlUrl, from('203.0.113.10'))).toBe(101);
+      open.pop()?.terminate();
+      await eventually(async () => expect(await upgradeStatus(graphqlUrl, from('203.0.113.9'))).toBe(101));
+    } finally {
+      // Ended at once: a closing handshake the server never finishes would keep the test's process alive.
+      for (const socket of open) socket.terminate();
     }
   });
 });

@@ -1,5 +1,12 @@
 import { useTidingsApi } from './api-harness';
 
+/** The statuses of `count` GETs of /products, one after another. */
+async function statusesOf(baseUrl: string, count: number, headers: Record<string, string>): Promise<number[]> {
+  const answers: number[] = [];
+  for (let i = 0; i < count; i++) answers.push((await fetch(`${baseUrl}/products`, { headers })).status);
+  return answers;
+}
+
 const PER_IP = 5;
 const PER_USER = 8;
 
@@ -18,11 +25,7 @@ describe('rate limits (API.md: per user, and per IP for anonymous calls, with Re
   });
 
   const get = (path: string, token?: string) => fetch(`${api.baseUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const statuses = async (count: number, token?: string) => {
-    const answers: number[] = [];
-    for (let i = 0; i < count; i++) answers.push((await get('/products', token)).status);
-    return answers;
-  };
+  const statuses = (count: number, token?: string) => statusesOf(api.baseUrl, count, token ? { authorization: `Bearer ${token}` } : {});
 
   it('refuses anonymous calls over the per-IP limit with 429, problem+json and Retry-After', async () => {
     expect(await statuses(PER_IP)).toEqual(Array(PER_IP).fill(401));
@@ -31,6 +34,8 @@ describe('rate limits (API.md: per user, and per IP for anonymous calls, with Re
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await refused.json()).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/) });
+    // No proxy is trusted by default: a client cannot name another address for itself.
+    expect(await statusesOf(api.baseUrl, 1, { 'x-forwarded-for': '198.51.100.1' })).toEqual([429]);
   });
 
   it('counts each user on their own, not by the IP they share', async () => {
@@ -56,5 +61,17 @@ describe('rate limits (API.md: per user, and per IP for anonymous calls, with Re
     expect(await api.eventCount()).toBe(before);
     expect((await get('/health')).status).toBe(200);
     expect((await get('/metrics')).status).toBe(200);
+  });
+});
+
+describe('rate limits behind a proxy (TIDINGS_TRUST_PROXY)', () => {
+  const api = useTidingsApi({ TIDINGS_RATE_LIMIT_IP: String(PER_IP), TIDINGS_TRUST_PROXY: 'loopback' });
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  it('counts anonymous calls per client address, as the trusted proxy forwards it', async () => {
+    expect(await statusesOf(api.baseUrl, PER_IP + 1, from('198.51.100.1'))).toEqual([...Array(PER_IP).fill(401), 429]);
+    // Another client behind the same proxy has a limit of its own; a chain of trusted proxies is seen through.
+    expect(await statusesOf(api.baseUrl, 1, from('198.51.100.2'))).toEqual([401]);
+    expect(await statusesOf(api.baseUrl, 1, from('198.51.100.1, 127.0.0.1'))).toEqual([429]);
   });
 });

@@ -27,12 +27,15 @@ const CSV_ROUTE = '/imports/products';
 
 /**
  * Fastify as the API wants it: body limit, a correlation id per request (the client's
- * `X-Correlation-Id`, or a new one), and problem+json for what it refuses before routing (a
- * malformed or over-long URL) and for what Node's HTTP parser refuses before there is a request.
+ * `X-Correlation-Id`, or a new one), the client's address as the trusted proxies in front say
+ * (rate limits and connection limits count per address), and problem+json for what it refuses
+ * before routing (a malformed or over-long URL) and for what Node's HTTP parser refuses before
+ * there is a request.
  */
-export const apiAdapter = (): FastifyAdapter =>
+export const apiAdapter = (settings: Settings): FastifyAdapter =>
   new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    trustProxy: trustedProxies(settings.trustProxy),
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
@@ -40,6 +43,9 @@ export const apiAdapter = (): FastifyAdapter =>
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => sendProblem(request, reply, error),
     clientErrorHandler: answerClientError,
   });
+
+/** Fastify's trust: the proxies named, or the first `hops` addresses before the API's (as Fastify reads a number). */
+const trustedProxies = (trust: Settings['trustProxy']) => (typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust && [...trust]);
 
 /**
  * What runs around every route, in Fastify hooks: authentication (before rate limiting, which

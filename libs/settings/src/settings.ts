@@ -33,6 +33,11 @@ export type Settings = Readonly<{
   rateLimits: Readonly<{ perUser: number; perIp: number }>;
   /** Browser origins that may open a WebSocket (TIDINGS_ALLOWED_ORIGINS, comma-separated); empty: the API's own. */
   allowedOrigins: readonly string[];
+  /**
+   * Proxies whose `X-Forwarded-For` names the client (TIDINGS_TRUST_PROXY): their addresses and
+   * ranges, or how many hops in front of the API are proxies; none (false) by default.
+   */
+  trustProxy: false | number | readonly string[];
   /** Checkout saga: how long an authorization may go unanswered (CHECKOUT_PAYMENT_TIMEOUT_MS); the simulated gateway's latency (PAYMENT_SIMULATOR_LATENCY_MS). */
   checkout: Readonly<{ paymentTimeoutMs: number; gatewayLatencyMs: number }>;
   /** Views: how long minute buckets are kept before the compaction job folds them into hours (TIDINGS_VIEWS_MINUTE_RETENTION, e.g. `7d`). */
@@ -102,6 +107,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Sett
       perIp: integer('TIDINGS_RATE_LIMIT_IP', env.TIDINGS_RATE_LIMIT_IP ?? '6000', 1, 10_000_000),
     },
     allowedOrigins: (env.TIDINGS_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    trustProxy: env.TIDINGS_TRUST_PROXY === undefined ? false : trustedProxies(env.TIDINGS_TRUST_PROXY),
     checkout: {
       paymentTimeoutMs: integer('CHECKOUT_PAYMENT_TIMEOUT_MS', env.CHECKOUT_PAYMENT_TIMEOUT_MS ?? '30000', 100, 3_600_000),
       gatewayLatencyMs: integer('PAYMENT_SIMULATOR_LATENCY_MS', env.PAYMENT_SIMULATOR_LATENCY_MS ?? '0', 0, 60_000),
@@ -187,6 +193,24 @@ const listenAddress = (value: string): string => {
   const hostName = new RegExp(`^(?:${label}\\.)*${label}$`).test(value) && !/(?:^|\.)\d+$/.test(value);
   if ((isIP(value) !== 0 && !value.includes('%')) || hostName) return value;
   throw new SettingsError(`TIDINGS_HOST must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, not "${value}"`);
+};
+
+/** Named ranges Fastify (proxy-addr) knows: 127.0.0.1/8 and ::1; link-local; private (10/8, 172.16/12, 192.168/16, fc00::/7). */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TIDINGS_TRUST_PROXY: a number of hops, or proxies' addresses, CIDR ranges and named ranges, comma-separated. */
+const trustedProxies = (value: string): number | string[] => {
+  if (/^\d+$/.test(value.trim())) return integer('TIDINGS_TRUST_PROXY', value.trim(), 1, 100);
+  const proxies = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const proxy of proxies) {
+    const [address, prefix, ...more] = proxy.split('/');
+    const version = isIP(address);
+    const range = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 6 ? 128 : 32));
+    if (!PROXY_RANGES.includes(proxy) && (version === 0 || !range || more.length > 0)) {
+      throw new SettingsError(`TIDINGS_TRUST_PROXY must be a number of hops or proxies' addresses, comma-separated (10.0.0.7, 10.0.0.0/8, ${PROXY_RANGES.join(', ')}), not "${proxy}"`);
+    }
+  }
+  return proxies;
 };
 
 /** Where this machine reaches an API listening on `host` and `port`: the loopback address for a wildcard. */

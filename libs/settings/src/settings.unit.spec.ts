@@ -19,6 +19,7 @@ describe('loadSettings', () => {
       production: false,
       rateLimits: { perUser: 6_000, perIp: 6_000 },
       allowedOrigins: [],
+      trustProxy: false,
       checkout: { paymentTimeoutMs: 30_000, gatewayLatencyMs: 0 },
       views: { minuteRetentionMs: 7 * 86_400_000 },
       social: { celebrityFollowers: 10_000 },
@@ -70,6 +71,16 @@ describe('loadSettings', () => {
     for (const refused of ['http://0.0.0.0', '1.2.3.256', '1', 'fe80::1%eth0', 'a..b', '-a']) {
       expect(() => loadSettings({ TIDINGS_HOST: refused })).toThrow(`TIDINGS_HOST must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, not "${refused}"`);
     }
+  });
+
+  it('trusts no proxy unless TIDINGS_TRUST_PROXY names them, or how many hops are proxies', () => {
+    expect(loadSettings({}).trustProxy).toBe(false);
+    expect(loadSettings({ TIDINGS_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadSettings({ TIDINGS_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8 ,192.0.2.7' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+    for (const refused of ['true', '10.0.0.0/33', '::/129', '10.0.0.0/8/1', 'proxy.internal', '10.0.0.0/x']) {
+      expect(() => loadSettings({ TIDINGS_TRUST_PROXY: refused })).toThrow(`TIDINGS_TRUST_PROXY must be a number of hops or proxies' addresses, comma-separated (10.0.0.7, 10.0.0.0/8, loopback, linklocal, uniquelocal), not "${refused}"`);
+    }
+    expect(() => loadSettings({ TIDINGS_TRUST_PROXY: '0' })).toThrow(/TIDINGS_TRUST_PROXY/);
   });
 
   it('says where this machine reaches the API: the loopback address for a wildcard', () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, SingleFieldSubscriptionsRule, validate, type GraphQLResolveInfo } from 'graphql';
 import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
 import { orderStatusOnceSettled } from '@tidings/checkout';
@@ -14,7 +14,9 @@ import { Catalog } from '../catalog/catalog.service';
 import { Commands } from '../http/command-context';
 import { problemOf, problems } from '../http/problem';
 import { Imports } from '../imports/imports.service';
+import { sendProblem } from '../http/problem.filter';
 import { grantChannel, MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../live/channels';
+import { OpenSockets } from '../live/open-sockets';
 import { Orders } from '../orders/orders.service';
 import { Social } from '../social/social.service';
 import { Views } from '../views/views.service';
@@ -23,6 +25,9 @@ import { limitRules } from './graphql-limits';
 import { schema } from './schema';
 
 const logger = new Logger('graphql');
+const GRAPHQL_PATH = '/graphql';
+/** graphql-ws sockets one client address may hold open on an instance at once (behind a NAT, many users share one). */
+const MAX_GRAPHQL_SOCKETS_PER_ADDRESS = 200;
 
 /** A subscription's context also holds who its `connection_init` authenticated, and the connection's subscriptions running. */
 type Context = MercuriusContext & Authenticated & { running?: Running };
@@ -282,10 +287,19 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     },
   };
 
-  await app.getHttpAdapter().getInstance().register(mercurius, {
+  const fastify = app.getHttpAdapter().getInstance();
+  // graphql-ws connections authenticate after the upgrade (in connection_init), so they are held per client address.
+  const socketsOfAddresses = new OpenSockets(MAX_GRAPHQL_SOCKETS_PER_ADDRESS, 'client address');
+  fastify.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
+    const refusal = request.routeOptions.url === GRAPHQL_PATH ? socketsOfAddresses.hold(request, request.ip) : undefined;
+    if (!refusal) return undefined;
+    sendProblem(request, reply, refusal);
+    return reply;
+  });
+  await fastify.register(mercurius, {
     schema,
     resolvers,
-    path: '/graphql',
+    path: GRAPHQL_PATH,
     graphiql: !settings.production,
     // The cost of a query depends on its variables (a page's limit), so its rules are made per request, uncached.
     cache: false,
@@ -303,7 +317,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
     },
     errorFormatter: graphqlAnswers((line) => logger.error(line)),
   });
-  const { graphql } = app.getHttpAdapter().getInstance();
+  const { graphql } = fastify;
   graphql.addHook('preParsing', async (_schema, source) => graphqlTextOnly(source));
   // Subscriptions skip the validation rules above: hold them to the same limits before they start,
   // and to one root field each (a second one was never answered).

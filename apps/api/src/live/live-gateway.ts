@@ -11,6 +11,7 @@ import { sendProblem } from '../http/problem.filter';
 import { Metrics } from '../operations/metrics';
 import { Orders } from '../orders/orders.service';
 import { channelParts, grantChannel, MAX_SUBSCRIPTIONS_PER_CONNECTION } from './channels';
+import { OpenSockets } from './open-sockets';
 
 type ClientMessage = Readonly<{ type: 'subscribe' | 'unsubscribe'; channel: string }>;
 /** Sockets one user may hold open on an instance at once: tabs and devices, not thousands. */
@@ -54,28 +55,13 @@ export function serveLiveGateway(app: NestFastifyApplication, settings: Settings
       else socket.send(JSON.stringify({ ...notification, channel }));
     }
   };
-  // Sockets open per user, each counted from its upgrade until its connection closes.
-  const socketsOf = new Map<string, number>();
-  const holdSocket = (request: FastifyRequest): ProblemError | undefined => {
-    // A plain GET of /ws (no upgrade) opens no socket, and is answered 404 by the WebSocket plugin.
-    if (!(request as FastifyRequest & { ws?: boolean }).ws) return undefined;
-    const { userId } = (request as FastifyRequest & { principal: Principal }).principal;
-    const held = socketsOf.get(userId) ?? 0;
-    if (held >= MAX_SOCKETS_PER_USER) return problems.tooManyConnections(`at most ${MAX_SOCKETS_PER_USER} sockets per user: close one first`);
-    socketsOf.set(userId, held + 1);
-    request.raw.socket.once('close', () => {
-      const left = (socketsOf.get(userId) ?? 1) - 1;
-      if (left > 0) socketsOf.set(userId, left);
-      else socketsOf.delete(userId);
-    });
-    return undefined;
-  };
+  const socketsOfUsers = new OpenSockets(MAX_SOCKETS_PER_USER, 'user');
   fastify.get(
     '/ws',
     {
       websocket: true,
       preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
-        const refusal = (await authorizeUpgrade(request, settings)) ?? holdSocket(request);
+        const refusal = (await authorizeUpgrade(request, settings)) ?? socketsOfUsers.hold(request, (request as FastifyRequest & { principal: Principal }).principal.userId);
         if (!refusal) return undefined;
         sendProblem(request, reply, refusal);
         return reply;

@@ -18,7 +18,7 @@ export async function runRoles(settings: Settings): Promise<INestApplicationCont
   if (!settings.roles.includes('api')) return NestFactory.createApplicationContext(module, { logger, abortOnError: false });
   const { apiAdapter, configureApi } = await import('@tidings/apps-api');
   // Fastify's own JSON parser reads bodies; Nest's would add a form (urlencoded) parser besides.
-  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(), { logger, bodyParser: false, abortOnError: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, apiAdapter(settings), { logger, bodyParser: false, abortOnError: false });
   await configureApi(app, settings);
   await app.listen(settings.port, settings.host);
   // The port bound, which PORT=0 leaves to the system.
