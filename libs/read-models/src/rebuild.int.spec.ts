@@ -269,14 +269,17 @@ describe('rebuildProjection', () => {
 
     // The data condition changed since: the rebuild meets an event it cannot apply.
     projection.poisonous = true;
-    await expect(rebuild(projection, undefined, 1)).rejects.toThrow('rebuilt-1@1 is poison');
+    // It says which event, for the operator to look at before deploying the fix.
+    const poison = history[1];
+    const why = `gadgets_rebuilt cannot apply GadgetChanged ${poison.eventId} (stream rebuilt-1, version 1, position ${poison.position}): rebuilt-1@1 is poison`;
+    await expect(rebuild(projection, undefined, 1)).rejects.toThrow(why);
 
     expect(await currentVersion(pool, projection.name)).toBe(1);
     expect(await exists(pool, `${projection.view}_v2`)).toBe(false);
     expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual(applied);
     // Operators see why, until the next rebuild.
     const [status] = await projectionStatuses(pool, given.store, [projection]);
-    expect(status).toMatchObject({ version: 1, status: 'live', position: history[2].position, lastRebuildFailure: { version: 2, reason: expect.stringContaining('rebuilt-1@1 is poison'), at: expect.any(String) } });
+    expect(status).toMatchObject({ version: 1, status: 'live', position: history[2].position, lastRebuildFailure: { version: 2, reason: why, at: expect.any(String) } });
     expect(describeRebuildFailure(status.lastRebuildFailure!)).toMatch(/^the rebuild to version 2 failed at .*: .*rebuilt-1@1 is poison/);
 
     const later = await append({ n: 3 });
@@ -289,6 +292,20 @@ describe('rebuildProjection', () => {
     expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual([...applied, later.position]);
     expect(await exists(pool, `${projection.view}_v1`)).toBe(false);
     expect((await projectionStatuses(pool, given.store, [projection]))[0].lastRebuildFailure).toBeUndefined();
+  });
+
+  it('names the event it cannot apply in a page written before the switch, too', async () => {
+    const projection = failingProjection('gadgets_paged', 'block', 'paged');
+    await ensureProjection(pool, projection);
+    const poison = await appendSettled(given.store, 'paged-1', { type: 'GadgetChanged', data: { poison: true } });
+    // More than the last 1,000 events, which the rebuild writes in its switching transaction, come after it.
+    await given.store.append('paged-2', Array.from({ length: 1_100 }, (_, n) => toAppend({ type: 'GadgetChanged', data: { n } })), { expectedVersion: 'no_stream' });
+    await appendSettled(given.store, 'paged-2', { type: 'GadgetChanged', data: { n: 1_100 } });
+
+    await expect(rebuild(projection, undefined, 1)).rejects.toThrow(
+      `gadgets_paged cannot apply GadgetChanged ${poison.eventId} (stream paged-1, version 0, position ${poison.position}): paged-1@0 is poison`,
+    );
+    expect(await exists(pool, `${projection.view}_v2`)).toBe(false);
   });
 
   it('stops between pages when interrupted, leaving the live version; a rebuild whose process died is told from one running', async () => {

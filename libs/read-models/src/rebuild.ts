@@ -4,7 +4,7 @@ import { categoryOf, groupPartitions } from '@tidings/messaging';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
 import { connectClient } from './database';
-import { inTransaction } from './transaction';
+import { inTransaction, isTransient } from './transaction';
 
 export type RebuildProgress = Readonly<{ position: bigint; head: bigint; events: number }>;
 
@@ -39,6 +39,15 @@ export class RebuildInterrupted extends Error {
 
 export class RebuildRefused extends Error {
   override readonly name = 'RebuildRefused';
+}
+
+/** The event a rebuild could not apply, and why: what an operator looks at before deploying the fix. */
+export class RebuildFailed extends Error {
+  override readonly name = 'RebuildFailed';
+
+  constructor(projection: string, event: RecordedEvent, cause: unknown) {
+    super(`${projection} cannot apply ${event.type} ${event.eventId} (stream ${event.streamId}, version ${event.streamVersion}, position ${event.position}): ${(cause as Error).message ?? String(cause)}`, { cause });
+  }
 }
 
 // Advisory lock class for rebuilds, held while one runs; the object id is the projection name's hash.
@@ -79,7 +88,9 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       const position = await inTransaction(pool, async (db) => {
         await lockAllCheckpoints(db, consumerGroupOf(projection), groupPartitions(options, projection.categories));
         const previous = await currentVersion(db, projection.name);
-        const final = await catchUp(options, (events) => projection.apply(db, events, tables), caughtUp, undefined, progress);
+        // Each page under a savepoint: a page that fails is written again event by event, in this transaction, to name the one that fails.
+        const inSavepoints = (events: readonly RecordedEvent[]) => withSavepoint(db, () => projection.apply(db, events, tables));
+        const final = await catchUp(options, inSavepoints, caughtUp, undefined, progress);
         await pointViewsAt(db, tables);
         if (previous !== undefined) await dropTables(db, tablesOf(projection, previous));
         await db.query(
@@ -133,13 +144,39 @@ async function catchUp(
     position = page[page.length - 1].position;
     next = store.readAll({ fromPosition: position, limit: pageSize });
     const relevant = page.filter((event) => categories.has(categoryOf(event.streamId)));
-    if (relevant.length) await write(relevant);
+    if (relevant.length) await write(relevant).catch((error: unknown) => failingEvent(projection.name, write, relevant, error));
     progress(position, page.length);
     if (page.length < pageSize) {
       await next.catch(() => undefined);
       return position;
     }
   }
+}
+
+/**
+ * Why a page could not be written, from the event that fails when the page is written again one
+ * event at a time (the rebuild fails either way, and its tables go). A transient failure (the
+ * database away) and an event that fails only in company keep the page's own error.
+ */
+async function failingEvent(projection: string, write: (events: readonly RecordedEvent[]) => Promise<void>, page: readonly RecordedEvent[], error: unknown): Promise<never> {
+  if (isTransient(error)) throw error;
+  for (const event of page) {
+    await write([event]).catch((cause: unknown) => {
+      throw isTransient(cause) ? cause : new RebuildFailed(projection, event, cause);
+    });
+  }
+  throw error;
+}
+
+async function withSavepoint(db: PoolClient, work: () => Promise<void>): Promise<void> {
+  await db.query('SAVEPOINT rebuild_page');
+  try {
+    await work();
+  } catch (error) {
+    await db.query('ROLLBACK TO SAVEPOINT rebuild_page');
+    throw error;
+  }
+  await db.query('RELEASE SAVEPOINT rebuild_page');
 }
 
 /**
