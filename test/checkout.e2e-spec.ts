@@ -218,7 +218,9 @@ describe('checkout: orders, payments and the saga that keeps them consistent', (
 
   it('lists an order’s saga at the position it was placed at; every admin GET checks minPosition', async () => {
     await stock('urn', 2);
-    const placed = await call('POST', '/orders', alice, { items: [{ sku: 'urn', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' });
+    const placed = await request('POST', '/orders', alice, { items: [{ sku: 'urn', quantity: 1 }], paymentToken: 'tok_visa', shippingCountry: 'FR' });
+    // The order's version is its ETag, from the first answer on.
+    expect(placed.headers.get('etag')).toBe('"0"');
     const { orderId, position } = placed.body as { orderId: string; position: string };
     // Read-your-writes: the list waits until the sagas' trigger has taken in the order, whatever page it is on.
     const listed: string[] = [];

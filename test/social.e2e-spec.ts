@@ -138,12 +138,14 @@ describe('social: follows, posts, likes, comments, shares and the newsfeed', () 
   });
 
   it('answers a post\'s stream version as its ETag, and runs a command under If-Match only at that version', async () => {
-    const { postId } = await publish('author', 'Versioned');
-    const streamVersion = async () => (await api.eventTypes(`post-${postId}`)).length - 1;
     const versioned = (answer: Answer, status: number) => {
       expect(answer.status).toBe(status);
       return { etag: answer.headers.get('etag'), position: answer.headers.get('x-position') as string };
     };
+    const published = await call('author', 'POST', '/posts', { text: 'Versioned' });
+    expect(versioned(published, 201).etag).toBe('"0"');
+    const { postId } = published.body as { postId: string };
+    const streamVersion = async () => (await api.eventTypes(`post-${postId}`)).length - 1;
 
     const liked = versioned(await call('liker', 'POST', `/posts/${postId}/like`), 204);
     expect(liked.etag).toBe('"1"');

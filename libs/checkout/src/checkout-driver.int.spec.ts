@@ -189,6 +189,30 @@ describe('CheckoutDriver, two drives of one saga at once', () => {
       expect(await ledgerOf(orderId)).toMatchObject({ capturedCents: 0, refundedCents: 0, status: 'voided' });
       expect((await sagaRecord(orderId)).find(({ type }) => type === 'CheckoutCompensationStarted')).toEqual({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor: 'user-1' } });
     });
+    it('compensates for the customer’s cancellation asked while the gateway was answering, not for the decline or time-out that came after', async () => {
+      for (const [orderId, suffix, token] of [
+        ['0190a000-0000-7000-8000-0000000000d7', 'm', 'tok_chargeDeclined'],
+        ['0190a000-0000-7000-8000-0000000000d8', 'n', 'tok_timeout'],
+      ]) {
+        await placed(orderId, suffix, token);
+        const simulator = new SimulatedPaymentGateway(pool);
+        const cancelledWhileAnswering = simulatorBut(simulator, {
+          authorize: async (request, signal) => {
+            await testStore.store.append(orderStreamId(orderId), [toAppend({ type: 'OrderCancellationRequested', data: { orderId, requestedBy: 'user-1' } })], { expectedVersion: 'any' });
+            return simulator.authorize(request, signal);
+          },
+        });
+        const driver = new CheckoutDriver({ handle: createCommandHandler({ store: testStore.store, ids: uuidV7Ids }), gateway: cancelledWhileAnswering, clock: systemClock, policy: { ...DEFAULT_CHECKOUT_POLICY, paymentTimeoutMs: 200, lateAnswerMs: 200 } });
+
+        await expect(driver.drive(orderId, { isNew: true })).resolves.toMatchObject({ status: 'compensated' });
+        const history = await sagaRecord(orderId);
+        expect(history.find(({ type }) => type === 'CheckoutCompensationStarted')).toEqual({ type: 'CheckoutCompensationStarted', data: { orderId, reason: 'cancelled by the customer', actor: 'user-1' } });
+        expect(history.find(({ type }) => type === 'CheckoutOrderCancelled')).toEqual({ type: 'CheckoutOrderCancelled', data: { orderId, reason: 'cancelled by the customer' } });
+        // What the attempt came to is on the record all the same, and nothing was charged.
+        expect(history.map(({ type }) => type)).toContain(token === 'tok_timeout' ? 'CheckoutPaymentTimedOut' : 'CheckoutPaymentDeclined');
+        expect((await testStore.store.readStream(paymentStreamId(orderId))).map((event) => event.type)).not.toContain('PaymentCaptured');
+      }
+    });
   });
 
   describe('when the gateway authorized and its answer was lost', () => {

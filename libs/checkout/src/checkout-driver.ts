@@ -217,7 +217,7 @@ export class CheckoutDriver {
       );
       if (authorization.outcome === 'declined') {
         await this.recordPayment(orderId, { type: 'PaymentDeclined', data: { orderId, reason: authorization.reason } }, { likelyNew: firstAttempt });
-        return await this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
+        return await this.recordEndOfAttempt(orderId, record, { type: 'CheckoutPaymentDeclined', data: { orderId, reason: authorization.reason } });
       }
       const { authorizationId } = authorization;
       await this.recordPayment(orderId, { type: 'PaymentAuthorized', data: { orderId, authorizationId, amountCents: saga.totalCents, currency: saga.currency } }, { likelyNew: firstAttempt });
@@ -231,7 +231,7 @@ export class CheckoutDriver {
         return this.saga(orderId);
       }
     } catch (error) {
-      if (error instanceof GatewayAborted) return this.recordUnlessCompensating(orderId, record, { type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
+      if (error instanceof GatewayAborted) return this.recordEndOfAttempt(orderId, record, { type: 'CheckoutPaymentTimedOut', data: { orderId, attempt: step.attempt } });
       if (!(error instanceof GatewayUnavailable)) throw error;
       const gaveUp = step.attempt >= this.deps.policy.maxPaymentAttempts;
       const retryAt = new Date(now.getTime() + Math.min(this.deps.policy.retryBaseMs * 2 ** (step.attempt - 1), 30_000)).toISOString();
@@ -241,6 +241,17 @@ export class CheckoutDriver {
       if (after.status === 'compensating' && after.payment.status === 'attempting') throw error;
       return after;
     }
+  }
+
+  /**
+   * A payment attempt that ends the checkout's course (declined, timed out). A cancellation asked
+   * of the order while the gateway was answering came first: it is why the checkout compensates
+   * (recorded first, with who asked), and the attempt's outcome settles the open attempt.
+   */
+  private async recordEndOfAttempt(orderId: string, record: Recorder, event: CheckoutEvent): Promise<CheckoutState> {
+    const asked = compensationAsked(signalsOf(await this.order(orderId)));
+    if (asked) await record({ type: 'CheckoutCompensationStarted', data: { orderId, ...asked } });
+    return this.recordUnlessCompensating(orderId, record, event);
   }
 
   /**

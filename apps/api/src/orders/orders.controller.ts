@@ -25,6 +25,7 @@ export class OrdersController {
   @BodyOf(placeOrderBody)
   async place(@Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const placed = await this.orders.place(body, caller, this.commands.metadata(request, caller));
+    withVersion(reply, placed);
     return withPosition(reply, placed.position, { orderId: placed.orderId, status: placed.status });
   }
 

@@ -77,7 +77,7 @@ export class Orders {
       // The order id is new, unless this is a retry under the same Idempotency-Key.
       { likelyNew: true },
     );
-    return { orderId, status: 'placed' as const, position: result.position };
+    return { orderId, status: 'placed' as const, version: result.version, position: result.position };
   }
 
   /**

@@ -66,6 +66,7 @@ export class SocialController {
   async publish(@Body() body: unknown, @Caller() caller: Principal, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const published = await this.social.publish(body, caller, this.commands.metadata(request, caller));
     void reply.header('location', `/posts/${published.postId}`);
+    withVersion(reply, published);
     return withPosition(reply, published.position, { postId: published.postId });
   }
 

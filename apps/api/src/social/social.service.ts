@@ -103,7 +103,7 @@ export class Social {
     const { text } = parseInput(publishPostBody, input, 'body');
     const postId = metadata.commandId;
     const result = await this.commands.run(publishPost, postStreamId(postId), { type: 'PublishPost', data: { postId, authorId: caller.userId, text }, metadata });
-    return { postId, position: result.position };
+    return { postId, version: result.version, position: result.position };
   }
 
   /** A post as GraphQL shows it: with its version, what a like, comment or share may expect. */
