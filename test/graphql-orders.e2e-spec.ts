@@ -143,7 +143,7 @@ describe('orders and checkout sagas over GraphQL', () => {
       });
       const answer = (await response.json()) as GraphqlAnswer;
       expect(answer.errors).toEqual([
-        { message: 'the request failed on our side; it has been logged', locations: [{ line: 1, column: expect.any(Number) }], path: ['order'], extensions: { type: expect.stringMatching(/internal$/), status: 500 } },
+        { message: 'the request failed on our side; it has been logged', locations: [{ line: 1, column: expect.any(Number) }], path: ['order'], extensions: { type: expect.stringMatching(/internal$/), title: 'Internal error', status: 500 } },
       ]);
       await eventually(async () => expect(api.output()).toMatch(/order failed \(graphql-internal-1\): \w*Error/), { timeoutMs: 5_000, intervalMs: 100 });
     } finally {
@@ -164,7 +164,7 @@ describe('orders and checkout sagas over GraphQL', () => {
       expect(owners).toEqual({ result: { data: { orderStatusChanged: { orderId: placed.orderId, status: 'cancelled' } } } });
       expect(admins).toEqual(owners);
       expect(others.result).toBeUndefined();
-      expect(others.error).toEqual([expect.objectContaining({ message: `no order ${placed.orderId}`, extensions: { type: expect.stringMatching(/not-found$/), status: 404 } })]);
+      expect(others.error).toEqual([expect.objectContaining({ message: `no order ${placed.orderId}`, extensions: { type: expect.stringMatching(/not-found$/), title: 'Not found', status: 404 } })]);
       await eventually(async () => expect(await orderOf(alice, placed.orderId)).toMatchObject({ status: 'cancelled', payment: { status: expect.not.stringMatching(/captured/) } }), { timeoutMs: 5_000, intervalMs: 100 });
     } finally {
       await Promise.all(Object.values(clients).map((client) => client.dispose()));

@@ -190,7 +190,7 @@ describe('live updates and GraphQL', () => {
     expect(read.data?.product).toEqual({ sku: 'gql-1', onHand: 4, available: 4, version: 1 });
 
     const duplicate = await graphql(admin, 'mutation { registerProduct(sku: "gql-1", name: "Lamp", priceCents: 4500) { sku } }');
-    expect(duplicate.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/product-already-registered$/) });
+    expect(duplicate.errors?.[0].extensions).toMatchObject({ status: 409, type: expect.stringMatching(/product-already-registered$/), title: 'Conflict' });
     const forbidden = await graphql(customer, 'mutation { receiveStock(sku: "gql-1", quantity: 4) { onHand } }');
     expect(forbidden.errors?.[0].extensions).toMatchObject({ status: 403 });
   });
@@ -237,14 +237,14 @@ describe('live updates and GraphQL', () => {
       expect({ body, status: response.status, extensions: errors.map((error) => error.extensions) }).toEqual({
         body,
         status: 400,
-        extensions: errors.map(() => ({ type: expect.stringMatching(/invalid-query$/), status: 400 })),
+        extensions: errors.map(() => ({ type: expect.stringMatching(/invalid-query$/), title: 'Invalid query', status: 400 })),
       });
     }
     // The same over GET, where mercurius looks for the operation before graphql-js would refuse it; and null, as clients send for no name, is costed as no name.
     const twoOperations = encodeURIComponent('query a { products { nextCursor } } query b { products { nextCursor } }');
     for (const query of [`query=${twoOperations}`, `query=${twoOperations}&operationName=c`]) {
       const response = await fetch(`${api.baseUrl}/graphql?${query}`, { headers: { authorization: `Bearer ${customer}` } });
-      expect({ query, status: response.status, body: await response.json() }).toEqual({ query, status: 400, body: expect.objectContaining({ errors: [expect.objectContaining({ extensions: { type: expect.stringMatching(/invalid-query$/), status: 400 } })] }) });
+      expect({ query, status: response.status, body: await response.json() }).toEqual({ query, status: 400, body: expect.objectContaining({ errors: [expect.objectContaining({ extensions: { type: expect.stringMatching(/invalid-query$/), title: 'Invalid query', status: 400 } })] }) });
     }
     const unnamed = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${customer}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ ${pages(4)} }`, operationName: null }) });
     expect({ status: unnamed.status, body: await unnamed.json() }).toEqual({ status: 400, body: expect.objectContaining({ errors: [expect.objectContaining({ message: expect.stringMatching(/cost 1204/) })] }) });
@@ -300,7 +300,7 @@ describe('live updates and GraphQL', () => {
       } finally {
         await nats.close();
       }
-      const internal = { errors: [expect.objectContaining({ message: 'the request failed on our side; it has been logged', extensions: { type: expect.stringMatching(/internal$/), status: 500 } })] };
+      const internal = { errors: [expect.objectContaining({ message: 'the request failed on our side; it has been logged', extensions: { type: expect.stringMatching(/internal$/), title: 'Internal error', status: 500 } })] };
       await eventually(async () => expect(heard).toContainEqual(internal), { timeoutMs: 5_000, intervalMs: 50 });
       await eventually(async () => expect(api.output()).toMatch(/projectionStatus\.rebuildId failed \(/), { timeoutMs: 5_000, intervalMs: 50 });
     } finally {

@@ -46,7 +46,7 @@ describe('rate limits (API.md: per user, and per IP for anonymous calls, with Re
     const overGraphql = await fetch(`${api.baseUrl}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
     expect(overGraphql.status).toBe(429);
     expect(Number(overGraphql.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(await overGraphql.json()).toMatchObject({ data: null, errors: [{ extensions: { status: 429, type: expect.stringMatching(/rate-limited$/) } }] });
+    expect(await overGraphql.json()).toMatchObject({ data: null, errors: [{ extensions: { status: 429, type: expect.stringMatching(/rate-limited$/), title: 'Too many requests' } }] });
   });
 
   it('appends nothing for a command refused by the limit, and leaves health and metrics outside it', async () => {

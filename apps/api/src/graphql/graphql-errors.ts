@@ -1,6 +1,6 @@
 import { GraphQLError, parse, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
-import { internalProblem, problemOf, problemType } from '../http/problem';
+import { internalProblem, problemOf, problemType, type Problem } from '../http/problem';
 
 /**
  * The answer to a GraphQL request that has errors (mercurius's `errorFormatter`). Refusals keep
@@ -23,7 +23,7 @@ export const graphqlAnswers = (logFailure: (line: string) => void) => (execution
     }
     const problem = problemOf(error.originalError ?? error)?.problem;
     if (problem && error.path === undefined && (execution.data === null || execution.data === undefined)) requestRefusedWith ??= problem.status;
-    if (problem) return [{ ...error.toJSON(), message: problem.detail, extensions: { type: problem.type, status: problem.status, ...(problem.errors ? { errors: problem.errors } : {}) } }];
+    if (problem) return [{ ...error.toJSON(), message: problem.detail, extensions: problemExtensions(problem) }];
     // graphql-js's own refusals have no path in the answer (a resolver's error has) and nothing beneath but graphql-js's own errors (a hook's failure has another).
     if (error.path !== undefined || (error.originalError !== undefined && !(error.originalError instanceof GraphQLError))) return [internalError(error, context, logFailure)];
     refused = true;
@@ -57,11 +57,14 @@ function internalError(error: GraphQLError, context: MercuriusContext, logFailur
   const { reply, request } = context as Partial<Pick<MercuriusContext, 'reply'>> & { request?: { id?: string } };
   logFailure(`${error.path?.join('.') ?? 'the operation'} failed (${(reply?.request ?? request)?.id ?? 'no request id'}): ${cause.stack ?? cause.message}`);
   const problem = internalProblem();
-  return { message: problem.detail, ...(error.locations ? { locations: error.locations } : {}), ...(error.path ? { path: error.path } : {}), extensions: { type: problem.type, status: problem.status } };
+  return { message: problem.detail, ...(error.locations ? { locations: error.locations } : {}), ...(error.path ? { path: error.path } : {}), extensions: problemExtensions(problem) };
 }
 
 const invalidQuery = (error: GraphQLError): GraphQLFormattedError => ({
   message: error.message,
   ...(error.locations ? { locations: error.locations } : {}),
-  extensions: { type: problemType('invalid-query'), status: 400 },
+  extensions: { type: problemType('invalid-query'), title: 'Invalid query', status: 400 },
 });
+
+/** A refusal's problem as a GraphQL error's extensions: what REST answers in its body, but the detail, which is the error's message. */
+export const problemExtensions = ({ type, title, status, errors }: Problem) => ({ type, title, status, ...(errors ? { errors } : {}) });

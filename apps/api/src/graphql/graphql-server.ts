@@ -20,7 +20,7 @@ import { OpenSockets } from '../live/open-sockets';
 import { Orders } from '../orders/orders.service';
 import { Social } from '../social/social.service';
 import { Views } from '../views/views.service';
-import { graphqlAnswers, graphqlTextOnly } from './graphql-errors';
+import { graphqlAnswers, graphqlTextOnly, problemExtensions } from './graphql-errors';
 import { limitRules } from './graphql-limits';
 import { schema } from './schema';
 
@@ -86,7 +86,7 @@ const heldSubscription =
       });
     } catch (error) {
       const problem = problemOf(error)?.problem;
-      throw problem ? new GraphQLError(problem.detail, { extensions: { type: problem.type, status: problem.status } }) : error;
+      throw problem ? new GraphQLError(problem.detail, { extensions: problemExtensions(problem) }) : error;
     }
     if (!running) return stream;
     let ended = false;
