@@ -20,8 +20,8 @@ describe('tidings start', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   });
 
-  const start = (port: number, env: Readonly<Record<string, string>> = {}) => {
-    const process = startTidings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), TIDINGS_PARTITIONS: '2', ...env }, EVERY_ROLE);
+  const start = (port: number, env: Readonly<Record<string, string>> = {}, roles = EVERY_ROLE) => {
+    const process = startTidings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: newTestNamespace(), PORT: String(port), TIDINGS_PARTITIONS: '2', ...env }, roles);
     started.push(process);
     return process;
   };
@@ -32,6 +32,13 @@ describe('tidings start', () => {
     // The API may answer before the other roles' threads report that they run.
     await eventually(() => expect(tidings.output()).toContain('running api, relay, projector, sagas, each on a thread of its own'));
     expect(await stopGracefully(tidings)).toBe(0);
+  });
+
+  it('stops a process of one role as gracefully, saying so when asked and when done, with exit code 0', async () => {
+    const projector = start(0, {}, 'projector');
+    await eventually(() => expect(projector.output()).toMatch(/running products, orders, views, feed, imports as /));
+    expect(await stopGracefully(projector)).toBe(0);
+    expect(projector.output()).toMatch(/SIGTERM: stopping every role[\s\S]*every role has stopped/);
   });
 
   it('listens on the address TIDINGS_HOST gives, and says where', async () => {

@@ -52,13 +52,17 @@ program
     const settings = loadSettings();
     const { migrate } = await import('@tidings/read-models');
     await migrate(settings.databaseUrl);
+    const [{ PinoLogger }, { stopOnSignals, stopWithin }] = await Promise.all([import('@tidings/platform'), import('./start/graceful-stop')]);
+    const logger = new PinoLogger('tidings');
     if (settings.threads === 'per-role' && settings.roles.length > 1) {
-      const [{ runRoleThreads }, { PinoLogger }] = await Promise.all([import('./start/role-threads'), import('@tidings/platform')]);
-      return runRoleThreads(settings, new PinoLogger('tidings'));
+      const { runRoleThreads } = await import('./start/role-threads');
+      return runRoleThreads(settings, logger);
     }
-    // SIGTERM / SIGINT stop the roles gracefully: batches finish, leases and the relay lock are given back.
+    // SIGTERM / SIGINT stop the roles gracefully, as with a thread each; a role still running when time is up ends with the process.
     const { runRoles } = await import('./start/run-roles');
-    (await runRoles(settings)).enableShutdownHooks();
+    const app = await runRoles(settings);
+    let stopping: Promise<void> | undefined;
+    stopOnSignals(logger, () => (stopping ??= stopWithin(settings, logger, () => app.close(), () => process.exit())));
   });
 
 program

@@ -2,13 +2,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LoggerService } from '@nestjs/common';
 import type { Role, Settings } from '@tidings/settings';
+import { stopOnSignals, stopWithin } from './graceful-stop';
 import type { MainThreadMessage } from './role-thread';
-
-/**
- * How long a role may take to stop gracefully before its thread is ended: 30 s, or longer when
- * a checkout drive may wait that long on the payment gateway (the payment timeout, and 10 s).
- */
-const stopTimeoutMs = (settings: Settings) => Math.max(30_000, settings.checkout.paymentTimeoutMs + 10_000);
 
 /**
  * Each role thread's young generation, where V8 puts new objects: 192 MB, that is 64 MB
@@ -35,18 +30,16 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
   const threads = settings.roles.map(startThread);
   let stopping: Promise<void> | undefined;
   const stopAll = () => (stopping ??= stopThreads());
-  const stopThreads = async () => {
-    for (const { worker } of threads) worker.postMessage('stop' satisfies MainThreadMessage);
-    const timeoutMs = stopTimeoutMs(settings);
-    const timeout = setTimeout(() => {
-      // Ended mid-work: what it held (leases, claims) is taken over once their time runs out, and the supervisor is told.
-      logger.warn(`roles still running after ${timeoutMs / 1000} s were ended before they had stopped`, 'tidings');
-      process.exitCode = 1;
-      threads.forEach(({ worker }) => void worker.terminate());
-    }, timeoutMs).unref();
-    await Promise.all(threads.map(({ ended }) => ended));
-    clearTimeout(timeout);
-  };
+  const stopThreads = () =>
+    stopWithin(
+      settings,
+      logger,
+      async () => {
+        for (const { worker } of threads) worker.postMessage('stop' satisfies MainThreadMessage);
+        await Promise.all(threads.map(({ ended }) => ended));
+      },
+      () => threads.forEach(({ worker }) => void worker.terminate()),
+    );
   const runs = ({ worker, ended }: RoleThread) =>
     Promise.race([new Promise((resolve) => worker.once('message', resolve)), ended.then((reason) => Promise.reject(new Error(reason)))]);
   try {
@@ -63,12 +56,7 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
       void stopAll();
     });
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.log(`${signal}: stopping every role`, 'tidings');
-      void stopAll().then(() => logger.log('every role has stopped', 'tidings'));
-    });
-  }
+  stopOnSignals(logger, stopAll);
   logger.log(`running ${settings.roles.join(', ')}, each on a thread of its own`, 'tidings');
 }
 
