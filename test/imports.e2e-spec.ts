@@ -195,6 +195,45 @@ describe('imports: CSV products in chunks on a work queue', () => {
     expect(await count("SELECT count(*) FROM import_rows WHERE sku = 'idem-bb'")).toBe(0);
   });
 
+  it('tells a retry that an upload still streaming in after 30 s is running, rather than letting it take the upload over', async () => {
+    const key = `slow-upload-${Date.now()}`;
+    const encoded = (text: string) => new TextEncoder().encode(text);
+    let sendTheRest!: () => void;
+    const slowly = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoded(`${HEADER}\nslow-1,Lamp,100,1\n`));
+        sendTheRest = () => {
+          controller.enqueue(encoded('slow-2,Lamp,100,2\n'));
+          controller.close();
+        };
+      },
+    });
+    const first = upload(slowly, { 'idempotency-key': key });
+    const claim = async () => (await api.pool.query<{ renewed: boolean }>("SELECT created_at > now() - interval '10 seconds' AS renewed FROM idempotency_keys WHERE key = $1", [key])).rows;
+    await eventually(async () => expect(await claim()).toHaveLength(1));
+    // As if it had been streaming for more than 30 s: the request, still running, renews its claim.
+    await api.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '31 seconds' WHERE key = $1", [key]);
+    await eventually(async () => expect(await claim()).toEqual([{ renewed: true }]), { timeoutMs: 15_000, intervalMs: 200 });
+
+    // Another file under the key, streamed as the first (so nothing tells them apart before it is read), is not merged into the running upload, nor does it take it over.
+    const another = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoded(`${HEADER}\nslow-9,Other,100,9\n`));
+        controller.close();
+      },
+    });
+    const retry = await upload(another, { 'idempotency-key': key });
+    expect(retry.status).toBe(409);
+    expect(((await retry.json()) as { type: string }).type).toMatch(/request-in-progress$/);
+
+    sendTheRest();
+    const answered = await first;
+    expect(answered.status).toBe(202);
+    const { jobId, position } = (await answered.json()) as { jobId: string; position: string };
+    await eventually(async () => expect(await importJob(jobId, position)).toMatchObject({ status: 'completed', totalRows: 2, imported: 2, failed: 0 }), { timeoutMs: 30_000, intervalMs: 200 });
+    expect(await count("SELECT count(*) FROM import_rows WHERE sku = 'slow-9'")).toBe(0);
+  });
+
   it('streams an import’s progress to an importProgress subscription over graphql-ws, for admins only', async () => {
     const graphqlUrl = `${api.baseUrl.replace('http', 'ws')}/graphql`;
     const client = (token: string) => createClient({ url: graphqlUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${token}` } });

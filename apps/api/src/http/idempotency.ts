@@ -6,8 +6,10 @@ import type { Authenticated } from '../auth/access';
 import { problems, problemType, type ProblemError } from './problem';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
-/** A request still unanswered after this long was cut off (a crash): a retry takes it over. */
+/** A request whose claim has not been renewed for this long was cut off (a crash): a retry takes it over. */
 const ABANDONED_AFTER = '30 seconds';
+/** How often a request still running renews its claim: one that takes longer than ABANDONED_AFTER (a large upload) is not taken over. */
+const RENEW_CLAIM_EVERY_MS = 5_000;
 /** What a replay answers besides the body. */
 const REPLAYED_HEADERS = ['x-position', 'etag', 'location', 'content-type'] as const;
 
@@ -34,9 +36,10 @@ function clashedWithStoredEvents(reply: FastifyReply, payload: unknown): boolean
 /**
  * `Idempotency-Key` on POST (API.md), stored in PostgreSQL for 24 h. The first request claims
  * the key; its successful response is stored and replayed to every retry with the same body;
- * another body under the key is 422, a retry while the first still runs 409. A request cut off
- * by a crash is taken over after 30 s under the same command id and time (the first request's),
- * which the command path recognises: its events are not appended twice.
+ * another body under the key is 422, a retry while the first still runs 409 (a running request
+ * renews its claim). A request cut off by a crash is taken over once its claim has not been
+ * renewed for 30 s, under the same command id and time (the first request's), which the command
+ * path recognises: its events are not appended twice.
  */
 export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyRequest, reply: FastifyReply, error: ProblemError) => void) {
   async function preHandler(request: Request, reply: FastifyReply): Promise<FastifyReply | undefined> {
@@ -52,6 +55,7 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
     const streamed = isStreamed(request.body);
     /** The request goes on under the key; a streamed body's content is fingerprinted as its handler reads it. */
     const proceed = (row: ClaimedKey): undefined => {
+      renewWhileRunning(caller, key, reply);
       request.idempotency = {
         caller,
         key,
@@ -99,6 +103,18 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
       return reply;
     }
     return proceed(takenOver.rows[0]);
+  }
+
+  /**
+   * Renews the claim until the request's answer has gone (or its connection closed): a retry
+   * meanwhile is told the request is still running, however long it takes, rather than taking
+   * over a request that is not dead — two uploads of one job, or a different file merged into it.
+   */
+  function renewWhileRunning(caller: string, key: string, reply: FastifyReply): void {
+    const renewing = setInterval(() => {
+      pool.query('UPDATE idempotency_keys SET created_at = now() WHERE caller = $1 AND key = $2 AND status IS NULL', [caller, key]).catch(() => undefined);
+    }, RENEW_CLAIM_EVERY_MS).unref();
+    reply.raw.once('close', () => clearInterval(renewing));
   }
 
   async function onSend(request: Request, reply: FastifyReply, payload: unknown): Promise<unknown> {

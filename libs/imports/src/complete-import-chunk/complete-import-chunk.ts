@@ -6,7 +6,8 @@ export type CompleteImportChunk = Command<'CompleteImportChunk', { jobId: string
 
 /**
  * Records a chunk's outcome once: a chunk recorded before, or a job already ended, changes
- * nothing. The chunk that makes the count whole also completes the job, in the same append —
+ * nothing. The chunk that makes the count whole also completes the job (or fails it, when its
+ * rows do not add up to the file's), in the same append —
  * appended with the version the decision was made on, so two last chunks can never both
  * complete it.
  */
@@ -22,6 +23,10 @@ export const completeImportChunk: Decider<ImportJob, CompleteImportChunk, Import
     }
     const completed: ImportEvent = { type: 'ImportChunkCompleted', data: { jobId, chunk, imported, failed, errors: firstErrors(errors) } };
     if (job.chunksDone.size + 1 < job.chunksTotal) return [completed];
-    return [completed, { type: 'ImportCompleted', data: { jobId, imported: job.imported + imported, failed: job.failed + failed } }];
+    const totals = { imported: job.imported + imported, failed: job.failed + failed };
+    // Every row of the file is counted, imported or failed: rows missing from the count were lost from the stored upload, and the job says so rather than complete without them.
+    const lost = job.totalRows - totals.imported - totals.failed;
+    if (lost > 0) return [completed, { type: 'ImportFailed', data: { jobId, chunk, reason: `${lost} of the file's ${job.totalRows} rows were lost before they were imported: upload the file again` } }];
+    return [completed, { type: 'ImportCompleted', data: { jobId, ...totals } }];
   },
 };

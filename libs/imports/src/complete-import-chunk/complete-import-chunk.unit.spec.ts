@@ -26,6 +26,13 @@ describe('CompleteImportChunk', () => {
       .then([chunkCompleted(1, 7, 3), completed(25, 5)]);
   });
 
+  it('fails the job, rather than complete it, when its chunks counted fewer rows than the file had: rows were lost', () => {
+    spec
+      .given([started(), chunkCompleted(2, 10), chunkCompleted(0, 8, 2)])
+      .when(complete(1, 0))
+      .then([chunkCompleted(1, 0), { type: 'ImportFailed', data: { jobId: 'job-1', chunk: 1, reason: "10 of the file's 30 rows were lost before they were imported: upload the file again" } }]);
+  });
+
   it('counts a chunk once: recorded again, it changes nothing', () => {
     spec.given([started(), chunkCompleted(1, 10)]).when(complete(1, 10)).then([]);
   });
