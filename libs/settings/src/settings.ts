@@ -86,7 +86,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Sett
     throw new SettingsError(`TIDINGS_NAMESPACE must be 1-32 characters of [A-Za-z0-9_-], not "${namespace}"`);
   }
   return {
-    databaseUrl: url('DATABASE_URL', env.DATABASE_URL ?? DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+    databaseUrl: databaseUrl(env.DATABASE_URL ?? DEFAULT_DATABASE_URL),
     natsUrl: natsServers(env.NATS_URL ?? DEFAULT_NATS_URL),
     ...(env.NATS_CREDS_FILE ? { natsCredsFile: readableFile('NATS_CREDS_FILE', env.NATS_CREDS_FILE) } : {}),
     logLevel: oneOf('LOG_LEVEL', env.LOG_LEVEL ?? 'info', LOG_LEVELS),
@@ -106,7 +106,7 @@ export function loadSettings(environment: NodeJS.ProcessEnv = process.env): Sett
       perUser: integer('TIDINGS_RATE_LIMIT_USER', env.TIDINGS_RATE_LIMIT_USER ?? '6000', 1, 10_000_000),
       perIp: integer('TIDINGS_RATE_LIMIT_IP', env.TIDINGS_RATE_LIMIT_IP ?? '6000', 1, 10_000_000),
     },
-    allowedOrigins: (env.TIDINGS_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    allowedOrigins: (env.TIDINGS_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean).map(browserOrigin),
     trustProxy: env.TIDINGS_TRUST_PROXY === undefined ? false : trustedProxies(env.TIDINGS_TRUST_PROXY),
     checkout: {
       paymentTimeoutMs: integer('CHECKOUT_PAYMENT_TIMEOUT_MS', env.CHECKOUT_PAYMENT_TIMEOUT_MS ?? '30000', 100, 3_600_000),
@@ -149,6 +149,31 @@ const url = (name: string, value: string, protocols: readonly string[]): string 
   if (!parsed || !protocols.includes(parsed.protocol)) {
     throw new SettingsError(`${name} must be a URL starting ${protocols.map((protocol) => `${protocol}//`).join(' or ')}${parsed ? `, not ${parsed.protocol}//` : ''}`);
   }
+  return value;
+};
+
+/** DATABASE_URL: a PostgreSQL URL that names its database, its user and password percent-encoded. */
+const databaseUrl = (value: string): string => {
+  const { pathname, username, password } = new URL(url('DATABASE_URL', value, ['postgres:', 'postgresql:']));
+  if (pathname.length <= 1) throw new SettingsError('DATABASE_URL must name a database, as in postgres://postgres@127.0.0.1:5432/tidings');
+  try {
+    decodeURIComponent(username + password);
+  } catch {
+    throw new SettingsError("DATABASE_URL's user and password must be percent-encoded (a % as %25)");
+  }
+  return value;
+};
+
+/** An Origin as a browser sends it (scheme, host and port, nothing after): compared as it is, so `https://app.example/` would match no browser. */
+const browserOrigin = (value: string): string => {
+  let origin: string | undefined;
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') origin = parsed.origin;
+  } catch {
+    // answered below
+  }
+  if (origin !== value) throw new SettingsError(`TIDINGS_ALLOWED_ORIGINS must list origins as browsers send them (https://app.example.com, http://localhost:5173), not "${value}"`);
   return value;
 };
 

@@ -120,6 +120,10 @@ describe('loadSettings', () => {
     expect(() => loadSettings({ NATS_URL: 'ws://nats-1:8080' })).toThrow(/NATS_URL must be a URL starting nats:\/\/ or tls:\/\//);
   });
 
+  it('takes the browser origins TIDINGS_ALLOWED_ORIGINS lists, as browsers send them', () => {
+    expect(loadSettings({ TIDINGS_ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:5173' }).allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+  });
+
   it('runs every role on the main thread when TIDINGS_THREADS says single', () => {
     expect(loadSettings({ TIDINGS_THREADS: 'single' }).threads).toBe('single');
   });
@@ -129,6 +133,11 @@ describe('loadSettings', () => {
     [{ EVENT_STORE: 'eventstoredb' }, /needs EVENTSTORE_URL/],
     [{ DATABASE_URL: 'not a url' }, /DATABASE_URL must be a URL starting postgres:\/\/ or postgresql:\/\//],
     [{ DATABASE_URL: 'http://127.0.0.1:5432/tidings' }, /DATABASE_URL must be a URL starting postgres:\/\//],
+    [{ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/' }, /DATABASE_URL must name a database, as in postgres:\/\/postgres@127.0.0.1:5432\/tidings/],
+    [{ DATABASE_URL: 'postgres://postgres:100%@127.0.0.1:5432/tidings' }, /DATABASE_URL's user and password must be percent-encoded/],
+    [{ TIDINGS_ALLOWED_ORIGINS: 'https://app.example/' }, /TIDINGS_ALLOWED_ORIGINS must list origins as browsers send them .*, not "https:\/\/app.example\/"/],
+    [{ TIDINGS_ALLOWED_ORIGINS: 'https://app.example, app.example' }, /not "app.example"/],
+    [{ TIDINGS_ALLOWED_ORIGINS: 'ftp://files.example' }, /TIDINGS_ALLOWED_ORIGINS must list origins/],
     [{ NATS_URL: 'http://127.0.0.1:4222' }, /NATS_URL must be a URL starting nats:\/\//],
     [{ NATS_URL: 'nats://127.0.0.1:4222,nats://' }, /NATS_URL must/],
     [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'notaurl' }, /EVENTSTORE_URL must be an EventStoreDB connection string starting esdb:\/\//],

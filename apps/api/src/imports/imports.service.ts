@@ -23,9 +23,10 @@ import { Commands } from '../http/command-context';
 import { parseInput, uuidId } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
+import { importChannelId } from '../live/channels';
 
 const JOB_ID = uuidId('a job id as POST /imports/products answered it');
-const CHANNEL_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'X-Channel-Id is 1-64 characters of [A-Za-z0-9_-]');
+const CHANNEL_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'X-Channel-Id is 1-64 characters of [A-Za-z0-9_-]').transform(importChannelId);
 const jobQuery = z.strictObject({ minPosition: z.string().optional() });
 
 /** Rows read from the upload and stored at a time: all of the file that is in memory at once. */

@@ -17,6 +17,11 @@ export const channelParts = (channel: string): [string, string | undefined] => {
  * order's owner (`orderOwner`, looked up by the caller of this) and admins; `projection:<name>`
  * and `import:<jobId>` are for admins. Other users' resources answer 404, as on REST.
  */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An import's channel id: its job id, a UUID read without regard to case (in lowercase, as jobs are named), or its X-Channel-Id as given. */
+export const importChannelId = (id: string): string => (UUID.test(id) ? id.toLowerCase() : id);
+
 export function grantChannel(channel: string, caller: Principal, orderOwner?: string): ChannelGrant {
   const isAdmin = caller.roles.includes('admin');
   if (channel === 'feed') return { channel: `feed:${caller.userId}` };
@@ -24,6 +29,6 @@ export function grantChannel(channel: string, caller: Principal, orderOwner?: st
   if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return { refused: 404, detail: `no channel "${channel}"` };
   // An order id is a UUID, read without regard to case: its channel is the one the sagas publish on, in lowercase.
   if (kind === 'order') return orderOwner !== undefined && (isAdmin || orderOwner === caller.userId) ? { channel: `order:${id.toLowerCase()}` } : { refused: 404, detail: `no order ${id}` };
-  if (kind === 'projection' || kind === 'import') return isAdmin ? { channel } : { refused: 403, detail: `${kind} channels are for admins` };
+  if (kind === 'projection' || kind === 'import') return isAdmin ? { channel: `${kind}:${kind === 'import' ? importChannelId(id) : id}` } : { refused: 403, detail: `${kind} channels are for admins` };
   return { refused: 404, detail: `no channel "${channel}"` };
 }
