@@ -45,6 +45,25 @@ describe('tidings projections and dlq', () => {
     for (const row of rows) expect([row.on_hand, row.reserved]).toEqual([expected.get(row.sku)?.onHand, expected.get(row.sku)?.reserved]);
   });
 
+  it('neither migrates nor reads a database this build’s migrations have not reached: it names what is pending', async () => {
+    const { rows } = await pool.query<{ timestamp: string; name: string }>('SELECT timestamp, name FROM tidings_migrations ORDER BY timestamp DESC LIMIT 1');
+    const [newest] = rows;
+    await pool.query('DELETE FROM tidings_migrations WHERE name = $1', [newest.name]);
+    try {
+      for (const command of [['projections', 'list'], ['sagas', 'list'], ['dlq', 'list']]) {
+        await expect(tidings(...command)).resolves.toEqual({
+          code: 1,
+          stdout: '',
+          stderr: `tidings: the database has not been migrated to this build (${newest.name} pending): run tidings migrate first, as the release's notes say (some migrations want the projectors stopped)\n`,
+        });
+      }
+      expect((await pool.query('SELECT 1 FROM tidings_migrations WHERE name = $1', [newest.name])).rowCount).toBe(0);
+    } finally {
+      await pool.query('INSERT INTO tidings_migrations (timestamp, name) VALUES ($1, $2)', [newest.timestamp, newest.name]);
+    }
+    expect(await tidings('sagas', 'list', '--json')).toMatchObject({ code: 0 });
+  });
+
   it('says when NATS does not answer that the lag it shows is counted from positions', async () => {
     const env = { ...process.env, DATABASE_URL: database.url, TIDINGS_NAMESPACE: newTestNamespace(), NATS_URL: 'nats://127.0.0.1:1' };
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'projections', 'list'], { env });

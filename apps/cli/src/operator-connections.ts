@@ -1,16 +1,22 @@
 import { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
 import { openEventStore } from '@tidings/event-store';
-import { migrate, type Projection } from '@tidings/read-models';
+import { pendingMigrations, type Projection } from '@tidings/read-models';
 import { loadSettings, type Settings } from '@tidings/settings';
 import { projectionCatalog } from '@tidings/apps-projector';
 
 export type OperatorConnections = Readonly<{ settings: Settings; pool: Pool; store: EventStore }>;
 
-/** Opens what an operator command needs on a migrated database (which it does not create), and closes it afterwards. */
+/**
+ * Opens what an operator command needs on a database migrated to this build's schema, and closes
+ * it afterwards. It neither creates nor migrates the database: an operator looking at a running
+ * deployment with a newer CLI must not change its schema under it (some migrations want the
+ * projectors stopped first); `tidings migrate` does that when asked.
+ */
 export async function withOperatorConnections<T>(work: (connections: OperatorConnections) => Promise<T>): Promise<T> {
   const settings = loadSettings();
-  await migrate(settings.databaseUrl, { create: false });
+  const pending = await pendingMigrations(settings.databaseUrl);
+  if (pending.length) throw new SchemaBehind(`the database has not been migrated to this build (${pending.join(', ')} pending): run tidings migrate first, as the release's notes say (some migrations want the projectors stopped)`);
   // Pipelining, as the roles' pools: projections (a rebuild's, a dead letter's replay) send statements together.
   const pool = new Pool({ connectionString: settings.databaseUrl, max: 4, application_name: 'tidings-cli', pipeline: true });
   const store = openEventStore(settings);
@@ -20,6 +26,10 @@ export async function withOperatorConnections<T>(work: (connections: OperatorCon
     await store.close();
     await pool.end();
   }
+}
+
+export class SchemaBehind extends Error {
+  override readonly name = 'SchemaBehind';
 }
 
 export class UnknownProjection extends Error {

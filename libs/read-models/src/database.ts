@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { DATABASE_CONNECT_TIMEOUT_MS } from '@tidings/settings';
 import { migrations } from '@tidings/migrations';
+import { isUndefinedTable } from './transaction';
 
 // A bigint, passed as text: JavaScript numbers cannot hold it exactly.
 const MIGRATION_LOCK = '7305014520460374434';
@@ -34,6 +35,24 @@ export async function migrate(databaseUrl: string, { create = true }: Readonly<{
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
     await lock.end();
+  }
+}
+
+/**
+ * The migrations of this build the existing database named by the URL has not applied (oldest
+ * first): none when its schema is this build's, or newer.
+ */
+export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
+  await existingDatabase(databaseUrl);
+  const client = await connectClient(databaseUrl);
+  try {
+    const applied = await client.query<{ name: string }>('SELECT name FROM tidings_migrations').then(
+      ({ rows }) => new Set(rows.map((row) => row.name)),
+      (error: unknown) => (isUndefinedTable(error) ? new Set<string>() : Promise.reject(error)),
+    );
+    return migrations.map((migration) => new migration().name ?? migration.name).filter((name) => !applied.has(name));
+  } finally {
+    await client.end();
   }
 }
 
