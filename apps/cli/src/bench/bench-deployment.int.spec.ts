@@ -1,0 +1,42 @@
+import { connect } from 'nats';
+import { Client } from 'pg';
+import { databaseName, withDatabase } from '@tidings/read-models';
+import { loadSettings } from '@tidings/settings';
+import { newTestNamespace, testNatsUrl, useTestDatabase } from '@tidings/testing';
+import { benchSettings, emptyBenchDeployment } from './bench-deployment';
+
+describe('the bench’s deployment', () => {
+  const { database } = useTestDatabase();
+
+  it('is a database and namespace beside the configured ones, emptied before a run without touching anyone else’s', async () => {
+    const namespace = newTestNamespace();
+    const settings = loadSettings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: namespace });
+    const bench = benchSettings(settings);
+    expect(databaseName(bench.databaseUrl)).toBe(`${database.name}_bench`);
+    expect(bench.namespace).toBe(`${namespace.slice(0, 26)}_bench`);
+
+    // What an earlier run left, and what is not the bench's: the deployment's own stream, and a namespace whose name begins as the bench's.
+    const admin = new Client({ connectionString: withDatabase(database.url, 'postgres') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${database.name}_bench"`);
+    const nats = await connect({ servers: testNatsUrl() });
+    const jsm = await nats.jetstreamManager();
+    const streamOf = (ns: string) => `${ns.toUpperCase().replaceAll('-', '_')}_EVENTS`;
+    const kept = [streamOf(namespace), streamOf(`${bench.namespace}_x`)];
+    for (const name of [...kept, streamOf(bench.namespace), `${bench.namespace.toUpperCase()}_WORK_IMPORTS`]) await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    await (await nats.jetstream().views.kv(`${bench.namespace}_config`)).put('NL', '0.21');
+    try {
+      await emptyBenchDeployment(bench);
+
+      expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [`${database.name}_bench`])).rowCount).toBe(0);
+      const left: string[] = [];
+      for await (const { config } of jsm.streams.list()) left.push(config.name);
+      expect(left).toEqual(expect.arrayContaining(kept));
+      expect(left.filter((name) => name.toLowerCase().includes(bench.namespace.toLowerCase()) && !kept.includes(name))).toEqual([]);
+    } finally {
+      for (const name of kept) await jsm.streams.delete(name).catch(() => undefined);
+      await nats.close();
+      await admin.end();
+    }
+  });
+});
