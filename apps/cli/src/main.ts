@@ -38,10 +38,10 @@ program
   })
   .option('--json', 'one JSON object per line on stdout')
   .action(async (workload: string, options: { json?: boolean }) => {
-    // On a database and namespace of its own, emptied first: nothing of it reaches the deployment's.
-    const { benchSettings, emptyBenchDeployment } = await import('./bench/bench-deployment');
+    // On a database and namespace of its own, emptied and migrated first: nothing of it reaches the deployment's.
+    const { benchSettings, resetBenchDeployment } = await import('./bench/bench-deployment');
     const settings = benchSettings(loadSettings());
-    await emptyBenchDeployment(settings);
+    await resetBenchDeployment(settings);
     const report = (results: readonly BenchResult[]) => results.forEach((result) => print(options.json ? JSON.stringify(result) : describeResult(result)));
     // What this machine charges for a core's work and a round trip, before the workload loads it: figures from two machines compare only beside these.
     report(await (await import('./bench/machine-speed')).measureMachineSpeed(settings));

@@ -3,12 +3,12 @@ import { Client } from 'pg';
 import { databaseName, withDatabase } from '@tidings/read-models';
 import { loadSettings } from '@tidings/settings';
 import { newTestNamespace, testNatsUrl, useTestDatabase } from '@tidings/testing';
-import { benchSettings, emptyBenchDeployment } from './bench-deployment';
+import { benchSettings, resetBenchDeployment } from './bench-deployment';
 
 describe('the bench’s deployment', () => {
   const { database } = useTestDatabase();
 
-  it('is a database and namespace beside the configured ones, emptied before a run without touching anyone else’s', async () => {
+  it('is a database and namespace beside the configured ones, emptied and migrated before a run without touching anyone else’s', async () => {
     const namespace = newTestNamespace();
     const settings = loadSettings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: namespace });
     const bench = benchSettings(settings);
@@ -19,6 +19,10 @@ describe('the bench’s deployment', () => {
     const admin = new Client({ connectionString: withDatabase(database.url, 'postgres') });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${database.name}_bench"`);
+    const earlierRun = new Client({ connectionString: bench.databaseUrl });
+    await earlierRun.connect();
+    await earlierRun.query('CREATE TABLE left_by_an_earlier_run (n int)');
+    await earlierRun.end();
     const nats = await connect({ servers: testNatsUrl() });
     const jsm = await nats.jetstreamManager();
     const streamOf = (ns: string) => `${ns.toUpperCase().replaceAll('-', '_')}_EVENTS`;
@@ -26,9 +30,14 @@ describe('the bench’s deployment', () => {
     for (const name of [...kept, streamOf(bench.namespace), `${bench.namespace.toUpperCase()}_WORK_IMPORTS`]) await jsm.streams.add({ name, subjects: [`${name}.>`] });
     await (await nats.jetstream().views.kv(`${bench.namespace}_config`)).put('NL', '0.21');
     try {
-      await emptyBenchDeployment(bench);
+      await resetBenchDeployment(bench);
 
-      expect((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [`${database.name}_bench`])).rowCount).toBe(0);
+      const fresh = new Client({ connectionString: bench.databaseUrl });
+      await fresh.connect();
+      const tables = (await fresh.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")).rows.map((row) => row.name);
+      await fresh.end();
+      expect(tables).toContain('events');
+      expect(tables).not.toContain('left_by_an_earlier_run');
       const left: string[] = [];
       for await (const { config } of jsm.streams.list()) left.push(config.name);
       expect(left).toEqual(expect.arrayContaining(kept));
@@ -36,6 +45,7 @@ describe('the bench’s deployment', () => {
     } finally {
       for (const name of kept) await jsm.streams.delete(name).catch(() => undefined);
       await nats.close();
+      await admin.query(`DROP DATABASE IF EXISTS "${database.name}_bench" WITH (FORCE)`);
       await admin.end();
     }
   });

@@ -1,6 +1,6 @@
 import { IMPORT_WORK_QUEUE } from '@tidings/imports';
 import { connectNats, eventTopology, workQueueOf } from '@tidings/messaging';
-import { connectClient, databaseName, quoteIdentifier, withDatabase } from '@tidings/read-models';
+import { connectClient, databaseName, migrate, quoteIdentifier, withDatabase } from '@tidings/read-models';
 import type { Settings } from '@tidings/settings';
 
 /**
@@ -14,11 +14,11 @@ export function benchSettings(settings: Settings): Settings {
 }
 
 /**
- * Empties the bench's database and JetStream streams before a run: each run starts from nothing
- * rather than from what the last one left (JetStream keeps every stream, and a server holding
- * earlier runs' streams gave the views bench a fifth fewer views a second).
+ * Empties the bench's database (created again, migrated) and JetStream streams before a run: each
+ * run starts from nothing rather than from what the last one left (JetStream keeps every stream,
+ * and a server holding earlier runs' streams gave the views bench a fifth fewer views a second).
  */
-export async function emptyBenchDeployment(settings: Settings): Promise<void> {
+export async function resetBenchDeployment(settings: Settings): Promise<void> {
   const admin = await connectClient(withDatabase(settings.databaseUrl, 'postgres'));
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(databaseName(settings.databaseUrl))} WITH (FORCE)`);
@@ -34,4 +34,5 @@ export async function emptyBenchDeployment(settings: Settings): Promise<void> {
   } finally {
     await nats.close();
   }
+  await migrate(settings.databaseUrl);
 }
