@@ -163,6 +163,8 @@ describe('imports: CSV products in chunks on a work queue', () => {
       [await upload(big), 413, /at most 8388608 bytes/],
       [await upload(streamed(big)), 413, /at most 8388608 bytes/],
       [await upload('{"sku":"mug"}', { 'content-type': 'application/json' }), 415, /text\/csv/],
+      [await upload(new Blob([Buffer.from(`${HEADER}\nmug,Caf`), Buffer.from([0xe9]), Buffer.from(',100,1\n')]).stream()), 400, /not UTF-8 text/],
+      [await upload(`${HEADER}\nmug,Mug,100,1\n`, { 'content-type': 'text/csv; charset=iso-8859-1' }), 415, /CSV files are UTF-8, not iso-8859-1/],
       [await upload(`${HEADER}\nmug,Mug,100,1\n`, { 'x-channel-id': 'not a channel' }), 400, /X-Channel-Id/],
     ];
     for (const [response, status, detail] of refusals) {

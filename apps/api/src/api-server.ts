@@ -16,7 +16,7 @@ import { serveGraphql } from './graphql/graphql-server';
 import { serveLiveGateway } from './live/live-gateway';
 import { problems } from './http/problem';
 import { answerClientError, sendProblem } from './http/problem.filter';
-import { utf8Body } from './http/utf8-body';
+import { requireUtf8, utf8Body } from './http/utf8-body';
 import { Metrics } from './operations/metrics';
 
 /** API.md: bodies over 1 MiB are refused with 413. */
@@ -62,9 +62,15 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   // creates the application without Nest's parsers, so no form is read as a body either: both are 415.
   fastify.removeContentTypeParser('text/plain');
   // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole); only the import takes one.
-  fastify.addContentTypeParser('text/csv', (request, payload, done) =>
-    request.routeOptions.url === CSV_ROUTE ? done(null, payload) : done(Object.assign(new Error(`only POST ${CSV_ROUTE} takes text/csv; send JSON`), { statusCode: 415 })),
-  );
+  fastify.addContentTypeParser('text/csv', (request, payload, done) => {
+    if (request.routeOptions.url !== CSV_ROUTE) return done(Object.assign(new Error(`only POST ${CSV_ROUTE} takes text/csv; send JSON`), { statusCode: 415 }));
+    try {
+      requireUtf8(request.headers['content-type'], 'CSV files');
+    } catch (refused) {
+      return done(refused as Error);
+    }
+    return done(null, payload);
+  });
   // Fastify's JSON parser, on text read strictly as UTF-8 (utf8Body).
   const parseJsonText = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');

@@ -63,9 +63,11 @@ program
     }
     // SIGTERM / SIGINT stop the roles gracefully, as with a thread each; a role still running when time is up ends with the process.
     const { runRoles } = await import('./start/run-roles');
-    const app = await runRoles(settings);
+    const app = runRoles(settings);
     let stopping: Promise<void> | undefined;
-    stopOnSignals(logger, () => (stopping ??= stopWithin(settings, logger, () => app.close(), () => process.exit())));
+    // Heard from the start: a signal while the roles start stops them once they have.
+    stopOnSignals(logger, () => (stopping ??= stopWithin(settings, logger, async () => (await app).close(), () => process.exit())));
+    await app;
   });
 
 program

@@ -42,12 +42,21 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
     );
   const runs = ({ worker, ended }: RoleThread) =>
     Promise.race([new Promise((resolve) => worker.once('message', resolve)), ended.then((reason) => Promise.reject(new Error(reason)))]);
+  // Heard from the start: a signal while the roles start stops them as it would once they run.
+  let signalled = false;
+  stopOnSignals(logger, () => {
+    signalled = true;
+    return stopAll();
+  });
   try {
     await Promise.all(threads.map(runs));
   } catch (error) {
     await stopAll();
+    // A role that ended because it was asked to is no failure.
+    if (signalled) return;
     throw error;
   }
+  if (signalled) return;
   for (const { ended } of threads) {
     void ended.then((reason) => {
       if (stopping) return;
@@ -56,7 +65,6 @@ export async function runRoleThreads(settings: Settings, logger: LoggerService):
       void stopAll();
     });
   }
-  stopOnSignals(logger, stopAll);
   logger.log(`running ${settings.roles.join(', ')}, each on a thread of its own`, 'tidings');
 }
 

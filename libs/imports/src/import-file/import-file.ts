@@ -33,8 +33,8 @@ const CSV_OPTIONS: Options = {
 
 /**
  * The data rows of an uploaded CSV file, read as it streams in, in batches: the header must be
- * exactly `sku,name,priceCents,quantity`. A file that is not CSV text (a quoting error, a NUL
- * byte, a record over 64 KiB or over 100 fields), has another header or grows past `maxBytes` throws
+ * exactly `sku,name,priceCents,quantity`. A file that is not CSV text (bytes that are not UTF-8, a
+ * quoting error, a NUL byte, a record over 64 KiB or over 100 fields), has another header or grows past `maxBytes` throws
  * InvalidImportFile or ImportFileTooLarge — possibly after some batches were handed on, which
  * the caller therefore keeps uncommitted until the end. Rows with the wrong number of fields
  * are handed on as they are: they are the row's error, not the file's.
@@ -42,9 +42,9 @@ const CSV_OPTIONS: Options = {
 export async function* importFileRows(body: Readable, { maxBytes, batchRows }: ImportFileLimits): AsyncGenerator<FileRow[]> {
   const parser = parse(CSV_OPTIONS);
   const limited = body.pipe(byteLimit(maxBytes));
-  body.on('error', (error) => parser.destroy(error));
-  limited.on('error', (error) => parser.destroy(error));
-  limited.pipe(parser);
+  const text = limited.pipe(utf8Only());
+  for (const stage of [body, limited, text]) stage.on('error', (error) => parser.destroy(error));
+  text.pipe(parser);
   let batch: FileRow[] = [];
   let header = true;
   try {
@@ -68,6 +68,7 @@ export async function* importFileRows(body: Readable, { maxBytes, batchRows }: I
   } finally {
     body.unpipe(limited);
     limited.destroy();
+    text.destroy();
     parser.destroy();
   }
   if (header) throw new InvalidImportFile(`the file is empty; its first line must be ${IMPORT_HEADER.join(',')}`);
@@ -96,6 +97,33 @@ function byteLimit(maxBytes: number): Transform {
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       seen += chunk.length;
       done(seen > maxBytes ? new ImportFileTooLarge(maxBytes) : null, chunk);
+    },
+  });
+}
+
+/**
+ * Passes bytes on while they are UTF-8, then fails with InvalidImportFile: read leniently, bytes of
+ * another encoding would be stored as U+FFFD in the products' names for good.
+ */
+function utf8Only(): Transform {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let offset = 0;
+  const checked = (decode: () => void): Error | null => {
+    try {
+      decode();
+      return null;
+    } catch {
+      return new InvalidImportFile(`the file is not UTF-8 text (bytes from about ${offset} on are not): save it as UTF-8`);
+    }
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+      const error = checked(() => decoder.decode(chunk, { stream: true }));
+      offset += chunk.length;
+      done(error, chunk);
+    },
+    flush(done: TransformCallback) {
+      done(checked(() => decoder.decode()));
     },
   });
 }

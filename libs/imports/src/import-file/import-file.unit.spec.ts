@@ -38,6 +38,16 @@ describe('reading an import file', () => {
     expect(await read(`sku,name,priceCents,quantity\n${','.repeat(99)}\n`)).toEqual([[{ line: 2, fields: Array(100).fill('') }]]);
   });
 
+  it('refuses a file that is not UTF-8, wherever its bytes stop being so, and reads one that is, characters split across pieces', async () => {
+    const latin1 = Buffer.concat([Buffer.from('sku,name,priceCents,quantity\nmug,Caf'), Buffer.from([0xe9]), Buffer.from(',100,1\n')]);
+    await expect(read(latin1)).rejects.toThrow(/the file is not UTF-8 text .*: save it as UTF-8/);
+    await expect(read(Buffer.concat([Buffer.from('sku,name,priceCents,quantity\nmug,A'), Buffer.from([0xff, 0xfe]), Buffer.from('B,100,1\n')]))).rejects.toThrow(InvalidImportFile);
+    // A character cut off at the end of the file.
+    await expect(read(Buffer.concat([Buffer.from('sku,name,priceCents,quantity\nmug,Mug,100,1\n'), Buffer.from([0xe2, 0x82])]))).rejects.toThrow(/not UTF-8/);
+    // Pieces of 7 bytes cut "Café ☕ 𝄞" inside its characters.
+    expect(await read('sku,name,priceCents,quantity\nmug,Café ☕ 𝄞,100,1\n')).toEqual([[{ line: 2, fields: ['mug', 'Café ☕ 𝄞', '100', '1'] }]]);
+  });
+
   it('refuses a file past its size limit', async () => {
     const rows = Array.from({ length: 100 }, (_, index) => `sku-${index},Mug,100,1`).join('\n');
     await expect(read(`sku,name,priceCents,quantity\n${rows}\n`, { maxBytes: 1_000 })).rejects.toThrow(ImportFileTooLarge);
