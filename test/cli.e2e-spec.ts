@@ -120,6 +120,9 @@ describe('tidings token', () => {
     expect(await token('--sub', 'ops', '--roles', 'admin, admin,customer')).toMatchObject({ code: 0, claims: { sub: 'ops', roles: ['admin', 'customer'] } });
     expect(await token('--sub', 'someone')).toMatchObject({ code: 0, claims: { roles: ['customer'] } });
     expect(await token('--sub', 'ops', '--roles', ' , ')).toMatchObject({ code: 1, stderr: expect.stringMatching(/at least one role/) });
+    // Commander's refusals are one line too, with its suggestion and where the usage is.
+    expect(await token('--sub', 'ops', '--rolez', 'admin')).toEqual({ code: 1, claims: undefined, stderr: "tidings: unknown option '--rolez' (Did you mean --roles?) (add --help for the usage)\n" });
+    expect(await token()).toEqual({ code: 1, claims: undefined, stderr: "tidings: required option '--sub <id>' not specified (add --help for the usage)\n" });
     expect(await token('--sub', 'ops', '--roles', 'boss')).toMatchObject({ code: 1, stderr: 'tidings: unknown roles: boss; roles are customer, admin\n' });
   });
 });

@@ -15,8 +15,8 @@ import { print, printed } from './output';
 const program = new Command()
   .name('tidings')
   .description('Run and operate Tidings: start its processes, migrate, inspect and rebuild projections, dead letters, sagas, benchmarks, a demo data set.')
-  // A wrong argument gets its one-line reason and where the usage is, not the whole help.
-  .showHelpAfterError('(add --help for the usage)');
+  // A wrong argument gets one line, as every other failure: its reason (and commander's suggestion) and where the usage is, not the whole help.
+  .configureOutput({ outputError: (message, write) => write(`tidings: ${oneLine(message.replace(/^error: /, ''))} (add --help for the usage)\n`) });
 
 program
   .command('migrate')
@@ -117,6 +117,13 @@ main().catch((error: unknown) => {
   process.stderr.write(`tidings: ${reason(error)}\n`);
   process.exit(1);
 });
+
+const oneLine = (text: string): string =>
+  text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
 
 /** One line an operator can act on. */
 function reason(error: unknown): string {
