@@ -115,7 +115,13 @@ async function jetStreamBacklogs(settings: Settings, projections: readonly Proje
     return undefined;
   }
   try {
-    return await groupBacklogsIfKnown(nats, eventTopology(settings.namespace, settings.partitions), projections.map(consumerGroupOf));
+    const topology = eventTopology(settings.namespace, settings.partitions);
+    const backlogs = await groupBacklogsIfKnown(nats, topology, projections.map(consumerGroupOf));
+    // A mistyped TIDINGS_NAMESPACE looks like this too: said, rather than lag quietly counted another way.
+    if (!backlogs || backlogs.unapplied.size === 0) {
+      process.stderr.write(`no projector consumes from ${topology.stream} (TIDINGS_NAMESPACE=${settings.namespace}) yet: lag is counted from positions, events of other categories included\n`);
+    }
+    return backlogs;
   } finally {
     await nats.close();
   }
