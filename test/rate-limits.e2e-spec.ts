@@ -1,3 +1,4 @@
+import { eventually } from '@tidings/testing';
 import { useTidingsApi } from './api-harness';
 
 /** The statuses of `count` GETs of /products, one after another. */
@@ -34,8 +35,9 @@ describe('rate limits (API.md: per user, and per IP for anonymous calls, with Re
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await refused.json()).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/) });
-    // No proxy is trusted by default: a client cannot name another address for itself.
+    // No proxy is trusted by default: a client cannot name another address for itself, and an operator is told a proxy seems to be in front.
     expect(await statusesOf(api.baseUrl, 1, { 'x-forwarded-for': '198.51.100.1' })).toEqual([429]);
+    await eventually(() => expect(api.output()).toMatch(/requests come through a proxy at 127\.0\.0\.1 \(X-Forwarded-For\) that TIDINGS_TRUST_PROXY does not name/));
   });
 
   it('counts each user on their own, not by the IP they share', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { Logger } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
@@ -35,7 +36,7 @@ const CSV_ROUTE = '/imports/products';
 export const apiAdapter = (settings: Settings): FastifyAdapter =>
   new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
-    trustProxy: trustedProxies(settings.trustProxy),
+    trustProxy: fastifyTrust(settings.trustProxy),
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
@@ -44,8 +45,22 @@ export const apiAdapter = (settings: Settings): FastifyAdapter =>
     clientErrorHandler: answerClientError,
   });
 
-/** Fastify's trust: the proxies named, or the first `hops` addresses before the API's (as Fastify reads a number). */
-const trustedProxies = (trust: Settings['trustProxy']) => (typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust && [...trust]);
+/** TIDINGS_TRUST_PROXY as Fastify takes it: a hop count as the function Fastify makes of a number (which Nest's adapter type does not take). */
+const fastifyTrust = (trust: Settings['trustProxy']) => (typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust && [...trust]);
+
+/**
+ * Says once, at warn level, that requests come through a proxy (they carry X-Forwarded-For) that
+ * TIDINGS_TRUST_PROXY does not name: every client behind it is then one address, to the rate
+ * limits for anonymous calls and to the graphql-ws sockets an address may hold.
+ */
+function warnOfUntrustedProxy(logger: Logger) {
+  let warned = false;
+  return async (request: FastifyRequest) => {
+    if (warned || request.headers['x-forwarded-for'] === undefined) return;
+    warned = true;
+    logger.warn(`requests come through a proxy at ${request.ip} (X-Forwarded-For) that TIDINGS_TRUST_PROXY does not name: its clients count as one address to the limits per address`);
+  };
+}
 
 /**
  * What runs around every route, in Fastify hooks: authentication (before rate limiting, which
@@ -87,6 +102,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   fastify.addHook('onRequest', async (request) => {
     if (/^application\/graphql\b/i.test(request.headers['content-type'] ?? '')) throw Object.assign(new Error('send GraphQL queries as application/json'), { statusCode: 415 });
   });
+  if (settings.trustProxy === false) fastify.addHook('onRequest', warnOfUntrustedProxy(new Logger('api')));
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));
   await fastify.register(rateLimit, {
     global: true,

@@ -12,6 +12,20 @@ import { print, printed } from './output';
  * loading all of Tidings first (1.5 s of CPU) delayed each start and restart by that much.
  */
 
+/** Commander's message, which may run to several lines (a suggestion), as one. */
+const oneLine = (text: string): string =>
+  text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+
+/**
+ * Once the roles have stopped, the process ends within a second even if a library left a handle
+ * open (Nest's shutdown hooks used to end it by raising the signal again).
+ */
+const exitOnceStopped = () => void setTimeout(() => process.exit(), 1_000).unref();
+
 const program = new Command()
   .name('tidings')
   .description('Run and operate Tidings: start its processes, migrate, inspect and rebuild projections, dead letters, sagas, benchmarks, a demo data set.')
@@ -66,7 +80,7 @@ program
     const app = runRoles(settings);
     let stopping: Promise<void> | undefined;
     // Heard from the start: a signal while the roles start stops them once they have.
-    stopOnSignals(logger, () => (stopping ??= stopWithin(settings, logger, async () => (await app).close(), () => process.exit())));
+    stopOnSignals(logger, () => (stopping ??= stopWithin(settings, logger, async () => (await app).close(), () => process.exit()).finally(exitOnceStopped)));
     await app;
   });
 
@@ -117,13 +131,6 @@ main().catch((error: unknown) => {
   process.stderr.write(`tidings: ${reason(error)}\n`);
   process.exit(1);
 });
-
-const oneLine = (text: string): string =>
-  text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(' ');
 
 /** One line an operator can act on. */
 function reason(error: unknown): string {

@@ -118,9 +118,8 @@ async function jetStreamBacklogs(settings: Settings, projections: readonly Proje
     const topology = eventTopology(settings.namespace, settings.partitions);
     const backlogs = await groupBacklogsIfKnown(nats, topology, projections.map(consumerGroupOf));
     // A mistyped TIDINGS_NAMESPACE looks like this too: said, rather than lag quietly counted another way.
-    if (!backlogs || backlogs.unapplied.size === 0) {
-      process.stderr.write(`no projector consumes from ${topology.stream} (TIDINGS_NAMESPACE=${settings.namespace}) yet: lag is counted from positions, events of other categories included\n`);
-    }
+    const why = !backlogs ? `JetStream has no ${topology.stream}, or could not count what it holds for its consumers` : backlogs.unapplied.size === 0 ? `no projector consumes from ${topology.stream} yet` : undefined;
+    if (why) process.stderr.write(`${why} (TIDINGS_NAMESPACE=${settings.namespace}): lag is counted from positions, events of other categories included\n`);
     return backlogs;
   } finally {
     await nats.close();

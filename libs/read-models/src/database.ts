@@ -11,13 +11,11 @@ export type MigrationReport = Readonly<{ database: string; created: boolean; app
 
 /**
  * Brings the database named by the URL to the newest schema, creating the database if it is
- * missing (unless `create` is false: then a missing database is an error, as a mistyped URL
- * must not give an operator's command a new, empty system to report on). Safe to run again and
- * from several processes at once: applied migrations are skipped, and an advisory lock lets
- * one process migrate while the others wait.
+ * missing. Safe to run again and from several processes at once: applied migrations are
+ * skipped, and an advisory lock lets one process migrate while the others wait.
  */
-export async function migrate(databaseUrl: string, { create = true }: Readonly<{ create?: boolean }> = {}): Promise<MigrationReport> {
-  const created = create ? await ensureDatabase(databaseUrl) : await existingDatabase(databaseUrl);
+export async function migrate(databaseUrl: string): Promise<MigrationReport> {
+  const created = await ensureDatabase(databaseUrl);
   const lock = await connectClient(databaseUrl);
   const dataSource = new DataSource({
     type: 'postgres',
@@ -76,12 +74,12 @@ export async function connectClient(connectionString: string, applicationName?: 
 }
 
 /** False, as nothing was created; throws when the URL's database does not exist. */
-async function existingDatabase(databaseUrl: string): Promise<false> {
+/** A missing database is an error: a mistyped URL must not give an operator's command a new, empty system to report on. */
+async function existingDatabase(databaseUrl: string): Promise<void> {
   const admin = await connectClient(withDatabase(databaseUrl, 'postgres'));
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName(databaseUrl)]);
     if (!rowCount) throw new Error(`database "${databaseName(databaseUrl)}" does not exist: check DATABASE_URL, or create it with tidings migrate`);
-    return false;
   } finally {
     await admin.end();
   }

@@ -46,7 +46,7 @@ export class RebuildFailed extends Error {
   override readonly name = 'RebuildFailed';
 
   constructor(projection: string, event: RecordedEvent, cause: unknown) {
-    super(`${projection} cannot apply ${event.type} ${event.eventId} (stream ${event.streamId}, version ${event.streamVersion}, position ${event.position}): ${(cause as Error).message ?? String(cause)}`, { cause });
+    super(`${projection} cannot apply ${event.type} ${event.eventId} (stream ${event.streamId}, version ${event.streamVersion}, position ${event.position}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

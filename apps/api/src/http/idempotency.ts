@@ -111,8 +111,13 @@ export function idempotencyHooks(pool: Pool, sendProblem: (request: FastifyReque
    * over a request that is not dead — two uploads of one job, or a different file merged into it.
    */
   function renewWhileRunning(caller: string, key: string, reply: FastifyReply): void {
+    // A client gone while the key was being claimed: its 'close' has been and gone, and nothing is renewed.
+    if (reply.raw.destroyed || reply.raw.writableFinished) return;
     const renewing = setInterval(() => {
-      pool.query('UPDATE idempotency_keys SET created_at = now() WHERE caller = $1 AND key = $2 AND status IS NULL', [caller, key]).catch(() => undefined);
+      // Stops by itself once the claim is answered or let go, should the close ever go unheard.
+      pool
+        .query('UPDATE idempotency_keys SET created_at = now() WHERE caller = $1 AND key = $2 AND status IS NULL', [caller, key])
+        .then(({ rowCount }) => rowCount === 0 && clearInterval(renewing), () => undefined);
     }, RENEW_CLAIM_EVERY_MS).unref();
     reply.raw.once('close', () => clearInterval(renewing));
   }

@@ -12,16 +12,16 @@ export const channelParts = (channel: string): [string, string | undefined] => {
   return [kind, id];
 };
 
-/**
- * Authorization of a subscription. `feed` is the caller's own feed; `order:<id>` is for the
- * order's owner (`orderOwner`, looked up by the caller of this) and admins; `projection:<name>`
- * and `import:<jobId>` are for admins. Other users' resources answer 404, as on REST.
- */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An import's channel id: its job id, a UUID read without regard to case (in lowercase, as jobs are named), or its X-Channel-Id as given. */
 export const importChannelId = (id: string): string => (UUID.test(id) ? id.toLowerCase() : id);
 
+/**
+ * Authorization of a subscription. `feed` is the caller's own feed; `order:<id>` is for the
+ * order's owner (`orderOwner`, looked up by the caller of this) and admins; `projection:<name>`
+ * and `import:<jobId>` are for admins. Other users' resources answer 404, as on REST.
+ */
 export function grantChannel(channel: string, caller: Principal, orderOwner?: string): ChannelGrant {
   const isAdmin = caller.roles.includes('admin');
   if (channel === 'feed') return { channel: `feed:${caller.userId}` };

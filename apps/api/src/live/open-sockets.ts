@@ -18,7 +18,8 @@ export class OpenSockets {
 
   /** Counts the request's socket as `holder`'s, or says why it may not open. */
   hold(request: FastifyRequest, holder: string): ProblemError | undefined {
-    if (!(request as FastifyRequest & { ws?: boolean }).ws) return undefined;
+    // A client gone during the checks before (its close has been and gone) holds nothing.
+    if (!(request as FastifyRequest & { ws?: boolean }).ws || request.raw.socket.destroyed) return undefined;
     const held = this.held.get(holder) ?? 0;
     if (held >= this.limit) return problems.tooManyConnections(`at most ${this.limit} sockets per ${this.per}: close one first`);
     this.held.set(holder, held + 1);

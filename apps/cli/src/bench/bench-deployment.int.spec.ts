@@ -8,6 +8,13 @@ import { benchSettings, resetBenchDeployment } from './bench-deployment';
 describe('the bench’s deployment', () => {
   const { database } = useTestDatabase();
 
+  it('refuses a database name PostgreSQL would cut back to the deployment’s own (or another) once _bench is added', () => {
+    const named = (name: string) => loadSettings({ DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${name}` });
+    expect(databaseName(benchSettings(named('d'.repeat(57))).databaseUrl)).toBe(`${'d'.repeat(57)}_bench`);
+    expect(() => benchSettings(named('d'.repeat(58)))).toThrow(`the bench's database would be ${'d'.repeat(58)}_bench, longer than PostgreSQL's 63 bytes: point DATABASE_URL at a database with a shorter name`);
+    expect(() => benchSettings(named('d'.repeat(63)))).toThrow(/longer than PostgreSQL's 63 bytes/);
+  });
+
   it('is a database and namespace beside the configured ones, emptied and migrated before a run without touching anyone else’s', async () => {
     const namespace = newTestNamespace();
     const settings = loadSettings({ DATABASE_URL: database.url, NATS_URL: testNatsUrl(), TIDINGS_NAMESPACE: namespace });

@@ -10,8 +10,18 @@ import type { Settings } from '@tidings/settings';
  */
 export function benchSettings(settings: Settings): Settings {
   const database = `${databaseName(settings.databaseUrl)}_bench`;
+  // PostgreSQL cuts longer names to 63 bytes: `<database>_bench` could become the deployment's own database, which the bench drops.
+  if (Buffer.byteLength(database) > MAX_IDENTIFIER_BYTES) {
+    throw new Error(`the bench's database would be ${database}, longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES} bytes: point DATABASE_URL at a database with a shorter name`);
+  }
   return { ...settings, databaseUrl: withDatabase(settings.databaseUrl, database), namespace: `${settings.namespace.slice(0, 26)}_bench` };
 }
+
+/** JetStream's answer for a stream it does not have (nats.js puts its code on the error). */
+const STREAM_NOT_FOUND = '404';
+
+/** The longest name PostgreSQL keeps whole (NAMEDATALEN − 1). */
+const MAX_IDENTIFIER_BYTES = 63;
 
 /**
  * Empties the bench's database (created again, migrated) and JetStream streams before a run: each
@@ -26,11 +36,14 @@ export async function resetBenchDeployment(settings: Settings): Promise<void> {
     await admin.end();
   }
   const topology = eventTopology(settings.namespace, settings.partitions);
-  const streams = new Set([topology.stream, workQueueOf(topology, IMPORT_WORK_QUEUE, 0).stream, `KV_${settings.namespace}_config`]);
   const nats = await connectNats(settings, 'tidings-bench');
   try {
     const jsm = await nats.jetstreamManager();
-    for await (const { config } of jsm.streams.list()) if (streams.has(config.name)) await jsm.streams.delete(config.name);
+    for (const stream of [topology.stream, workQueueOf(topology, IMPORT_WORK_QUEUE, 0).stream, `KV_${settings.namespace}_config`]) {
+      await jsm.streams.delete(stream).catch((error: unknown) => {
+        if ((error as { code?: unknown }).code !== STREAM_NOT_FOUND) throw error;
+      });
+    }
   } finally {
     await nats.close();
   }
