@@ -190,6 +190,11 @@ describe('imports: CSV products in chunks on a work queue', () => {
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(((await again.json()) as { jobId: string }).jobId).toBe(jobId);
+    // The same file sent again with chunked encoding (no Content-Length) is the same request.
+    const chunked = await upload(new Blob([file('idem-aa', 1)]).stream(), { 'idempotency-key': key });
+    expect(chunked.status).toBe(202);
+    expect(chunked.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await chunked.json()) as { jobId: string }).jobId).toBe(jobId);
 
     const other = await upload(file('idem-bb', 9), { 'idempotency-key': key });
     expect(other.status).toBe(422);

@@ -153,13 +153,14 @@ const isStreamed = (body: unknown): body is Readable => typeof (body as { pipe?:
 
 /**
  * What identifies a request's body before it is read. A streamed body (a CSV upload) is read
- * once, by its handler, after this: here it is known by its type, length and channel, and by
- * its content once its handler has read it (fingerprintAsRead).
+ * once, by its handler, after this: here it is known by its type and channel, and by its
+ * content once its handler has read it (fingerprintAsRead) — not by its length, which a client
+ * that retries with chunked encoding does not send.
  */
 const bodyFingerprint = (request: FastifyRequest): string => {
   if (!isStreamed(request.body)) return canonicalJson(request.body);
-  const { 'content-type': type, 'content-length': length, 'x-channel-id': channel } = request.headers;
-  return `streamed ${String(type)} ${String(length)} ${String(channel)}`;
+  const { 'content-type': type, 'x-channel-id': channel } = request.headers;
+  return `streamed ${String(type)} ${String(channel)}`;
 };
 
 /** The request's fingerprint with its content's digest, once its handler has read the whole body (undefined until then). */
