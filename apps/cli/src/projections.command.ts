@@ -19,7 +19,7 @@ export function addProjectionsCommand(program: Command): void {
     .action((options: { json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool, store }) => {
         const catalog = projectionCatalog(settings);
-        const statuses = await projectionStatuses(pool, store, catalog, await jetStreamBacklogs(settings, catalog));
+        const statuses = await projectionStatuses(pool, store, catalog, { backlogs: await jetStreamBacklogs(settings, catalog), partitions: settings.partitions });
         if (options.json) return statuses.forEach((status) => printJson(summary(status)));
         table(statuses.map(summary));
       }),
@@ -33,7 +33,7 @@ export function addProjectionsCommand(program: Command): void {
     .action((name: string | undefined, options: { json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool, store }) => {
         const projections = name ? [projectionNamed(settings, name)] : projectionCatalog(settings);
-        const statuses = await projectionStatuses(pool, store, projections, await jetStreamBacklogs(settings, projections));
+        const statuses = await projectionStatuses(pool, store, projections, { backlogs: await jetStreamBacklogs(settings, projections), partitions: settings.partitions });
         for (const status of statuses) {
           if (options.json) {
             printJson({ ...summary(status), ...(status.lastRebuildFailure ? { lastRebuildFailure: status.lastRebuildFailure } : {}), partitions: status.partitions });

@@ -344,6 +344,16 @@ describe('ProjectionConsumer over PostgreSQL', () => {
         },
         { partition: 1, category: 'blocking', position: b1.position, member: leases[1].member },
       ]);
+      // Given the deployment's partitions, every one is listed: one held by a member that has applied nothing yet, and one nobody holds, at position 0.
+      await pool.query("INSERT INTO consumer_leases (consumer_group, partition, member, expires_at) VALUES ($1, 2, 'member-late', now() + interval '1 minute')", [group]);
+      const [everyPartition] = await projectionStatuses(pool, given.store, [projection], { partitions: 4 });
+      expect(everyPartition.partitions.map(({ partition, position, member }) => ({ partition, position, member }))).toEqual([
+        { partition: 0, position: a0.position, member: leases[0].member },
+        { partition: 1, position: b1.position, member: leases[1].member },
+        { partition: 2, position: 0n, member: 'member-late' },
+        { partition: 3, position: 0n, member: undefined },
+      ]);
+      await pool.query('DELETE FROM consumer_leases WHERE consumer_group = $1 AND partition = 2', [group]);
 
       const b2 = await appendOne(given.store, other, gadget(2));
       await expect(consumer.handle({ lease: leases[1], events: [b1, b2] })).resolves.toBe('applied');

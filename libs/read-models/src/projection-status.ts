@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { EventStore } from '@tidings/core';
-import { partitionAndCategory, type GroupBacklogs } from '@tidings/messaging';
+import { groupPartitions, partitionAndCategory, type GroupBacklogs } from '@tidings/messaging';
 import { consumerGroupOf, type Projection } from './projection';
 import { REBUILD_LOCK_CLASS, type RebuildFailure } from './rebuild';
 
@@ -32,8 +32,18 @@ export type ProjectionStatus = Readonly<{
   lastRebuildFailure?: RebuildFailure;
 }>;
 
-/** Where each projection stands: version, status, checkpoints, leases, blocked partitions, dead letters, lag (from `backlogs` where they say). */
-export async function projectionStatuses(pool: Pool, store: EventStore, projections: readonly Projection[], backlogs?: GroupBacklogs): Promise<ProjectionStatus[]> {
+export type StatusOptions = Readonly<{
+  /** What JetStream says each group has yet to apply: the lag, where it says. */
+  backlogs?: GroupBacklogs;
+  /** TIDINGS_PARTITIONS: every partition of each group is listed, those that have applied nothing yet at position 0. */
+  partitions?: number;
+}>;
+
+/**
+ * Where each projection stands: version, status, its partitions (checkpoint, the member holding
+ * its lease, a blocked one's error), dead letters, lag.
+ */
+export async function projectionStatuses(pool: Pool, store: EventStore, projections: readonly Projection[], { backlogs, partitions: partitionsEach }: StatusOptions = {}): Promise<ProjectionStatus[]> {
   const groups = projections.map(consumerGroupOf);
   const [{ rows: registry }, { rows: partitions }, { rows: parked }] = await Promise.all([
     // A rebuild holds its advisory lock (of this database: each has its own) while it runs: a status still `rebuilding` without it is a rebuild whose process ended (kill -9).
@@ -45,11 +55,14 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
        FROM projections WHERE name = ANY($1)`,
       [projections.map((projection) => projection.name), REBUILD_LOCK_CLASS],
     ),
-    pool.query<{ consumer_group: string; partition: number; position: string; member: string | null; blocked_position: string | null; blocked_error: string | null; blocked_at: Date | null }>(
-      `SELECT c.consumer_group, c.partition, c.position, l.member, c.blocked_position, c.blocked_error, c.blocked_at
-       FROM checkpoints c LEFT JOIN consumer_leases l
-         ON l.consumer_group = c.consumer_group AND l.partition = c.partition AND l.expires_at > now()
-       WHERE c.consumer_group = ANY($1) ORDER BY c.partition`,
+    // A partition whose member has applied nothing yet has a lease and no checkpoint.
+    pool.query<{ consumer_group: string; partition: number; position: string | null; member: string | null; blocked_position: string | null; blocked_error: string | null; blocked_at: Date | null }>(
+      `SELECT k.consumer_group, k.partition, c.position, l.member, c.blocked_position, c.blocked_error, c.blocked_at
+       FROM (SELECT consumer_group, partition FROM checkpoints WHERE consumer_group = ANY($1)
+             UNION SELECT consumer_group, partition FROM consumer_leases WHERE consumer_group = ANY($1) AND expires_at > now()) k
+       LEFT JOIN checkpoints c ON c.consumer_group = k.consumer_group AND c.partition = k.partition
+       LEFT JOIN consumer_leases l ON l.consumer_group = k.consumer_group AND l.partition = k.partition AND l.expires_at > now()
+       ORDER BY k.partition`,
       [groups],
     ),
     pool.query<{ consumer_group: string; count: string }>(
@@ -62,16 +75,18 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
   return projections.map((projection) => {
     const group = consumerGroupOf(projection);
     const known = registry.find((row) => row.name === projection.name);
-    const mine: PartitionStatus[] = partitions
-      .filter((row) => row.consumer_group === group)
-      .map((row) => ({
-        ...partitionAndCategory(projection.categories, row.partition),
-        position: BigInt(row.position),
-        ...(row.member ? { member: row.member } : {}),
-        ...(row.blocked_position !== null
-          ? { blocked: { position: BigInt(row.blocked_position), error: row.blocked_error ?? '', since: row.blocked_at as Date } }
-          : {}),
-      }));
+    const rows = new Map(partitions.filter((row) => row.consumer_group === group).map((row) => [row.partition, row]));
+    const listed = partitionsEach === undefined ? 0 : groupPartitions({ partitions: partitionsEach }, projection.categories);
+    const indices = [...new Set([...rows.keys(), ...Array.from({ length: listed }, (_, index) => index)])].sort((a, b) => a - b);
+    const mine: PartitionStatus[] = indices.map((index) => {
+      const row = rows.get(index);
+      return {
+        ...partitionAndCategory(projection.categories, index),
+        position: BigInt(row?.position ?? 0),
+        ...(row?.member ? { member: row.member } : {}),
+        ...(row?.blocked_position ? { blocked: { position: BigInt(row.blocked_position), error: row.blocked_error ?? '', since: row.blocked_at as Date } } : {}),
+      };
+    });
     const position = mine.reduce((furthest, partition) => (partition.position > furthest ? partition.position : furthest), 0n);
     const rebuilding = known?.status === 'rebuilding' && known.rebuild_running;
     const lastRebuildFailure = known && !rebuilding ? failedRebuild(known) : undefined;

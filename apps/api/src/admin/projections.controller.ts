@@ -39,7 +39,7 @@ export class ProjectionAdmin {
 
   async list() {
     const backlogs = await groupBacklogsIfKnown(this.nats, this.topology, this.catalog.map(consumerGroupOf));
-    const statuses = await projectionStatuses(this.pool, this.store, this.catalog, backlogs);
+    const statuses = await projectionStatuses(this.pool, this.store, this.catalog, { backlogs, partitions: this.settings.partitions });
     return statuses.map((status) => this.describe(status));
   }
 

@@ -49,7 +49,7 @@ export class Metrics {
         this.set(Number(head > published ? head - published : 0n));
       },
     });
-    const statuses = (backlogs?: GroupBacklogs) => projectionStatuses(pool, store, catalog, backlogs);
+    const statuses = (backlogs?: GroupBacklogs) => projectionStatuses(pool, store, catalog, { backlogs });
     new Gauge({
       name: 'tidings_projection_lag_events',
       help: 'Events each projection has yet to apply: its JetStream backlog and what the relay has not published (positions behind head while it has no consumers)',
