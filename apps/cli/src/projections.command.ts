@@ -133,5 +133,5 @@ const summary = (status: ProjectionStatus) => ({
   position: status.position,
   head: status.head,
   lag: status.lag,
-  dead_letters: status.deadLetters,
+  deadLetters: status.deadLetters,
 });
