@@ -17,7 +17,7 @@ import { serveGraphql } from './graphql/graphql-server';
 import { serveLiveGateway } from './live/live-gateway';
 import { problems } from './http/problem';
 import { answerClientError, sendProblem } from './http/problem.filter';
-import { requireUtf8, utf8Body } from './http/utf8-body';
+import { refusal, requireUtf8, utf8Body } from './http/utf8-body';
 import { Metrics } from './operations/metrics';
 
 /** API.md: bodies over 1 MiB are refused with 413. */
@@ -78,7 +78,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   fastify.removeContentTypeParser('text/plain');
   // CSV uploads reach their handler as the request stream, read as they arrive (never buffered whole); only the import takes one.
   fastify.addContentTypeParser('text/csv', (request, payload, done) => {
-    if (request.routeOptions.url !== CSV_ROUTE) return done(Object.assign(new Error(`only POST ${CSV_ROUTE} takes text/csv; send JSON`), { statusCode: 415 }));
+    if (request.routeOptions.url !== CSV_ROUTE) return done(refusal(415, `only POST ${CSV_ROUTE} takes text/csv; send JSON`));
     try {
       requireUtf8(request.headers['content-type'], 'CSV files');
     } catch (refused) {
@@ -100,7 +100,7 @@ export async function configureApi(app: NestFastifyApplication, settings: Settin
   });
   // mercurius also reads `application/graphql` bodies, as text read leniently (U+FFFD for bytes that are not UTF-8): queries come as JSON.
   fastify.addHook('onRequest', async (request) => {
-    if (/^application\/graphql\b/i.test(request.headers['content-type'] ?? '')) throw Object.assign(new Error('send GraphQL queries as application/json'), { statusCode: 415 });
+    if (/^application\/graphql\b/i.test(request.headers['content-type'] ?? '')) throw refusal(415, 'send GraphQL queries as application/json');
   });
   if (settings.trustProxy === false) fastify.addHook('onRequest', warnOfUntrustedProxy(new Logger('api')));
   fastify.addHook('onRequest', authenticate(settings.jwtSecret));

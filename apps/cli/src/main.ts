@@ -78,9 +78,8 @@ program
     // SIGTERM / SIGINT stop the roles gracefully, as with a thread each; a role still running when time is up ends with the process.
     const { runRoles } = await import('./start/run-roles');
     const app = runRoles(settings);
-    let stopping: Promise<void> | undefined;
     // Heard from the start: a signal while the roles start stops them once they have.
-    stopOnSignals(logger, () => (stopping ??= stopWithin(settings, logger, async () => (await app).close(), () => process.exit()).finally(exitOnceStopped)));
+    stopOnSignals(logger, () => stopWithin(settings, logger, async () => (await app).close(), () => process.exit()).finally(exitOnceStopped));
     await app;
   });
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
-import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY, orderStatusOnceSettled } from '@tidings/checkout';
+import { CheckoutDriver, DEFAULT_CHECKOUT_POLICY, isSettled, orderStatusOnceSettled } from '@tidings/checkout';
 import { systemClock, type HandleCommand } from '@tidings/core';
 import { ConsumerRuntime, publishNotification, uniqueMemberName, type EventTopology } from '@tidings/messaging';
 import { SimulatedPaymentGateway } from '@tidings/payments';
@@ -51,7 +51,7 @@ export class SagasService implements OnApplicationBootstrap, BeforeApplicationSh
       warn: (line) => this.logger.warn(line),
       // Watchers hear a checkout's end from the drive that found its row not yet ended: once, and again only if the process died before the row said so.
       onSettled: ({ orderId, settled }, outcome) => {
-        if (!settled && (outcome.status === 'completed' || outcome.status === 'compensated' || outcome.status === 'failed')) {
+        if (!settled && isSettled(outcome.status)) {
           const data = { orderId, status: orderStatusOnceSettled(outcome.status), saga: outcome.status };
           publishNotification(this.nats, this.topology, { channel: `order:${orderId}`, type: 'status', data });
         }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { checkoutStreamId, type SagaStatus } from './checkout';
+import { checkoutStreamId, isSettled, type SagaStatus } from './checkout';
 import type { DriveOutcome } from './checkout-driver';
 
 type Db = Pool | PoolClient;
@@ -116,7 +116,7 @@ const claimedOf = (row: ClaimRow): ClaimedCheckout => ({
   claim: row.claim,
   claimedAt: row.claimed_at,
   isNew: row.status === 'new',
-  settled: row.status === 'completed' || row.status === 'compensated' || row.status === 'failed',
+  settled: isSettled(row.status),
 });
 
 export type SettledCheckout = Readonly<{ claim: ClaimedCheckout; outcome: DriveOutcome }>;

@@ -105,8 +105,13 @@ export type CheckoutState =
       lastError?: string;
     }>;
 
+/** Where a saga stays until an operator acts: ended (completed, compensated), or failed. */
+export type SettledStatus = 'completed' | 'compensated' | 'failed';
+
+export const isSettled = (status: string): status is SettledStatus => status === 'completed' || status === 'compensated' || status === 'failed';
+
 /** The order's status once its saga has settled: `failed` while a failed step waits for an operator. */
-export const orderStatusOnceSettled = (saga: 'completed' | 'compensated' | 'failed'): 'confirmed' | 'cancelled' | 'failed' =>
+export const orderStatusOnceSettled = (saga: SettledStatus): 'confirmed' | 'cancelled' | 'failed' =>
   saga === 'completed' ? 'confirmed' : saga === 'compensated' ? 'cancelled' : 'failed';
 
 export type StartedCheckout = Exclude<CheckoutState, { status: 'new' }>;

@@ -6,6 +6,9 @@ import type { Message, RecordedEvent } from '@tidings/core';
  */
 export const TAX_RATES_STREAM = 'config-tax-rates';
 
+/** The JetStream KV bucket every API instance copies the config from, a namespace's own (`<namespace>_config`). */
+export const configBucketOf = (namespace: string): string => `${namespace}_config`;
+
 /** ISO 3166-1 alpha-2. */
 export const COUNTRY_CODE = /^[A-Z]{2}$/;
 

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdentifier } from './database';
 import { tablesOf, type Projection, type ProjectionTables } from './projection';
-import { inTransaction } from './transaction';
+import { inSavepoint, inTransaction } from './transaction';
 
 /** Makes sure version 1 of a projection exists (tables, views, registry row); returns its current version. */
 export async function ensureProjection(pool: Pool, projection: Projection): Promise<number> {
@@ -60,15 +60,14 @@ async function lockViews(db: PoolClient, views: readonly string[]): Promise<void
   const lock = `LOCK TABLE ${rows.map(({ view }) => quoteIdentifier(view)).join(', ')} IN ACCESS EXCLUSIVE MODE`;
   const started = Date.now();
   for (;;) {
-    await db.query('SAVEPOINT tidings_lock_views');
     try {
-      await db.query(`SET LOCAL lock_timeout = ${VIEW_LOCK_WAIT_MS}`);
-      await db.query(lock);
-      await db.query('SET LOCAL lock_timeout TO DEFAULT');
-      await db.query('RELEASE SAVEPOINT tidings_lock_views');
+      await inSavepoint(db, async () => {
+        await db.query(`SET LOCAL lock_timeout = ${VIEW_LOCK_WAIT_MS}`);
+        await db.query(lock);
+        await db.query('SET LOCAL lock_timeout TO DEFAULT');
+      });
       return;
     } catch (error) {
-      await db.query('ROLLBACK TO SAVEPOINT tidings_lock_views');
       if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE || Date.now() - started > VIEW_LOCK_GIVE_UP_MS) throw error;
       await delay(Math.random() * VIEW_LOCK_WAIT_MS);
     }

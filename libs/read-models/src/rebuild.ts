@@ -4,7 +4,7 @@ import { categoryOf, groupPartitions } from '@tidings/messaging';
 import { consumerGroupOf, tablesOf, type Projection } from './projection';
 import { createTables, currentVersion, dropTables, ensureProjection, pointViewsAt } from './projection-registry';
 import { connectClient } from './database';
-import { inTransaction, isTransient } from './transaction';
+import { inSavepoint, inTransaction, isTransient } from './transaction';
 
 export type RebuildProgress = Readonly<{ position: bigint; head: bigint; events: number }>;
 
@@ -89,7 +89,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
         await lockAllCheckpoints(db, consumerGroupOf(projection), groupPartitions(options, projection.categories));
         const previous = await currentVersion(db, projection.name);
         // Each page under a savepoint: a page that fails is written again event by event, in this transaction, to name the one that fails.
-        const inSavepoints = (events: readonly RecordedEvent[]) => withSavepoint(db, () => projection.apply(db, events, tables));
+        const inSavepoints = (events: readonly RecordedEvent[]) => inSavepoint(db, () => projection.apply(db, events, tables));
         const final = await catchUp(options, inSavepoints, caughtUp, undefined, progress);
         await pointViewsAt(db, tables);
         if (previous !== undefined) await dropTables(db, tablesOf(projection, previous));
@@ -166,17 +166,6 @@ async function failingEvent(projection: string, write: (events: readonly Recorde
     });
   }
   throw error;
-}
-
-async function withSavepoint(db: PoolClient, work: () => Promise<void>): Promise<void> {
-  await db.query('SAVEPOINT rebuild_page');
-  try {
-    await work();
-  } catch (error) {
-    await db.query('ROLLBACK TO SAVEPOINT rebuild_page');
-    throw error;
-  }
-  await db.query('RELEASE SAVEPOINT rebuild_page');
 }
 
 /**

@@ -29,6 +29,21 @@ export async function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Pro
 }
 
 /**
+ * Runs `work` inside the transaction `db` is in, under a savepoint: when it throws, what it did is
+ * undone and the transaction goes on (the error is rethrown); when it succeeds, it is kept.
+ */
+export async function inSavepoint(db: PoolClient, work: () => Promise<void>): Promise<void> {
+  await db.query('SAVEPOINT tidings_work');
+  try {
+    await work();
+  } catch (error) {
+    await db.query('ROLLBACK TO SAVEPOINT tidings_work');
+    throw error;
+  }
+  await db.query('RELEASE SAVEPOINT tidings_work');
+}
+
+/**
  * Waits for statements sent together on one connection (a pipelining client sends each without
  * waiting for the one before; another queues them): their results in order, or the error of the
  * first that failed — in a transaction, those after it fail only because it did. Every one has

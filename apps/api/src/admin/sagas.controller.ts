@@ -21,7 +21,7 @@ import type { Principal } from '../auth/tokens';
 import { Commands, withPosition } from '../http/command-context';
 import { expectedVersionOf, withVersion } from '../http/if-match';
 import { BodyOf } from '../http/openapi';
-import { pageOf, pageQuery } from '../http/pages';
+import { listPages } from '../http/pages';
 import { parseInput, storableText } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { minPositionOf, positionParam, ReadModels } from '../http/read-models';
@@ -30,7 +30,8 @@ const SAGA_ID = z
   .string()
   .regex(/^checkout-[0-9a-f-]{36}$/i, 'a saga id is checkout-<orderId>')
   .transform((id) => id.toLowerCase());
-const sagasQuery = pageQuery('sagas').extend({ status: z.enum(SAGA_STATUSES).optional() });
+const sagaPages = listPages('sagas');
+const sagasQuery = sagaPages.query.extend({ status: z.enum(SAGA_STATUSES).optional() });
 export const compensateBody = z.strictObject({ reason: storableText(500) });
 export const retryBody = z.strictObject({ reason: storableText(500).optional() });
 
@@ -54,7 +55,7 @@ export class SagaAdmin {
     // The list's rows are the trigger's: a saga is listed once its order's placement has been taken in.
     await this.readModels.awaitPosition(CHECKOUT_TRIGGER, minPosition);
     const page = await listCheckouts(this.pool, { limit, ...(status ? { status } : {}), ...(cursor !== undefined ? { after: cursor } : {}) });
-    return pageOf('sagas', page.items, page.last);
+    return sagaPages.of(page.items, page.last);
   }
 
   /** The saga as GraphQL shows it: with its version, what a retry or compensation may expect. */

@@ -14,7 +14,7 @@ import {
 } from '@tidings/inventory';
 import { Commands } from '../http/command-context';
 import { parseInput, storableText } from '../http/parse-input';
-import { pageOf, pageQuery } from '../http/pages';
+import { listPages } from '../http/pages';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
 
@@ -31,7 +31,7 @@ export const registerProductBody = z.strictObject({
 });
 
 export const receiveStockBody = z.strictObject({ quantity: z.number().int().min(1).max(1_000_000) });
-const productsPage = pageQuery('products');
+const productPages = listPages('products');
 
 /** Catalog and stock use cases, shared by REST and GraphQL: validated input in, API answers out. */
 @Injectable()
@@ -68,9 +68,9 @@ export class Catalog {
   }
 
   async products(query: unknown) {
-    const { limit, cursor, minPosition } = parseInput(productsPage, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(productPages.query, query, 'query');
     await this.readModels.awaitPosition(productsProjection, minPosition);
     const page = await listProducts(this.readModels.pool, { limit, ...(cursor !== undefined ? { after: cursor } : {}) });
-    return pageOf('products', page.items, page.last);
+    return productPages.of(page.items, page.last);
   }
 }

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JetStreamManager, KV, KvEntry, NatsConnection, StreamInfo } from 'nats';
 import { z } from 'zod';
-import { COUNTRY_CODE, recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
+import { configBucketOf, COUNTRY_CODE, recordedTaxRates, setTaxRate, TAX_RATES_STREAM, type RecordedTaxRate, type TaxRateEvent } from '@tidings/config';
 import type { CommandMetadata, EventStore, RecordedEvent } from '@tidings/core';
 import { isJetStreamError, STREAM_NOT_FOUND, type EventTopology } from '@tidings/messaging';
 import { EVENT_STORE, NATS, TOPOLOGY } from '@tidings/platform';
@@ -99,7 +99,7 @@ export class TaxRates implements OnModuleInit, OnApplicationShutdown {
    * the watch's end: resolved when it is stopped, rejected when it fails.
    */
   private async open(): Promise<{ watching: Promise<void> }> {
-    const kv = await this.nats.jetstream().views.kv(`${this.topology.namespace}_config`, { history: 5 });
+    const kv = await this.nats.jetstream().views.kv(configBucketOf(this.topology.namespace), { history: 5 });
     // The stream the watch is on, taken before it begins: one made after is another.
     const { streamInfo } = await kv.status();
     const jsm = await this.nats.jetstreamManager();

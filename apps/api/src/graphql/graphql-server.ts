@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, SingleFieldSubscriptionsRule, validate, type GraphQLResolveInfo } from 'graphql';
 import mercurius, { withFilter, type IResolvers, type MercuriusContext } from 'mercurius';
-import { orderStatusOnceSettled } from '@tidings/checkout';
+import { orderStatusOnceSettled, type SettledStatus } from '@tidings/checkout';
 import type { Notification } from '@tidings/messaging';
 import type { Settings } from '@tidings/settings';
 import { ProjectionAdmin } from '../admin/projections.controller';
@@ -330,7 +330,7 @@ export async function serveGraphql(app: NestFastifyApplication, settings: Settin
 
 /** An order's status from its `status` notification; a sagas process of the version before sent only its saga's. */
 const orderStatusOf = (data: unknown) => {
-  const { status, saga } = (data ?? {}) as { status?: string; saga?: 'completed' | 'compensated' | 'failed' };
+  const { status, saga } = (data ?? {}) as { status?: string; saga?: SettledStatus };
   return status ?? orderStatusOnceSettled(saga ?? 'failed');
 };
 

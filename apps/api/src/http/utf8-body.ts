@@ -23,4 +23,4 @@ export function requireUtf8(contentType: string | undefined, what: string): void
 }
 
 /** As Fastify's own refusals are: an error with a statusCode, answered as problem+json. */
-const refusal = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
+export const refusal = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Principal } from '../auth/tokens';
 
 /** Subscriptions one connection may hold at once: channels of a `/ws` socket, operations of a graphql-ws connection. */
@@ -12,10 +13,10 @@ export const channelParts = (channel: string): [string, string | undefined] => {
   return [kind, id];
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = z.uuid();
 
 /** An import's channel id: its job id, a UUID read without regard to case (in lowercase, as jobs are named), or its X-Channel-Id as given. */
-export const importChannelId = (id: string): string => (UUID.test(id) ? id.toLowerCase() : id);
+export const importChannelId = (id: string): string => (UUID.safeParse(id).success ? id.toLowerCase() : id);
 
 /**
  * Authorization of a subscription. `feed` is the caller's own feed; `order:<id>` is for the

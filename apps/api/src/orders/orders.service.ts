@@ -22,7 +22,7 @@ import type { Principal } from '../auth/tokens';
 import { SKU } from '../catalog/catalog.service';
 import { COUNTRY, TaxRates } from '../config/tax-rates';
 import { Commands } from '../http/command-context';
-import { pageOf, pageQuery } from '../http/pages';
+import { listPages } from '../http/pages';
 import { parseInput, uuidId } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
@@ -37,7 +37,8 @@ export const placeOrderBody = z.strictObject({
 });
 
 const ORDER_ID = uuidId('an order id is a UUID');
-const ordersQuery = pageQuery('orders').extend({ status: z.enum(['placed', 'confirmed', 'cancelled']).optional(), customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
+const orderPages = listPages('orders');
+const ordersQuery = orderPages.query.extend({ status: z.enum(['placed', 'confirmed', 'cancelled']).optional(), customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
 
 /** Orders use cases, shared by REST and GraphQL: a customer places and cancels their own orders; admins see all. */
 @Injectable()
@@ -112,7 +113,7 @@ export class Orders {
     const isAdmin = caller.roles.includes('admin');
     const owner = isAdmin ? customerId : caller.userId;
     const page = await listOrders(this.readModels.pool, { limit, ...(owner ? { customerId: owner } : {}), ...(status ? { status } : {}), ...(cursor !== undefined ? { after: cursor } : {}) });
-    return pageOf('orders', page.items, page.last);
+    return orderPages.of(page.items, page.last);
   }
 
   private async priced(items: readonly { sku: string; quantity: number }[]): Promise<(OrderItem & { currency: string })[]> {

@@ -28,7 +28,7 @@ import {
 } from '@tidings/social';
 import type { Principal } from '../auth/tokens';
 import { Commands } from '../http/command-context';
-import { pageOf, pageQuery } from '../http/pages';
+import { listPages } from '../http/pages';
 import { noBody, parseInput, storableText, uuidId } from '../http/parse-input';
 import { problems } from '../http/problem';
 import { ReadModels } from '../http/read-models';
@@ -37,7 +37,7 @@ export const USER_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a user id is 1
 const POST_ID = uuidId('a post id is a UUID');
 const COMMENT_ID = uuidId('a comment id is a UUID');
 /** Each list's query, made once: its cursors are its own. */
-const PAGES = { posts: pageQuery('posts'), comments: pageQuery('comments'), feed: pageQuery('feed'), followers: pageQuery('followers'), following: pageQuery('following') };
+const PAGES = { posts: listPages('posts'), comments: listPages('comments'), feed: listPages('feed'), followers: listPages('followers'), following: listPages('following') };
 /** A cursor's time, as the read models wrote it: within the years PostgreSQL holds (an edited year 0000 is no cursor of ours). */
 const TIME = z.iso.datetime().refine((time) => {
   const year = new Date(time).getUTCFullYear();
@@ -121,11 +121,11 @@ export class Social {
   /** An author's posts, newest first. */
   async userPosts(userId: string, query: unknown) {
     const authorId = parseInput(USER_ID, userId, 'params');
-    const { limit, cursor, minPosition } = parseInput(PAGES.posts, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES.posts.query, query, 'query');
     const before = keysetOf(z.tuple([TIME, POST_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await userPosts(this.readModels.pool, { authorId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1] } } : {}) });
-    return pageOf('posts', page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId]));
+    return PAGES.posts.of(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId]));
   }
 
   /**
@@ -159,12 +159,12 @@ export class Social {
   /** A post's comments, oldest first; 404 for a post the read model does not know. */
   async comments(id: string, query: unknown) {
     const postId = parseInput(POST_ID, id, 'params');
-    const { limit, cursor, minPosition } = parseInput(PAGES.comments, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES.comments.query, query, 'query');
     const after = keysetOf(z.tuple([TIME, COMMENT_ID]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     if (!(await findPost(this.readModels.pool, postId))) throw problems.notFound(`no post ${postId}`);
     const page = await postComments(this.readModels.pool, { postId, limit, ...(after ? { after: { createdAt: after[0], commentId: after[1] } } : {}) });
-    return pageOf('comments', page.items, page.next && JSON.stringify([page.next.createdAt, page.next.commentId]));
+    return PAGES.comments.of(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.commentId]));
   }
 
   /** The share reaches the sharer's followers' feeds; a user shares a post once. */
@@ -181,11 +181,11 @@ export class Social {
    * shift the pages.
    */
   async feedOf(caller: Principal, query: unknown) {
-    const { limit, cursor, minPosition } = parseInput(PAGES.feed, query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES.feed.query, query, 'query');
     const before = keysetOf(z.tuple([TIME, POST_ID, z.union([USER_ID, z.literal('')])]), cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await feedPage(this.readModels.pool, { userId: caller.userId, limit, ...(before ? { before: { createdAt: before[0], postId: before[1], sharedBy: before[2] } } : {}) });
-    return pageOf('feed', page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId, page.next.sharedBy]));
+    return PAGES.feed.of(page.items, page.next && JSON.stringify([page.next.createdAt, page.next.postId, page.next.sharedBy]));
   }
 
   /** A post once the feed read model shows `minPosition`; 404 for one it does not know. */
@@ -199,15 +199,15 @@ export class Social {
 
   private async followPage(name: 'followers' | 'following', list: typeof followers, userId: string, query: unknown) {
     parseInput(USER_ID, userId, 'params');
-    const { limit, cursor, minPosition } = parseInput(PAGES[name], query, 'query');
+    const { limit, cursor, minPosition } = parseInput(PAGES[name].query, query, 'query');
     const after = keysetOf(USER_ID, cursor);
     await this.readModels.awaitPosition(this.feed, minPosition);
     const page = await list(this.readModels.pool, { userId, limit, ...(after ? { after } : {}) });
-    return pageOf(name, page.items, page.next && JSON.stringify(page.next));
+    return PAGES[name].of(page.items, page.next && JSON.stringify(page.next));
   }
 }
 
-/** The keyset a cursor holds (JSON inside the opaque base64url pageQuery decodes); 400 for one this API did not issue. */
+/** The keyset a cursor holds (JSON inside the opaque base64url a list's query decodes); 400 for one this API did not issue. */
 function keysetOf<Schema extends z.ZodType>(schema: Schema, cursor: string | undefined): z.output<Schema> | undefined {
   if (cursor === undefined) return undefined;
   let keyset: unknown;

@@ -1,3 +1,4 @@
+import { configBucketOf } from '@tidings/config';
 import { IMPORT_WORK_QUEUE } from '@tidings/imports';
 import { connectNats, eventTopology, workQueueOf } from '@tidings/messaging';
 import { connectClient, databaseName, migrate, quoteIdentifier, withDatabase } from '@tidings/read-models';
@@ -39,7 +40,7 @@ export async function resetBenchDeployment(settings: Settings): Promise<void> {
   const nats = await connectNats(settings, 'tidings-bench');
   try {
     const jsm = await nats.jetstreamManager();
-    for (const stream of [topology.stream, workQueueOf(topology, IMPORT_WORK_QUEUE, 0).stream, `KV_${settings.namespace}_config`]) {
+    for (const stream of [topology.stream, workQueueOf(topology, IMPORT_WORK_QUEUE, 0).stream, `KV_${configBucketOf(settings.namespace)}`]) {
       await jsm.streams.delete(stream).catch((error: unknown) => {
         if ((error as { code?: unknown }).code !== STREAM_NOT_FOUND) throw error;
       });

@@ -26,12 +26,18 @@ export async function stopWithin(settings: Settings, logger: LoggerService, stop
   }
 }
 
-/** SIGTERM / SIGINT stop the roles as `stopAll` does, logged when asked and when done; a stop that fails is said, and the exit code is 1. */
+/**
+ * SIGTERM / SIGINT stop the roles as `stopAll` does, once however many signals come, logged when
+ * asked and when done; a stop that fails is said, and the exit code is 1.
+ */
 export function stopOnSignals(logger: LoggerService, stopAll: () => Promise<void>): void {
+  let stopping: Promise<void> | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.log(`${signal}: stopping every role`, 'tidings');
-      stopAll().then(
+      if (stopping) return;
+      stopping = stopAll();
+      stopping.then(
         () => logger.log('every role has stopped', 'tidings'),
         (error: unknown) => {
           logger.error(`the roles did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`, undefined, 'tidings');
