@@ -1,6 +1,5 @@
 import type { Message, RecordedEvent } from '@tidings/core';
-import type { PoolClient } from 'pg';
-import { pipelined, quoteIdentifier, type Projection } from '@tidings/read-models';
+import { quoteIdentifier, writingProjection, type Projection, type Statement } from '@tidings/read-models';
 import type { OrderEvent, OrderItem } from './orders';
 
 /** One row per order of the `orders` view. */
@@ -43,28 +42,47 @@ const ORDER_EVENTS = new Set<string>(['OrderPlaced', 'OrderCancellationRequested
 const isOrderEvent = (event: RecordedEvent): event is RecordedEvent<OrderEvent> => ORDER_EVENTS.has(event.type);
 const isPaymentEvent = (event: RecordedEvent): event is RecordedEvent<PaymentEvent> => Object.hasOwn(PAYMENT_STATUS, event.type);
 
-/** How one order event changes an order's row; the same row back when it changes nothing. */
-export function evolveOrderRow(row: OrderRow | undefined, event: RecordedEvent<OrderEvent>): OrderRow | undefined {
+/**
+ * What a batch's events set on an order's row, when the order was placed in an earlier batch:
+ * the row is not read, so only what the events say is known. `status` and `cancellationReason`
+ * are left as the row has them when no event sets them.
+ */
+export type OrderRowUpdate = Readonly<{
+  orderId: string;
+  status?: 'confirmed' | 'cancelled';
+  cancellationReason?: string;
+  version: number;
+  updatedAt: Date;
+  position: bigint;
+}>;
+
+/**
+ * How one order event changes what a batch writes of its order: the whole row from the
+ * `OrderPlaced` on, else an update of the row an earlier batch wrote.
+ */
+export function evolveOrderRow(row: OrderRow | OrderRowUpdate | undefined, event: RecordedEvent<OrderEvent>): OrderRow | OrderRowUpdate | undefined {
   if (row && event.streamVersion <= row.version) return row;
   const applied = { version: event.streamVersion, updatedAt: event.recordedAt, position: event.position };
   if (event.type === 'OrderPlaced') {
     const { orderId, customerId, items, subtotalCents, taxCents, totalCents, currency } = event.data;
     return { orderId, customerId, status: 'placed', items, subtotalCents, taxCents, totalCents, currency, placedAt: event.recordedAt, ...applied };
   }
-  if (!row) return row;
+  const before = row ?? { orderId: event.data.orderId };
   switch (event.type) {
     case 'OrderCancellationRequested':
-      return { ...row, ...applied };
+      return { ...before, ...applied };
     case 'OrderConfirmed':
-      return { ...row, status: 'confirmed', ...applied };
+      return { ...before, status: 'confirmed', ...applied };
     case 'OrderCancelled':
-      return { ...row, status: 'cancelled', cancellationReason: event.data.reason, ...applied };
+      return { ...before, status: 'cancelled', cancellationReason: event.data.reason, ...applied };
     default: {
       const unhandled: never = event;
       return unhandled;
     }
   }
 }
+
+const isPlaced = (row: OrderRow | OrderRowUpdate): row is OrderRow => 'placedAt' in row;
 
 /**
  * How one payment event changes an order's payment row. The payment stream is not the order
@@ -92,16 +110,17 @@ export type OrderRecord = {
   position: string;
 };
 
-export type OrderPaymentRecord = { order_id: string; status: OrderPaymentRow['status']; updated_at: Date; position: string };
 
 /**
  * The orders read model, with each order's payment status. Payments are kept in a view of
  * their own, joined by the queries: an order's payment stream may sit on another partition
  * than its order stream, so a payment event can be applied before the order's row exists.
- * A batch costs two round trips: the touched rows of both views read at once, every event
- * folded in memory, the changed rows written back with one upsert per view.
+ * A batch reads nothing (writingProjection): its events are folded in memory per order, and
+ * written with an upsert of the orders it placed, an update of those placed before (guarded by
+ * the order's version, so an event applied again changes nothing) and an upsert of payments
+ * (guarded by position).
  */
-export const ordersProjection: Projection = {
+export const ordersProjection: Projection = writingProjection({
   name: 'orders',
   categories: ['order', 'payment'],
   tables: {
@@ -132,107 +151,94 @@ export const ordersProjection: Projection = {
       )`,
   },
 
-  async apply(db, events, tables) {
-    // Both views' rows are read in one round trip and written in another (the pool pipelines).
-    const [orders, payments] = await pipelined(
-      changedRows(events.filter(isOrderEvent), evolveOrderRow, async (orderIds) => {
-        // Planned on every batch, never prepared: a plan cached while the table was small (a sequential
-        // scan) would be kept as it grows, with no ANALYZE to replace it when autovacuum is off.
-        const { rows } = await db.query<OrderRecord>(`SELECT * FROM ${quoteIdentifier(tables.orders)} WHERE order_id = ANY($1)`, [orderIds]);
-        return rows.map(orderRowOf);
-      }),
-      changedRows(events.filter(isPaymentEvent), evolveOrderPaymentRow, async (orderIds) => {
-        const { rows } = await db.query<OrderPaymentRecord>(`SELECT * FROM ${quoteIdentifier(tables.order_payments)} WHERE order_id = ANY($1)`, [orderIds]);
-        return rows.map(orderPaymentRowOf);
-      }),
-    );
-    await pipelined(writeOrders(db, tables.orders, orders), writeOrderPayments(db, tables.order_payments, payments));
+  write(events, tables) {
+    const orders = folded(events.filter(isOrderEvent), evolveOrderRow);
+    const payments = folded(events.filter(isPaymentEvent), evolveOrderPaymentRow);
+    return [
+      ...ordersPlaced(tables.orders, orders.filter(isPlaced)),
+      ...ordersUpdated(tables.orders, orders.filter((row): row is OrderRowUpdate => !isPlaced(row))),
+      ...paymentsWritten(tables.order_payments, payments),
+    ];
   },
-};
+});
 
-async function writeOrders(db: PoolClient, table: string, orders: readonly OrderRow[]): Promise<void> {
-  if (orders.length === 0) return;
-  await db.query({
-    name: `tidings_write_${table}`,
-    text: `INSERT INTO ${quoteIdentifier(table)}
-       (order_id, customer_id, status, items, subtotal_cents, tax_cents, total_cents, currency, cancellation_reason, version, placed_at, updated_at, position)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::int[],
-       $11::timestamptz[], $12::timestamptz[], $13::bigint[])
-     ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, cancellation_reason = excluded.cancellation_reason,
-       version = excluded.version, updated_at = excluded.updated_at, position = excluded.position`,
-    values: [
-      orders.map((row) => row.orderId),
-      orders.map((row) => row.customerId),
-      orders.map((row) => row.status),
-      orders.map((row) => JSON.stringify(row.items)),
-      orders.map((row) => row.subtotalCents),
-      orders.map((row) => row.taxCents),
-      orders.map((row) => row.totalCents),
-      orders.map((row) => row.currency),
-      orders.map((row) => row.cancellationReason ?? null),
-      orders.map((row) => row.version),
-      orders.map((row) => row.placedAt.toISOString()),
-      orders.map((row) => row.updatedAt.toISOString()),
-      orders.map((row) => row.position.toString()),
-    ],
-  });
-}
-
-async function writeOrderPayments(db: PoolClient, table: string, payments: readonly OrderPaymentRow[]): Promise<void> {
-  if (payments.length === 0) return;
-  await db.query({
-    name: `tidings_write_${table}`,
-    text: `INSERT INTO ${quoteIdentifier(table)} (order_id, status, updated_at, position)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
-     ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, position = excluded.position`,
-    values: [
-      payments.map((row) => row.orderId),
-      payments.map((row) => row.status),
-      payments.map((row) => row.updatedAt.toISOString()),
-      payments.map((row) => row.position.toString()),
-    ],
-  });
-}
-
-/** Folds a batch's events into the rows they touch, read once; returns the rows that changed. */
-async function changedRows<Row extends { orderId: string }, E extends RecordedEvent<Message<string, { orderId: string }>>>(
-  events: readonly E[],
-  evolve: (row: Row | undefined, event: E) => Row | undefined,
-  read: (orderIds: string[]) => Promise<Row[]>,
-): Promise<Row[]> {
-  if (events.length === 0) return [];
-  const current = new Map((await read([...new Set(events.map((event) => event.data.orderId))])).map((row) => [row.orderId, row]));
-  const changed = new Map<string, Row>();
+/** Folds a batch's events into what they write of each order they touch. */
+function folded<Row extends { orderId: string }, E extends RecordedEvent<Message<string, { orderId: string }>>>(events: readonly E[], evolve: (row: Row | undefined, event: E) => Row | undefined): Row[] {
+  const rows = new Map<string, Row>();
   for (const event of events) {
-    const before = current.get(event.data.orderId);
-    const after = evolve(before, event);
-    if (after && after !== before) {
-      current.set(after.orderId, after);
-      changed.set(after.orderId, after);
-    }
+    const after = evolve(rows.get(event.data.orderId), event);
+    if (after) rows.set(after.orderId, after);
   }
-  return [...changed.values()];
+  return [...rows.values()];
 }
 
-export const orderRowOf = (record: OrderRecord): OrderRow => ({
-  orderId: record.order_id,
-  customerId: record.customer_id,
-  status: record.status,
-  items: record.items,
-  subtotalCents: Number(record.subtotal_cents),
-  taxCents: Number(record.tax_cents),
-  totalCents: Number(record.total_cents),
-  currency: record.currency,
-  ...(record.cancellation_reason === null ? {} : { cancellationReason: record.cancellation_reason }),
-  version: record.version,
-  placedAt: record.placed_at,
-  updatedAt: record.updated_at,
-  position: BigInt(record.position),
-});
+function ordersPlaced(table: string, orders: readonly OrderRow[]): Statement[] {
+  if (orders.length === 0) return [];
+  return [
+    {
+      name: `tidings_place_${table}`,
+      text: `INSERT INTO ${quoteIdentifier(table)} AS o
+         (order_id, customer_id, status, items, subtotal_cents, tax_cents, total_cents, currency, cancellation_reason, version, placed_at, updated_at, position)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::int[],
+         $11::timestamptz[], $12::timestamptz[], $13::bigint[])
+       ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, cancellation_reason = excluded.cancellation_reason,
+         version = excluded.version, updated_at = excluded.updated_at, position = excluded.position
+       WHERE o.version < excluded.version`,
+      values: [
+        orders.map((row) => row.orderId),
+        orders.map((row) => row.customerId),
+        orders.map((row) => row.status),
+        orders.map((row) => JSON.stringify(row.items)),
+        orders.map((row) => row.subtotalCents),
+        orders.map((row) => row.taxCents),
+        orders.map((row) => row.totalCents),
+        orders.map((row) => row.currency),
+        orders.map((row) => row.cancellationReason ?? null),
+        orders.map((row) => row.version),
+        orders.map((row) => row.placedAt.toISOString()),
+        orders.map((row) => row.updatedAt.toISOString()),
+        orders.map((row) => row.position.toString()),
+      ],
+    },
+  ];
+}
 
-const orderPaymentRowOf = (record: OrderPaymentRecord): OrderPaymentRow => ({
-  orderId: record.order_id,
-  status: record.status,
-  updatedAt: record.updated_at,
-  position: BigInt(record.position),
-});
+function ordersUpdated(table: string, updates: readonly OrderRowUpdate[]): Statement[] {
+  if (updates.length === 0) return [];
+  return [
+    {
+      name: `tidings_update_${table}`,
+      text: `UPDATE ${quoteIdentifier(table)} AS o SET status = coalesce(u.status, o.status), cancellation_reason = coalesce(u.cancellation_reason, o.cancellation_reason),
+         version = u.version, updated_at = u.updated_at, position = u.position
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::bigint[]) AS u (order_id, status, cancellation_reason, version, updated_at, position)
+       WHERE o.order_id = u.order_id AND o.version < u.version`,
+      values: [
+        updates.map((update) => update.orderId),
+        updates.map((update) => update.status ?? null),
+        updates.map((update) => update.cancellationReason ?? null),
+        updates.map((update) => update.version),
+        updates.map((update) => update.updatedAt.toISOString()),
+        updates.map((update) => update.position.toString()),
+      ],
+    },
+  ];
+}
+
+function paymentsWritten(table: string, payments: readonly OrderPaymentRow[]): Statement[] {
+  if (payments.length === 0) return [];
+  return [
+    {
+      name: `tidings_write_${table}`,
+      text: `INSERT INTO ${quoteIdentifier(table)} AS p (order_id, status, updated_at, position)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
+       ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, position = excluded.position
+       WHERE p.position < excluded.position`,
+      values: [
+        payments.map((row) => row.orderId),
+        payments.map((row) => row.status),
+        payments.map((row) => row.updatedAt.toISOString()),
+        payments.map((row) => row.position.toString()),
+      ],
+    },
+  ];
+}

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { LeaseLost, type Lease } from '@tidings/messaging';
+import type { Statement } from './transaction';
 
 export type Checkpoint = Readonly<{
   position: bigint;
@@ -68,21 +69,53 @@ export async function saveCheckpoint(db: PoolClient, group: string, partition: n
   await saveCheckpoints(db, group, [{ partition, position, ...(readModelVersion !== undefined ? { readModelVersion } : {}) }]);
 }
 
+/** A checkpoint a batch moves: to `position`, written against the tables of `readModelVersion` (kept when not given). */
+export type SavedCheckpoint = Readonly<{ partition: number; position: bigint; readModelVersion?: number }>;
+
 /** saveCheckpoint for several partitions of a group, in one round trip. */
-export async function saveCheckpoints(db: PoolClient, group: string, checkpoints: readonly Readonly<{ partition: number; position: bigint; readModelVersion?: number }>[]): Promise<void> {
-  await db.query({
-    name: 'tidings_save_checkpoints',
-    text: `UPDATE checkpoints SET position = saved.position, read_model_version = coalesce(saved.read_model_version, checkpoints.read_model_version), updated_at = now()
-           FROM unnest($2::int[], $3::bigint[], $4::int[]) AS saved(partition, position, read_model_version)
-           WHERE consumer_group = $1 AND checkpoints.partition = saved.partition`,
-    values: [
-      group,
-      checkpoints.map(({ partition }) => partition),
-      checkpoints.map(({ position }) => position.toString()),
-      checkpoints.map(({ readModelVersion }) => readModelVersion ?? null),
-    ],
-  });
+export async function saveCheckpoints(db: PoolClient, group: string, checkpoints: readonly SavedCheckpoint[]): Promise<void> {
+  await db.query(checkpointsSaved(group, checkpoints));
 }
+
+/** The statement of saveCheckpoints. */
+export const checkpointsSaved = (group: string, checkpoints: readonly SavedCheckpoint[]): Statement => ({
+  name: 'tidings_save_checkpoints',
+  text: `UPDATE checkpoints SET position = saved.position, read_model_version = coalesce(saved.read_model_version, checkpoints.read_model_version), updated_at = now()
+         FROM unnest($2::int[], $3::bigint[], $4::int[]) AS saved(partition, position, read_model_version)
+         WHERE consumer_group = $1 AND checkpoints.partition = saved.partition`,
+  values: [
+    group,
+    checkpoints.map(({ partition }) => partition),
+    checkpoints.map(({ position }) => position.toString()),
+    checkpoints.map(({ readModelVersion }) => readModelVersion ?? null),
+  ],
+});
+
+/** A batch whose checkpoint its member knows, having committed it: where it stands and against which tables. */
+export type ExpectedBatch = Readonly<{ lease: Lease; position: bigint; readModelVersion: number; streamIds: readonly string[] }>;
+
+/**
+ * openBatches for batches whose checkpoints are known, as a statement to send ahead of the
+ * batches' writes without waiting for its answer: it locks as openBatches does, and fails
+ * (SQLSTATE TDX01: isUnexpectedBatch) — and with it every statement after it in the transaction —
+ * unless every lease is still the member's and every checkpoint is as expected, not blocked,
+ * with no dead letter among the batches' streams (migrations/1765000000000-expected-batches.ts).
+ */
+export const batchesExpected = (batches: readonly ExpectedBatch[]): Statement => ({
+  name: 'tidings_expect_batches',
+  text: 'SELECT tidings_expect_batches($1, $2::int[], $3::text[], $4::bigint[], $5::int[], $6::text[])',
+  values: [
+    batches[0].lease.group,
+    batches.map(({ lease }) => lease.partition),
+    batches.map(({ lease }) => lease.member),
+    batches.map(({ position }) => position.toString()),
+    batches.map(({ readModelVersion }) => readModelVersion),
+    batches.flatMap(({ streamIds }) => streamIds),
+  ],
+});
+
+/** The batches were not as their member expected (batchesExpected): they must be opened and read again. */
+export const isUnexpectedBatch = (error: unknown): boolean => (error as { code?: unknown } | undefined)?.code === 'TDX01';
 
 /** The position a group's partition has applied up to (0 before its first batch). */
 export async function readCheckpoint(db: Pick<PoolClient, 'query'>, group: string, partition: number): Promise<bigint> {

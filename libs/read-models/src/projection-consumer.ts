@@ -1,12 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import { DEFAULT_BATCHING, LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
-import { openBatch, openBatches, readCheckpoint, saveCheckpoint, saveCheckpoints, type Checkpoint } from './checkpoints';
+import { batchesExpected, checkpointsSaved, isUnexpectedBatch, openBatch, openBatches, readCheckpoint, saveCheckpoint, saveCheckpoints, type Checkpoint } from './checkpoints';
 import { JointBatches, type BatchOutcome } from './joint-batches';
 import { parkEvent } from './dead-letters';
 import { consumerGroupOf, tablesOf, type AfterCommit, type Projection } from './projection';
 import { currentVersion } from './projection-registry';
-import { inTransaction, isTransient, pipelined } from './transaction';
+import { inTransaction, isTransient, pipelined, transactAtOnce } from './transaction';
 
 export type ProjectionConsumerOptions = Readonly<{
   /** Failures of one event, each after a backoff, before the group's policy takes it. */
@@ -32,6 +32,8 @@ export class ProjectionConsumer implements ConsumerGroup {
   private readonly log: (line: string) => void;
   private readonly alert: (line: string) => void;
   private readonly joint: JointBatches;
+  /** Where each partition stands as this member's last commit of it left it (projections that `write`). */
+  private readonly committed = new Map<number, Committed>();
 
   constructor(
     private readonly pool: Pool,
@@ -70,18 +72,36 @@ export class ProjectionConsumer implements ConsumerGroup {
   /**
    * One transaction for batches of different partitions (see JointBatches): each batch is
    * opened under its lease, and its events after its checkpoint are applied — all batches'
-   * events in position order, as one partition's would be — and its checkpoint moved.
+   * events in position order, as one partition's would be — and its checkpoint moved. A
+   * projection that `write`s, whose checkpoints are where this member's last commits left
+   * them, sends that transaction in one round trip (applyExpected).
    */
   private async applyTogether(batches: readonly Batch[]): Promise<BatchOutcome[]> {
-    const committed: (() => void)[] = [];
+    const expected = this.expectedOf(batches);
+    if (expected) {
+      try {
+        return await this.applyExpected(batches, expected);
+      } catch (error) {
+        if (!isUnexpectedBatch(error)) throw error;
+        // Another member applied them meanwhile, a rebuild switched tables, or a stream has dead letters: opened and read as usual.
+        for (const { lease } of batches) this.committed.delete(lease.partition);
+      }
+    }
+    const afterCommits: (() => void)[] = [];
+    const commits: [number, Committed][] = [];
     const outcomes = await inTransaction(this.pool, async (db) => {
       const checkpoints = await openBatches(db, batches.map(({ lease, events }) => ({ lease, streamIds: [...new Set(events.map((event) => event.streamId))] })));
       const opened = batches.map(({ lease, events }, i): Opened => ({ lease, checkpoint: checkpoints[i], fresh: checkpoints[i].blocked ? [] : freshEvents(events, checkpoints[i].position) }));
       const toApply = opened.filter(({ fresh }) => fresh.length > 0);
-      if (toApply.length > 0) await this.applyOpened(db, toApply, (work) => committed.push(work));
+      const versions = toApply.length > 0 ? await this.applyOpened(db, toApply, (work) => afterCommits.push(work)) : [];
+      for (const [i, { lease, fresh }] of toApply.entries()) commits.push([lease.partition, { position: fresh[fresh.length - 1].position, readModelVersion: versions[i] }]);
+      for (const { lease, checkpoint, fresh } of opened) {
+        if (fresh.length === 0 && !checkpoint.blocked && checkpoint.readModelVersion !== undefined) commits.push([lease.partition, { position: checkpoint.position, readModelVersion: checkpoint.readModelVersion }]);
+      }
       return opened.map(({ checkpoint }): BatchOutcome => (checkpoint.blocked ? 'blocked' : 'applied'));
     });
-    for (const work of committed) {
+    if (this.projection.write) for (const [partition, committed] of commits) this.committed.set(partition, committed);
+    for (const work of afterCommits) {
       try {
         work();
       } catch (error) {
@@ -92,7 +112,39 @@ export class ProjectionConsumer implements ConsumerGroup {
     return outcomes;
   }
 
-  private async applyOpened(db: PoolClient, opened: readonly Opened[], afterCommit: AfterCommit): Promise<void> {
+  /** Where the batches' checkpoints stand, if this member committed each of them last and the projection `write`s. */
+  private expectedOf(batches: readonly Batch[]): Committed[] | undefined {
+    if (!this.projection.write) return undefined;
+    const expected = batches.map(({ lease }) => this.committed.get(lease.partition));
+    return expected.every((committed) => committed !== undefined) ? (expected as Committed[]) : undefined;
+  }
+
+  /**
+   * The batches' transaction in one round trip: each batch expected where this member left it
+   * (batchesExpected fails the transaction otherwise, and the batches are opened as usual), the
+   * projection's writes of the events after it, the checkpoints moved, the commit.
+   */
+  private async applyExpected(batches: readonly Batch[], expected: readonly Committed[]): Promise<BatchOutcome[]> {
+    const write = this.projection.write as NonNullable<Projection['write']>;
+    const opened = batches
+      .map(({ lease, events }, i) => ({ lease, ...expected[i], fresh: freshEvents(events, expected[i].position) }))
+      .filter(({ fresh }) => fresh.length > 0);
+    // Redelivered events this member has applied already: nothing to write.
+    if (opened.length === 0) return batches.map(() => 'applied');
+    const byVersion = new Map<number, RecordedEvent[]>();
+    for (const { readModelVersion, fresh } of opened) byVersion.set(readModelVersion, [...(byVersion.get(readModelVersion) ?? []), ...fresh]);
+    const saved = opened.map(({ lease, readModelVersion, fresh }) => ({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion }));
+    await transactAtOnce(this.pool, [
+      batchesExpected(opened.map(({ lease, position, readModelVersion, fresh }) => ({ lease, position, readModelVersion, streamIds: [...new Set(fresh.map((event) => event.streamId))] }))),
+      ...[...byVersion].flatMap(([version, events]) => write(events.sort(byPosition), tablesOf(this.projection, version))),
+      checkpointsSaved(this.name, saved),
+    ]);
+    for (const { partition, position, readModelVersion } of saved) this.committed.set(partition, { position, readModelVersion });
+    return batches.map(() => 'applied');
+  }
+
+  /** Applies the opened batches' fresh events and moves their checkpoints; the table version each was applied against. */
+  private async applyOpened(db: PoolClient, opened: readonly Opened[], afterCommit: AfterCommit): Promise<number[]> {
     // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
     let current: number | undefined;
     const versions: number[] = [];
@@ -108,6 +160,7 @@ export class ProjectionConsumer implements ConsumerGroup {
       opened.map(({ lease, fresh }, i) => ({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion: versions[i] })),
     );
     await pipelined(saving, this.applyFresh(db, opened, versions, afterCommit));
+    return versions;
   }
 
   /** The batches' events after their checkpoints: applied to the tables of their version, or parked behind their stream's dead letter. */
@@ -173,6 +226,9 @@ function freshEvents(events: readonly RecordedEvent[], checkpoint: bigint): Reco
 }
 
 const byPosition = (a: RecordedEvent, b: RecordedEvent): number => (a.position < b.position ? -1 : 1);
+
+/** A partition's checkpoint as this member committed it. */
+type Committed = Readonly<{ position: bigint; readModelVersion: number }>;
 
 /** A batch opened in the joint transaction: its checkpoint, and its events after it. */
 type Opened = Readonly<{ lease: Lease; checkpoint: Checkpoint; fresh: RecordedEvent[] }>;

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import type { Batching } from '@tidings/messaging';
+import { pipelined, type Statement } from './transaction';
 
 /** Versioned table names of one projection version, by the view readers query: `{ products: 'products_v2' }`. */
 export type ProjectionTables = Readonly<Record<string, string>>;
@@ -28,6 +29,22 @@ export interface Projection {
   /** For each view, the DDL creating the versioned table behind it. */
   readonly tables: Readonly<Record<string, (table: string) => string>>;
   apply(db: PoolClient, events: readonly RecordedEvent[], tables: ProjectionTables, afterCommit?: AfterCommit): Promise<void>;
+  /**
+   * For a projection that can tell what a batch writes from its events alone, reading nothing:
+   * those statements (`apply` runs them). The projector then sends a batch's whole transaction
+   * (lease, checkpoint, writes, commit) in one round trip.
+   */
+  readonly write?: (events: readonly RecordedEvent[], tables: ProjectionTables) => readonly Statement[];
+}
+
+/** A projection written blind (see `write`): `apply` sends every statement of a batch at once. */
+export function writingProjection(projection: Omit<Projection, 'apply' | 'write'> & Readonly<{ write: NonNullable<Projection['write']> }>): Projection {
+  return {
+    ...projection,
+    apply: async (db, events, tables) => {
+      await pipelined(...projection.write(events, tables).map((statement) => db.query(statement)));
+    },
+  };
 }
 
 export const consumerGroupOf = (projection: Pick<Projection, 'name'>): string => `projection.${projection.name}`;

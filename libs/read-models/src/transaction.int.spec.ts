@@ -1,5 +1,5 @@
 import { useTestDatabase } from '@tidings/testing';
-import { inTransaction, isTransient, pipelined } from './transaction';
+import { inTransaction, isTransient, pipelined, transactAtOnce } from './transaction';
 
 describe('inTransaction', () => {
   const { pool } = useTestDatabase();
@@ -56,5 +56,35 @@ describe('statements pipelined in a transaction', () => {
     } finally {
       db.release();
     }
+  });
+});
+
+describe('transactAtOnce', () => {
+  const { pool } = useTestDatabase();
+
+  beforeAll(async () => {
+    await pool.query('CREATE TABLE at_once (id int PRIMARY KEY)');
+  });
+
+  it('commits every statement together', async () => {
+    await transactAtOnce(pool, [
+      { text: 'INSERT INTO at_once VALUES ($1)', values: [1] },
+      { text: 'INSERT INTO at_once VALUES ($1)', values: [2] },
+    ]);
+    expect((await pool.query('SELECT id FROM at_once ORDER BY id')).rows).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
+  it('commits nothing when one fails, throws that failure, and leaves the connection out of any transaction', async () => {
+    await expect(
+      transactAtOnce(pool, [
+        { text: 'INSERT INTO at_once VALUES ($1)', values: [3] },
+        { text: 'INSERT INTO at_once VALUES ($1)', values: [1] },
+        { text: 'INSERT INTO at_once VALUES ($1)', values: [4] },
+      ]),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect((await pool.query('SELECT id FROM at_once ORDER BY id')).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    // The pool's connections (one of them the one that failed) take statements outside a transaction again.
+    const states = await Promise.all(Array.from({ length: 10 }, () => pool.query<{ now: Date; statement: Date }>('SELECT now(), statement_timestamp() AS statement')));
+    for (const { rows } of states) expect(rows[0].now).toEqual(rows[0].statement);
   });
 });

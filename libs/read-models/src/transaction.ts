@@ -1,31 +1,56 @@
 import type { Pool, PoolClient } from 'pg';
 
 /**
- * Runs `work` in one transaction on a pooled connection; rolls back when it throws. A connection
- * lost meanwhile (the server restarted, or ended a transaction left idle too long) is reported
- * on the client, where nobody would hear it and the process would end: the work's statement
- * fails instead, and the connection leaves the pool.
- *
- * On a pipelining pool (see `pipelined`), BEGIN goes out with the work's first statement instead
- * of a round trip before it. BEGIN on an idle connection fails only with the connection, and
- * then so does every statement sent after it.
+ * Runs `work` on a pooled connection. A connection lost meanwhile (the server restarted, or
+ * ended a transaction left idle too long) is reported on the client, where nobody would hear it
+ * and the process would end: the work's statement fails instead, and the connection leaves the
+ * pool. `lost` tells the work whether that happened.
  */
-export async function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
+async function onConnection<T>(pool: Pool, work: (db: PoolClient, lost: () => boolean) => Promise<T>): Promise<T> {
   const db = await pool.connect();
   let lost: Error | undefined;
   const onLost = (error: Error) => (lost ??= error);
   db.on('error', onLost);
   try {
-    const [, result] = await pipelined(db.query('BEGIN'), work(db));
-    await db.query('COMMIT');
-    return result;
-  } catch (error) {
-    if (!lost) await db.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    return await work(db, () => lost !== undefined);
   } finally {
     db.removeListener('error', onLost);
     db.release(lost);
   }
+}
+
+/**
+ * Runs `work` in one transaction on a pooled connection (see onConnection); rolls back when it throws.
+ *
+ * On a pipelining pool (see `pipelined`), BEGIN goes out with the work's first statement instead
+ * of a round trip before it. BEGIN on an idle connection fails only with the connection, and
+ * then so does every statement sent after it.
+ */
+export function inTransaction<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
+  return onConnection(pool, async (db, lost) => {
+    try {
+      const [, result] = await pipelined(db.query('BEGIN'), work(db));
+      await db.query('COMMIT');
+      return result;
+    } catch (error) {
+      if (!lost()) await db.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/** One SQL statement as pg takes it; a named one is prepared once per connection. */
+export type Statement = Readonly<{ name?: string; text: string; values: unknown[] }>;
+
+/**
+ * Runs `statements` as one transaction in one round trip on a pipelining pool: BEGIN, the
+ * statements and COMMIT go out together. When one fails, those after it fail with it and the
+ * COMMIT ends the transaction as a rollback; the first failure is thrown.
+ */
+export function transactAtOnce(pool: Pool, statements: readonly Statement[]): Promise<void> {
+  return onConnection(pool, async (db) => {
+    await pipelined(db.query('BEGIN'), ...statements.map((statement) => db.query(statement)), db.query('COMMIT'));
+  });
 }
 
 /**
