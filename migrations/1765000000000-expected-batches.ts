@@ -24,7 +24,8 @@ export class ExpectedBatches1765000000000 implements MigrationInterface {
         END IF;
         IF (SELECT count(*) FROM (
               SELECT FROM checkpoints c JOIN unnest(p_partitions, p_positions, p_versions) AS e (partition, position, version) USING (partition)
-              WHERE c.consumer_group = p_group AND c.position = e.position AND c.read_model_version = e.version AND c.blocked_position IS NULL
+              WHERE c.consumer_group = p_group AND c.position = e.position AND c.read_model_version IS NOT DISTINCT FROM e.version
+                AND c.blocked_position IS NULL
               ORDER BY c.partition FOR UPDATE OF c) AS expected) <> cardinality(p_partitions) THEN
           RAISE EXCEPTION 'a checkpoint of % is not where this member left it', p_group USING ERRCODE = 'TDX01';
         END IF;

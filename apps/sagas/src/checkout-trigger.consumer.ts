@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
-import { CHECKOUT_TRIGGER, nudgeCheckouts, scheduleCheckouts } from '@tidings/checkout';
+import { CHECKOUT_TRIGGER, checkoutsNudged, checkoutsScheduled } from '@tidings/checkout';
 import { DEFAULT_BATCHING, type Batch, type ConsumerGroup } from '@tidings/messaging';
 import type { OrderEvent } from '@tidings/orders';
-import { inTransaction, JointBatches, openBatches, pipelined, readCheckpoint, saveCheckpoints, type BatchOutcome } from '@tidings/read-models';
+import { checkpointsSaved, freshEvents, inTransaction, JointBatches, KnownCheckpoints, openBatches, pipelined, readCheckpoint, type BatchOutcome, type SavedCheckpoint, type Statement } from '@tidings/read-models';
 
 /**
  * The consumer group `saga.checkout`: a placed order gets its saga row, due at once; a
@@ -16,6 +16,8 @@ export class CheckoutTrigger implements ConsumerGroup {
   readonly name = CHECKOUT_TRIGGER.group;
   readonly categories = CHECKOUT_TRIGGER.categories;
   private readonly joint = new JointBatches((batches) => this.applyTogether(batches), DEFAULT_BATCHING.maxEvents);
+  /** Where this member's commits left its partitions: its next batches go in one round trip. */
+  private readonly known = new KnownCheckpoints(CHECKOUT_TRIGGER.group);
 
   constructor(
     private readonly pool: Pool,
@@ -31,26 +33,37 @@ export class CheckoutTrigger implements ConsumerGroup {
   }
 
   private async applyTogether(batches: readonly Batch[]): Promise<BatchOutcome[]> {
-    const scheduled = await inTransaction(this.pool, async (db) => {
-      const checkpoints = await openBatches(db, batches.map(({ lease }) => ({ lease, streamIds: [] })));
-      const fresh: RecordedEvent<OrderEvent>[] = [];
-      const saved = [];
-      for (const [i, { lease, events }] of batches.entries()) {
-        const { position } = checkpoints[i];
-        const after = (events as readonly RecordedEvent<OrderEvent>[]).filter((event) => event.position > position);
-        if (after.length === 0) continue;
-        fresh.push(...after);
-        saved.push({ partition: lease.partition, position: after.reduce((highest, event) => (event.position > highest ? event.position : highest), position) });
-      }
-      if (saved.length === 0) return false;
-      await pipelined(
-        saveCheckpoints(db, this.name, saved),
-        scheduleCheckouts(db, fresh.filter((event) => event.type === 'OrderPlaced').map((event) => event.data.orderId)),
-        nudgeCheckouts(db, fresh.filter((event) => event.type === 'OrderCancellationRequested').map((event) => event.data.orderId)),
-      );
-      return true;
-    });
+    // Batches whose checkpoints this member left go in one round trip; the others are opened first.
+    const scheduled =
+      (await this.known.applyAtOnce(this.pool, batches, (fresh) => triggered(fresh.flatMap(({ events }) => events as readonly RecordedEvent<OrderEvent>[])))) ||
+      (await this.openAndApply(batches));
     if (scheduled) this.onDue();
     return batches.map(() => 'applied');
   }
+
+  /** Opens the batches, reading their checkpoints, and applies their events after them; whether any was new. */
+  private async openAndApply(batches: readonly Batch[]): Promise<boolean> {
+    const committed: SavedCheckpoint[] = [];
+    const scheduled = await inTransaction(this.pool, async (db) => {
+      const checkpoints = await openBatches(db, batches.map(({ lease }) => ({ lease, streamIds: [] })));
+      const fresh: RecordedEvent<OrderEvent>[] = [];
+      for (const [i, { lease, events }] of batches.entries()) {
+        const after = freshEvents(events, checkpoints[i].position) as RecordedEvent<OrderEvent>[];
+        fresh.push(...after);
+        committed.push({ partition: lease.partition, position: after.length > 0 ? after[after.length - 1].position : checkpoints[i].position });
+      }
+      if (fresh.length === 0) return false;
+      const saved = committed.filter((checkpoint, i) => checkpoint.position > checkpoints[i].position);
+      await pipelined(...[checkpointsSaved(this.name, saved), ...triggered(fresh)].map((statement) => db.query(statement)));
+      return true;
+    });
+    this.known.committed(committed);
+    return scheduled;
+  }
 }
+
+/** What order events ask of the sagas: a placed order's saga scheduled, a cancellation's nudged. */
+const triggered = (events: readonly RecordedEvent<OrderEvent>[]): Statement[] => [
+  ...checkoutsScheduled(events.filter((event) => event.type === 'OrderPlaced').map((event) => event.data.orderId)),
+  ...checkoutsNudged(events.filter((event) => event.type === 'OrderCancellationRequested').map((event) => event.data.orderId)),
+];

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { Statement } from '@tidings/read-models';
 import { checkoutStreamId, isSettled, type SagaStatus } from './checkout';
 import type { DriveOutcome } from './checkout-driver';
 
@@ -47,25 +48,39 @@ export const CHECKOUT_TRIGGER = { name: 'checkout sagas', group: 'saga.checkout'
 
 /** A placed order's saga, due at once; placing it again (redelivery) changes nothing. */
 export async function scheduleCheckouts(db: Db, orderIds: readonly string[]): Promise<void> {
-  if (orderIds.length === 0) return;
-  await db.query({
-    name: 'tidings_schedule_checkouts',
-    text: `INSERT INTO checkout_sagas (saga_id, order_id, status, step, due_at)
-           SELECT 'checkout-' || id, id, 'new', 'start', now() FROM unnest($1::text[]) AS id
-           ON CONFLICT (saga_id) DO NOTHING`,
-    values: [orderIds],
-  });
+  for (const statement of checkoutsScheduled(orderIds)) await db.query(statement);
 }
+
+/** The statement of scheduleCheckouts, to send with others; none for no order. */
+export const checkoutsScheduled = (orderIds: readonly string[]): Statement[] =>
+  orderIds.length === 0
+    ? []
+    : [
+        {
+          name: 'tidings_schedule_checkouts',
+          text: `INSERT INTO checkout_sagas (saga_id, order_id, status, step, due_at)
+                 SELECT 'checkout-' || id, id, 'new', 'start', now() FROM unnest($1::text[]) AS id
+                 ON CONFLICT (saga_id) DO NOTHING`,
+          values: [orderIds],
+        },
+      ];
 
 /** Asks for the sagas to be driven now (a cancellation, an operator's retry), even while a drive is running. */
 export async function nudgeCheckouts(db: Db, orderIds: readonly string[]): Promise<void> {
-  if (orderIds.length === 0) return;
-  await db.query({
-    name: 'tidings_nudge_checkouts',
-    text: `UPDATE checkout_sagas SET due_at = least(coalesce(due_at, now()), now()), nudged_at = clock_timestamp() WHERE saga_id = ANY($1)`,
-    values: [orderIds.map(checkoutStreamId)],
-  });
+  for (const statement of checkoutsNudged(orderIds)) await db.query(statement);
 }
+
+/** The statement of nudgeCheckouts, to send with others; none for no order. */
+export const checkoutsNudged = (orderIds: readonly string[]): Statement[] =>
+  orderIds.length === 0
+    ? []
+    : [
+        {
+          name: 'tidings_nudge_checkouts',
+          text: `UPDATE checkout_sagas SET due_at = least(coalesce(due_at, now()), now()), nudged_at = clock_timestamp() WHERE saga_id = ANY($1)`,
+          values: [orderIds.map(checkoutStreamId)],
+        },
+      ];
 
 /**
  * A saga taken for one drive: under which claim (the saga's row keeps it until another claim

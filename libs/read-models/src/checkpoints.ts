@@ -92,7 +92,7 @@ export const checkpointsSaved = (group: string, checkpoints: readonly SavedCheck
 });
 
 /** A batch whose checkpoint its member knows, having committed it: where it stands and against which tables. */
-export type ExpectedBatch = Readonly<{ lease: Lease; position: bigint; readModelVersion: number; streamIds: readonly string[] }>;
+export type ExpectedBatch = Readonly<{ lease: Lease; position: bigint; readModelVersion: number | null; streamIds: readonly string[] }>;
 
 /**
  * openBatches for batches whose checkpoints are known, as a statement to send ahead of the

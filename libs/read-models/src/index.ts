@@ -3,6 +3,7 @@ export * from './transaction';
 export * from './projection';
 export * from './projection-registry';
 export * from './checkpoints';
+export * from './known-checkpoints';
 export * from './projection-consumer';
 export * from './joint-batches';
 export * from './dead-letters';

@@ -1,12 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
 import type { RecordedEvent } from '@tidings/core';
 import { DEFAULT_BATCHING, LeaseLost, type Batch, type ConsumerGroup, type Lease } from '@tidings/messaging';
-import { batchesExpected, checkpointsSaved, isUnexpectedBatch, openBatch, openBatches, readCheckpoint, saveCheckpoint, saveCheckpoints, type Checkpoint } from './checkpoints';
+import { openBatch, openBatches, readCheckpoint, saveCheckpoint, saveCheckpoints, type Checkpoint, type SavedCheckpoint } from './checkpoints';
+import { byPosition, freshEvents, KnownCheckpoints, type FreshBatch } from './known-checkpoints';
 import { JointBatches, type BatchOutcome } from './joint-batches';
 import { parkEvent } from './dead-letters';
 import { consumerGroupOf, tablesOf, type AfterCommit, type Projection } from './projection';
 import { currentVersion } from './projection-registry';
-import { inTransaction, isTransient, pipelined, transactAtOnce } from './transaction';
+import { inTransaction, isTransient, pipelined, type Statement } from './transaction';
 
 export type ProjectionConsumerOptions = Readonly<{
   /** Failures of one event, each after a backoff, before the group's policy takes it. */
@@ -32,8 +33,8 @@ export class ProjectionConsumer implements ConsumerGroup {
   private readonly log: (line: string) => void;
   private readonly alert: (line: string) => void;
   private readonly joint: JointBatches;
-  /** Where each partition stands as this member's last commit of it left it (projections that `write`). */
-  private readonly committed = new Map<number, Committed>();
+  /** Where this member's commits left its partitions (projections that `write`). */
+  private readonly known: KnownCheckpoints;
 
   constructor(
     private readonly pool: Pool,
@@ -45,6 +46,7 @@ export class ProjectionConsumer implements ConsumerGroup {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.log = options.log ?? (() => undefined);
     this.alert = options.alert ?? this.log;
+    this.known = new KnownCheckpoints(this.name);
     this.joint = new JointBatches((batches) => this.applyTogether(batches), (projection.batching ?? DEFAULT_BATCHING).maxEvents);
   }
 
@@ -74,33 +76,25 @@ export class ProjectionConsumer implements ConsumerGroup {
    * opened under its lease, and its events after its checkpoint are applied — all batches'
    * events in position order, as one partition's would be — and its checkpoint moved. A
    * projection that `write`s, whose checkpoints are where this member's last commits left
-   * them, sends that transaction in one round trip (applyExpected).
+   * them, sends that transaction in one round trip (KnownCheckpoints).
    */
   private async applyTogether(batches: readonly Batch[]): Promise<BatchOutcome[]> {
-    const expected = this.expectedOf(batches);
-    if (expected) {
-      try {
-        return await this.applyExpected(batches, expected);
-      } catch (error) {
-        if (!isUnexpectedBatch(error)) throw error;
-        // Another member applied them meanwhile, a rebuild switched tables, or a stream has dead letters: opened and read as usual.
-        for (const { lease } of batches) this.committed.delete(lease.partition);
-      }
-    }
+    const { write } = this.projection;
+    if (write && (await this.known.applyAtOnce(this.pool, batches, (fresh) => this.written(write, fresh)))) return batches.map(() => 'applied');
     const afterCommits: (() => void)[] = [];
-    const commits: [number, Committed][] = [];
+    const committed: SavedCheckpoint[] = [];
     const outcomes = await inTransaction(this.pool, async (db) => {
       const checkpoints = await openBatches(db, batches.map(({ lease, events }) => ({ lease, streamIds: [...new Set(events.map((event) => event.streamId))] })));
       const opened = batches.map(({ lease, events }, i): Opened => ({ lease, checkpoint: checkpoints[i], fresh: checkpoints[i].blocked ? [] : freshEvents(events, checkpoints[i].position) }));
       const toApply = opened.filter(({ fresh }) => fresh.length > 0);
-      const versions = toApply.length > 0 ? await this.applyOpened(db, toApply, (work) => afterCommits.push(work)) : [];
-      for (const [i, { lease, fresh }] of toApply.entries()) commits.push([lease.partition, { position: fresh[fresh.length - 1].position, readModelVersion: versions[i] }]);
+      if (toApply.length > 0) committed.push(...(await this.applyOpened(db, toApply, (work) => afterCommits.push(work))));
       for (const { lease, checkpoint, fresh } of opened) {
-        if (fresh.length === 0 && !checkpoint.blocked && checkpoint.readModelVersion !== undefined) commits.push([lease.partition, { position: checkpoint.position, readModelVersion: checkpoint.readModelVersion }]);
+        if (fresh.length === 0 && !checkpoint.blocked) committed.push({ partition: lease.partition, position: checkpoint.position, readModelVersion: checkpoint.readModelVersion });
       }
       return opened.map(({ checkpoint }): BatchOutcome => (checkpoint.blocked ? 'blocked' : 'applied'));
     });
-    if (this.projection.write) for (const [partition, committed] of commits) this.committed.set(partition, committed);
+    // A checkpoint not yet written against tables is not known: its batch looks up the current version.
+    if (write) this.known.committed(committed.filter(({ readModelVersion }) => readModelVersion !== undefined));
     for (const work of afterCommits) {
       try {
         work();
@@ -112,39 +106,15 @@ export class ProjectionConsumer implements ConsumerGroup {
     return outcomes;
   }
 
-  /** Where the batches' checkpoints stand, if this member committed each of them last and the projection `write`s. */
-  private expectedOf(batches: readonly Batch[]): Committed[] | undefined {
-    if (!this.projection.write) return undefined;
-    const expected = batches.map(({ lease }) => this.committed.get(lease.partition));
-    return expected.every((committed) => committed !== undefined) ? (expected as Committed[]) : undefined;
-  }
-
-  /**
-   * The batches' transaction in one round trip: each batch expected where this member left it
-   * (batchesExpected fails the transaction otherwise, and the batches are opened as usual), the
-   * projection's writes of the events after it, the checkpoints moved, the commit.
-   */
-  private async applyExpected(batches: readonly Batch[], expected: readonly Committed[]): Promise<BatchOutcome[]> {
-    const write = this.projection.write as NonNullable<Projection['write']>;
-    const opened = batches
-      .map(({ lease, events }, i) => ({ lease, ...expected[i], fresh: freshEvents(events, expected[i].position) }))
-      .filter(({ fresh }) => fresh.length > 0);
-    // Redelivered events this member has applied already: nothing to write.
-    if (opened.length === 0) return batches.map(() => 'applied');
+  /** What a projection that writes blind writes of fresh batches, each against the tables of its checkpoint. */
+  private written(write: NonNullable<Projection['write']>, fresh: readonly FreshBatch[]): Statement[] {
     const byVersion = new Map<number, RecordedEvent[]>();
-    for (const { readModelVersion, fresh } of opened) byVersion.set(readModelVersion, [...(byVersion.get(readModelVersion) ?? []), ...fresh]);
-    const saved = opened.map(({ lease, readModelVersion, fresh }) => ({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion }));
-    await transactAtOnce(this.pool, [
-      batchesExpected(opened.map(({ lease, position, readModelVersion, fresh }) => ({ lease, position, readModelVersion, streamIds: [...new Set(fresh.map((event) => event.streamId))] }))),
-      ...[...byVersion].flatMap(([version, events]) => write(events.sort(byPosition), tablesOf(this.projection, version))),
-      checkpointsSaved(this.name, saved),
-    ]);
-    for (const { partition, position, readModelVersion } of saved) this.committed.set(partition, { position, readModelVersion });
-    return batches.map(() => 'applied');
+    for (const { readModelVersion, events } of fresh) byVersion.set(readModelVersion as number, [...(byVersion.get(readModelVersion as number) ?? []), ...events]);
+    return [...byVersion].flatMap(([version, events]) => write(events.sort(byPosition), tablesOf(this.projection, version)));
   }
 
-  /** Applies the opened batches' fresh events and moves their checkpoints; the table version each was applied against. */
-  private async applyOpened(db: PoolClient, opened: readonly Opened[], afterCommit: AfterCommit): Promise<number[]> {
+  /** Applies the opened batches' fresh events and moves their checkpoints, which it returns. */
+  private async applyOpened(db: PoolClient, opened: readonly Opened[], afterCommit: AfterCommit): Promise<SavedCheckpoint[]> {
     // Known from the locked checkpoint once a batch has been written (a rebuild's switch moves it); looked up otherwise.
     let current: number | undefined;
     const versions: number[] = [];
@@ -153,14 +123,10 @@ export class ProjectionConsumer implements ConsumerGroup {
       if (version === undefined) throw new Error(`projection ${this.projection.name} has no tables; start the projector to create them`);
       versions.push(version);
     }
+    const saved = opened.map(({ lease, fresh }, i) => ({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion: versions[i] }));
     // Sent ahead of the projection's statements, in the same round trip as its first: the transaction makes them one.
-    const saving = saveCheckpoints(
-      db,
-      this.name,
-      opened.map(({ lease, fresh }, i) => ({ partition: lease.partition, position: fresh[fresh.length - 1].position, readModelVersion: versions[i] })),
-    );
-    await pipelined(saving, this.applyFresh(db, opened, versions, afterCommit));
-    return versions;
+    await pipelined(saveCheckpoints(db, this.name, saved), this.applyFresh(db, opened, versions, afterCommit));
+    return saved;
   }
 
   /** The batches' events after their checkpoints: applied to the tables of their version, or parked behind their stream's dead letter. */
@@ -213,22 +179,6 @@ export class ProjectionConsumer implements ConsumerGroup {
     });
   }
 }
-
-/**
- * The events after the checkpoint, each once and in position order. A redelivered message can
- * arrive in the same batch as newer ones; taken as it came, it would be applied twice and its
- * position, saved last, would move the checkpoint back.
- */
-function freshEvents(events: readonly RecordedEvent[], checkpoint: bigint): RecordedEvent[] {
-  const atPosition = new Map<bigint, RecordedEvent>();
-  for (const event of events) if (event.position > checkpoint && !atPosition.has(event.position)) atPosition.set(event.position, event);
-  return [...atPosition.values()].sort(byPosition);
-}
-
-const byPosition = (a: RecordedEvent, b: RecordedEvent): number => (a.position < b.position ? -1 : 1);
-
-/** A partition's checkpoint as this member committed it. */
-type Committed = Readonly<{ position: bigint; readModelVersion: number }>;
 
 /** A batch opened in the joint transaction: its checkpoint, and its events after it. */
 type Opened = Readonly<{ lease: Lease; checkpoint: Checkpoint; fresh: RecordedEvent[] }>;
