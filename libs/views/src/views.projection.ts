@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@tidings/core';
-import { quoteIdentifier, type Projection } from '@tidings/read-models';
+import { quoteIdentifier, writingProjection, type Projection } from '@tidings/read-models';
 import { bucketStart, type VideoViewed } from './views';
 
 /** (video, minute) → views of a batch: the batch's counts, one per key. */
@@ -30,7 +30,7 @@ export function countsByMinute(events: readonly RecordedEvent[]): Map<string, { 
  * stream; lingering 3 s for every batch made a flood's 0.017–0.023 rows per view, from 0.010). Minutes older than the retention are moved
  * into `video_views_hour` by the compaction job (views-compaction.repository.ts).
  */
-export const viewsProjection: Projection = {
+export const viewsProjection: Projection = writingProjection({
   name: 'views',
   categories: ['video'],
   batching: { maxEvents: 50_000, lingerMs: 10_000, quietMs: 150, trickle: { lingerMs: 3_000, underEvents: 1_000 } },
@@ -53,15 +53,17 @@ export const viewsProjection: Projection = {
       CREATE INDEX ON ${table} (hour) INCLUDE (video_id, count)`,
   },
 
-  async apply(db, events, tables) {
+  write(events, tables) {
     const counts = [...countsByMinute(events).values()];
-    if (counts.length === 0) return;
-    await db.query({
-      name: `tidings_count_${tables.video_views_minute}`,
-      text: `INSERT INTO ${quoteIdentifier(tables.video_views_minute)} AS counted (video_id, minute, count)
-             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
-             ON CONFLICT (video_id, minute) DO UPDATE SET count = counted.count + excluded.count`,
-      values: [counts.map((count) => count.videoId), counts.map((count) => count.minute.toISOString()), counts.map((count) => count.count)],
-    });
+    if (counts.length === 0) return [];
+    return [
+      {
+        name: `tidings_count_${tables.video_views_minute}`,
+        text: `INSERT INTO ${quoteIdentifier(tables.video_views_minute)} AS counted (video_id, minute, count)
+               SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
+               ON CONFLICT (video_id, minute) DO UPDATE SET count = counted.count + excluded.count`,
+        values: [counts.map((count) => count.videoId), counts.map((count) => count.minute.toISOString()), counts.map((count) => count.count)],
+      },
+    ];
   },
-};
+});
