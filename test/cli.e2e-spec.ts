@@ -127,4 +127,13 @@ describe('tidings token', () => {
     expect(await token()).toEqual({ code: 1, claims: undefined, stderr: "tidings: required option '--sub <id>' not specified (add --help for the usage)\n" });
     expect(await token('--sub', 'ops', '--roles', 'boss')).toMatchObject({ code: 1, stderr: 'tidings: unknown roles: boss; roles are customer, admin\n' });
   });
+
+  it('takes a lifetime in whole seconds as digits only', async () => {
+    const lifetime = async (ttl: string) => {
+      const { code, claims, stderr } = await token('--sub', 'ops', '--ttl', ttl);
+      return code === 0 ? Number(claims?.exp) - Number(claims?.iat) : stderr;
+    };
+    expect(await lifetime('60')).toBe(60);
+    for (const ttl of ['1e3', '0x10', ' 60', '1.5', '0', '31536001']) expect(await lifetime(ttl)).toMatch(/whole seconds, 1 to 31536000/);
+  });
 });

@@ -119,4 +119,10 @@ describe('tidings demo', () => {
     const misconfigured = await demo([], { PORT: 'abc' });
     expect(misconfigured).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^tidings: PORT must be/) });
   });
+
+  it('takes a scale written as a decimal number only', async () => {
+    for (const scale of ['1e1', '0x10', ' 2', '0.01', '101']) {
+      expect(await demo(['--scale', scale, '--api', api.baseUrl])).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(/a number from 0.05 to 100/) });
+    }
+  });
 });

@@ -55,7 +55,8 @@ function apiUrlArgument(value: string): string {
 }
 
 function scaleArgument(value: string): number {
-  const scale = Number(value);
+  // A decimal number as written: Number() would also take 1e1, 0x10 or ' 2 '.
+  const scale = /^\d{1,6}(\.\d{1,6})?$/.test(value) ? Number(value) : NaN;
   if (!(scale >= 0.05 && scale <= MAX_SCALE)) throw new InvalidArgumentError(`a number from 0.05 to ${MAX_SCALE}`);
   return scale;
 }

@@ -93,8 +93,9 @@ program
     return roles;
   }, ['customer'])
   .option('--ttl <seconds>', 'lifetime in seconds', (value: string) => {
-    const seconds = Number(value);
-    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 31_536_000) throw new InvalidArgumentError('whole seconds, 1 to 31536000');
+    // Digits only: Number() would also take 1e3, 0x10 or ' 60 '.
+    const seconds = /^\d{1,8}$/.test(value) ? Number(value) : NaN;
+    if (!(seconds >= 1 && seconds <= 31_536_000)) throw new InvalidArgumentError('whole seconds, 1 to 31536000');
     return seconds;
   }, 3_600)
   .action(async (options: { sub: string; roles: UserRole[]; ttl: number }) => {
