@@ -39,7 +39,7 @@ describe('tidings projections and dlq', () => {
     expect(listed.stderr).toMatch(/^JetStream has no TEST_\w+_EVENTS, or could not count what it holds for its consumers \(TIDINGS_NAMESPACE=test_\w+\): lag is counted from positions, events of other categories included\n$/);
     const projections = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { name: string });
     expect(projections.map((projection) => projection.name)).toEqual(['products', 'orders', 'views', 'feed', 'imports']);
-    expect(projections[0]).toEqual({ name: 'products', version: 2, status: 'live', position: head, head, lag: '0', deadLetters: 0 });
+    expect(projections[0]).toEqual({ name: 'products', version: 2, status: 'running', position: head, headPosition: head, lag: '0', deadLetters: 0 });
 
     const { rows } = await pool.query<{ sku: string; on_hand: number; reserved: number }>('SELECT sku, on_hand, reserved FROM products');
     const expected = await foldProducts(store);

@@ -14,7 +14,7 @@ export function addProjectionsCommand(program: Command): void {
 
   projections
     .command('list')
-    .description('every projection: version, status, position, head, lag, dead letters')
+    .description('every projection: version, status, position, head position, lag, dead letters')
     .option('--json', 'one JSON object per projection')
     .action((options: { json?: boolean }) =>
       withOperatorConnections(async ({ settings, pool, store }) => {
@@ -131,7 +131,7 @@ const summary = (status: ProjectionStatus) => ({
   version: status.version ?? null,
   status: status.status,
   position: status.position,
-  head: status.head,
+  headPosition: status.head,
   lag: status.lag,
   deadLetters: status.deadLetters,
 });

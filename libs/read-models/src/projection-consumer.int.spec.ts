@@ -376,7 +376,7 @@ describe('ProjectionConsumer over PostgreSQL', () => {
       ]);
       expect(await checkpoints(pool, group)).toEqual({ 0: a2.position, 1: b2.position });
       const [resumed] = await projectionStatuses(pool, given.store, [projection]);
-      expect(resumed.status).toBe('live');
+      expect(resumed.status).toBe('running');
       expect(resumed.partitions.map((partition) => partition.blocked)).toEqual([undefined, undefined]);
     });
 
@@ -414,7 +414,7 @@ describe('ProjectionConsumer over PostgreSQL', () => {
         { eventId: a3.eventId, streamId: poisoned, partition: 0, position: a3.position, attempts: 0, error: `waits behind an earlier dead letter of ${poisoned}` },
       ]);
       const [status] = await projectionStatuses(pool, given.store, [projection]);
-      expect(status).toMatchObject({ status: 'live', deadLetters: 4 });
+      expect(status).toMatchObject({ status: 'running', deadLetters: 4 });
       const [deadA1, deadA2, deadC0, deadA3] = parked;
 
       await expect(replayDeadLetter(pool, deadA2.id, () => projection)).rejects.toBeInstanceOf(DeadLetterOutOfOrder);

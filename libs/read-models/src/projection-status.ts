@@ -16,7 +16,8 @@ export type PartitionStatus = Readonly<{
 export type ProjectionStatus = Readonly<{
   name: string;
   version: number | undefined;
-  status: 'new' | 'live' | 'rebuilding' | 'blocked';
+  /** As operators see it everywhere (GET /admin/projections, the CLI): `stopped` before its first version exists. */
+  status: 'stopped' | 'running' | 'rebuilding' | 'blocked';
   /** The furthest position applied by any partition. */
   position: bigint;
   head: bigint;
@@ -90,7 +91,7 @@ export async function projectionStatuses(pool: Pool, store: EventStore, projecti
     const position = mine.reduce((furthest, partition) => (partition.position > furthest ? partition.position : furthest), 0n);
     const rebuilding = known?.status === 'rebuilding' && known.rebuild_running;
     const lastRebuildFailure = known && !rebuilding ? failedRebuild(known) : undefined;
-    const status = !known ? 'new' : rebuilding ? 'rebuilding' : mine.some((partition) => partition.blocked) ? 'blocked' : 'live';
+    const status = !known ? 'stopped' : rebuilding ? 'rebuilding' : mine.some((partition) => partition.blocked) ? 'blocked' : 'running';
     return {
       name: projection.name,
       version: known?.version,

@@ -210,7 +210,7 @@ describe('rebuildProjection', () => {
     expect(await readProducts(pool)).toEqual(foldProducts(everything));
     expect(await checkpoints(pool, group)).toEqual(leases.map(() => head));
     const [status] = await projectionStatuses(pool, given.store, [productsProjection]);
-    expect(status).toMatchObject({ version: 2, status: 'live', position: head, lag: 0n, deadLetters: 0 });
+    expect(status).toMatchObject({ version: 2, status: 'running', position: head, lag: 0n, deadLetters: 0 });
 
     // Redelivered messages that the rebuild already covers change nothing; a new event goes into version 2.
     const before = await readProducts(pool);
@@ -279,7 +279,7 @@ describe('rebuildProjection', () => {
     expect((await recordedRows(pool, projection)).map((row) => row.position)).toEqual(applied);
     // Operators see why, until the next rebuild.
     const [status] = await projectionStatuses(pool, given.store, [projection]);
-    expect(status).toMatchObject({ version: 1, status: 'live', position: history[2].position, lastRebuildFailure: { version: 2, reason: why, at: expect.any(String) } });
+    expect(status).toMatchObject({ version: 1, status: 'running', position: history[2].position, lastRebuildFailure: { version: 2, reason: why, at: expect.any(String) } });
     expect(describeRebuildFailure(status.lastRebuildFailure!)).toMatch(/^the rebuild to version 2 failed at .*: .*rebuilt-1@1 is poison/);
 
     const later = await append({ n: 3 });
@@ -317,7 +317,7 @@ describe('rebuildProjection', () => {
     expect(await currentVersion(pool, 'products')).toBe(live);
     expect(await exists(pool, `products_v${live + 1}`)).toBe(false);
     expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({
-      status: 'live',
+      status: 'running',
       lastRebuildFailure: { version: live + 1, reason: 'the rebuild of products was interrupted' },
     });
 
@@ -334,7 +334,7 @@ describe('rebuildProjection', () => {
     try {
       await otherRebuilder.query('SELECT pg_advisory_lock($1, hashtext($2))', [REBUILD_LOCK_CLASS, 'products']);
       expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({
-        status: 'live',
+        status: 'running',
         lastRebuildFailure: { version: live + 1, reason: expect.stringMatching(/^interrupted: the process that started it at .* ended before it finished$/) },
       });
     } finally {
@@ -342,7 +342,7 @@ describe('rebuildProjection', () => {
     }
     // The next rebuild starts over.
     await expect(rebuild(productsProjection)).resolves.toMatchObject({ version: live + 1 });
-    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({ status: 'live', version: live + 1 });
+    expect((await projectionStatuses(pool, given.store, [productsProjection]))[0]).toMatchObject({ status: 'running', version: live + 1 });
   });
 
   it('keeps a checkpoint per partition it was given: those beyond a smaller TIDINGS_PARTITIONS go, unless live members hold them', async () => {

@@ -90,7 +90,7 @@ export class ProjectionAdmin {
     return {
       name: status.name,
       version: status.version ?? null,
-      status: status.status === 'live' ? 'running' : status.status === 'new' ? 'stopped' : status.status,
+      status: status.status,
       position: status.position.toString(),
       headPosition: status.head.toString(),
       lag: status.lag.toString(),
