@@ -87,4 +87,23 @@ describe('transactAtOnce', () => {
     const states = await Promise.all(Array.from({ length: 10 }, () => pool.query<{ now: Date; statement: Date }>('SELECT now(), statement_timestamp() AS statement')));
     for (const { rows } of states) expect(rows[0].now).toEqual(rows[0].statement);
   });
+
+  it('commits nothing when pg cannot send one of them: a value it cannot serialise', async () => {
+    await expect(
+      transactAtOnce(pool, [
+        { text: 'INSERT INTO at_once VALUES ($1)', values: [5] },
+        { text: 'INSERT INTO at_once SELECT ($1::jsonb ->> 0)::int', values: [{ position: 6n }] },
+        { text: 'INSERT INTO at_once VALUES ($1)', values: [7] },
+      ]),
+    ).rejects.toThrow(/BigInt/);
+    expect((await pool.query('SELECT id FROM at_once WHERE id > 4')).rows).toEqual([]);
+  });
+
+  it('runs statements named alike with other texts as the statements they are', async () => {
+    await transactAtOnce(pool, [
+      { name: 'spec_clash', text: 'INSERT INTO at_once VALUES ($1)', values: [8] },
+      { name: 'spec_clash', text: 'INSERT INTO at_once VALUES ($1 + 1)', values: [8] },
+    ]);
+    expect((await pool.query('SELECT id FROM at_once WHERE id > 7 ORDER BY id')).rows).toEqual([{ id: 8 }, { id: 9 }]);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 
 /**
@@ -44,13 +45,28 @@ export type Statement = Readonly<{ name?: string; text: string; values: unknown[
 
 /**
  * Runs `statements` as one transaction in one round trip on a pipelining pool: BEGIN, the
- * statements and COMMIT go out together. When one fails, those after it fail with it and the
- * COMMIT ends the transaction as a rollback; the first failure is thrown.
+ * statements and COMMIT go out together. When one fails at the server, those after it fail
+ * with it and the COMMIT ends the transaction as a rollback; the first failure is thrown.
+ *
+ * A statement pg fails before sending it (a value it cannot serialise, a statement name it has
+ * prepared for another text) would leave the others to commit without it: so every value is
+ * serialised here first, and each statement is named after its text, whatever its name.
  */
-export function transactAtOnce(pool: Pool, statements: readonly Statement[]): Promise<void> {
-  return onConnection(pool, async (db) => {
-    await pipelined(db.query('BEGIN'), ...statements.map((statement) => db.query(statement)), db.query('COMMIT'));
+export async function transactAtOnce(pool: Pool, statements: readonly Statement[]): Promise<void> {
+  const sent = statements.map(({ text, values }) => ({ name: `tidings_${createHash('sha1').update(text).digest('hex')}`, text, values: values.map(serialised) }));
+  await onConnection(pool, async (db) => {
+    await pipelined(db.query('BEGIN'), ...sent.map((statement) => db.query(statement)), db.query('COMMIT'));
   });
+}
+
+/**
+ * A value as pg sends it, with the part of its serialisation that can throw (the JSON of an
+ * object: one holding a BigInt, say) done now.
+ */
+function serialised(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(serialised);
+  if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value)) return value;
+  return JSON.stringify(value);
 }
 
 /**
