@@ -123,6 +123,9 @@ describe('tidings HTTP API', () => {
     // The first answer's ETag is stale now: the change is refused and nothing moves.
     expectProblem(await receive(sku, 1, { 'if-match': first.headers.get('etag')! }), 409, 'wrong-expected-version');
     expect((await call('GET', `/products/${sku}`, { as: 'customerB' })).body).toMatchObject({ onHand: 12 });
+    // `*`: whatever the version, as long as there is a product (RFC 9110).
+    expect((await receive(sku, 1, { 'if-match': '*' })).body).toMatchObject({ onHand: 13 });
+    expectProblem(await receive(unique('never-registered'), 1, { 'if-match': '*' }), 404, 'product-not-found');
 
     let last = '0';
     for (let index = 0; index < 5; index++) last = (await register(unique(`page${index}`))).body.position;
