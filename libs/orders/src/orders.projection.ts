@@ -110,7 +110,6 @@ export type OrderRecord = {
   position: string;
 };
 
-
 /**
  * The orders read model, with each order's payment status. Payments are kept in a view of
  * their own, joined by the queries: an order's payment stream may sit on another partition
