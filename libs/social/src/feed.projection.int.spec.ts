@@ -2,7 +2,7 @@ import { decidedEvents, type Command, type Decider, type Message, type RecordedE
 import { ensureProjection, inTransaction, quoteIdentifier, tablesOf } from '@tidings/read-models';
 import { recordedStreams, testCommandMetadata, useTestDatabase } from '@tidings/testing';
 import { commentOnPost } from './comment-on-post/comment-on-post';
-import { feedProjection, type FeedItemAdded } from './feed.projection';
+import { feedProjection, FOLLOW_REACH_DAYS, type FeedItemAdded } from './feed.projection';
 import { follow } from './follow/follow';
 import { userStreamId, type FollowEvent, type Follows } from './follows';
 import { likePost } from './like-post/like-post';
@@ -357,6 +357,43 @@ describe('feed projection on PostgreSQL', () => {
 
   describe('following and unfollowing', () => {
     const apply = applier(3);
+
+    it('reaches FOLLOW_REACH_DAYS back from the follow, the same whether the follow or the posts are applied first, fanned out or pulled', async () => {
+      const followedAt = '2026-02-20T00:00:00.000Z';
+      const daysBefore = (days: number) => new Date(Date.parse(followedAt) - days * 86_400_000).toISOString();
+      /** A follow of `authorId` by each follower, and the author's posts: one past the reach, one within it, one after the follow, and a share past the reach. */
+      const history = (authorId: string, followers: readonly string[]) => {
+        const posts = [
+          { postId: `${authorId}-old`, publishedAt: daysBefore(FOLLOW_REACH_DAYS + 1) },
+          { postId: `${authorId}-recent`, publishedAt: daysBefore(FOLLOW_REACH_DAYS - 1) },
+          { postId: `${authorId}-new`, publishedAt: '2026-02-20T00:01:00.000Z' },
+        ].map(({ postId, publishedAt }) => stream(postStreamId(postId))(postPublished({ postId, authorId, publishedAt })));
+        const sharedOld = stream(postStreamId(`${authorId}-shared`));
+        const shared = [sharedOld(postPublished({ postId: `${authorId}-shared`, authorId: 'someone', publishedAt: daysBefore(30) })), sharedOld(postShared(authorId, { postId: `${authorId}-shared`, sharedAt: daysBefore(FOLLOW_REACH_DAYS + 2) }))];
+        const follows = followers.map((follower) => stream(userStreamId(follower))(userFollowed(follower, authorId), followedAt));
+        return { posts: [...shared, ...posts], follows };
+      };
+      const expected = (authorId: string) => [`${authorId}-new`, `${authorId}-recent`];
+
+      // An ordinary author (one follower: fanned out) and a celebrity (three: pulled), each in both orders.
+      const ordinaryFollowsFirst = history('ordinary1', ['r1']);
+      await apply(...ordinaryFollowsFirst.follows);
+      await apply(...ordinaryFollowsFirst.posts);
+      const ordinaryPostsFirst = history('ordinary2', ['r2']);
+      await apply(...ordinaryPostsFirst.posts);
+      await apply(...ordinaryPostsFirst.follows);
+      const celebrityFollowsFirst = history('celebrity1', ['r3', 'r3b', 'r3c']);
+      await apply(...celebrityFollowsFirst.follows);
+      await apply(...celebrityFollowsFirst.posts);
+      const celebrityPostsFirst = history('celebrity2', ['r4', 'r4b', 'r4c']);
+      await apply(...celebrityPostsFirst.posts);
+      await apply(...celebrityPostsFirst.follows);
+
+      expect(await feedIds('r1')).toEqual(expected('ordinary1'));
+      expect(await feedIds('r2')).toEqual(expected('ordinary2'));
+      expect(await feedIds('r3')).toEqual(expected('celebrity1'));
+      expect(await feedIds('r4')).toEqual(expected('celebrity2'));
+    });
 
     it('removes a followee\'s posts and shares on unfollow and brings them back on refollow', async () => {
       const reader = stream(userStreamId('reader'));

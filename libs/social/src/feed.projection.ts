@@ -19,8 +19,12 @@ export type FeedProjectionOptions = Readonly<{
   onFeedItems?: (items: readonly FeedItemAdded[]) => void;
 }>;
 
-/** How many of the followee's latest posts, and as many of their shares, a follow brings into the follower's feed. */
-export const FOLLOW_BACKFILL = 100;
+/**
+ * How far back a follow reaches: a follower's feed holds the followee's posts and shares from
+ * this many days before the follow on. The rule reads only the events' own times, so the feed
+ * is the same in whatever order partitions (or a rebuild's pages) apply follows and posts.
+ */
+export const FOLLOW_REACH_DAYS = 7;
 
 // Advisory lock class of the feed; the object id is the hash of the author's, sharer's or followee's id.
 const FEED_LOCK_CLASS = 1952804360;
@@ -36,16 +40,16 @@ const isPostEvent = (event: RecordedEvent): event is RecordedEvent<PostEvent> =>
  * time for celebrities. Whether a post or a share was fanned out is decided once, when it is
  * applied, from the author's follower count, and kept on its row (`fanned_out`): readers pull
  * exactly the rows that were not. So a user's feed is always "every post and share of the users
- * they follow", whatever the counts did since and in whatever order partitions applied the
- * `user-*` and `post-*` streams:
+ * they follow, from FOLLOW_REACH_DAYS before each follow on", whatever the counts did since and
+ * in whatever order partitions applied the `user-*` and `post-*` streams:
  * - a post or share applied after a follow is fanned out to that follower (it reads `follows`);
  * - one applied before it is brought in by the follow's backfill (it reads `posts` and `shares`);
  * - an unfollow removes the followee's posts and shares from the follower's feed.
  * The fan-out and the backfill of one author must not run concurrently on two partitions (each
  * would miss the other's uncommitted row), so both lock the author first: a follow exclusively,
  * a post or share shared, so that one author's posts on two partitions fan out side by side.
- * A follow backfills only the latest FOLLOW_BACKFILL fanned-out posts and shares; older ones
- * stay out of the new follower's feed.
+ * Older posts and shares stay out of the follower's feed whichever of the follow's backfill, the
+ * post's fan-out or a reader's pull meets them: all three compare the post's time with the follow's.
  */
 export const feedProjection = ({ celebrityFollowers, onFeedItems }: FeedProjectionOptions): Projection => ({
   name: 'feed',
@@ -205,17 +209,17 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
     for (const row of rows) count(row.followee_id, 1);
     const backfill = `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
         SELECT r.follower_id, b.created_at, b.post_id, b.shared_by
-        FROM unnest($1::text[], $2::text[]) AS r (follower_id, followee_id)
+        FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r (follower_id, followee_id, followed_at)
         CROSS JOIN LATERAL (
           (SELECT created_at, post_id, ''::text AS shared_by FROM ${t.posts}
-            WHERE author_id = r.followee_id AND fanned_out ORDER BY created_at DESC, post_id DESC LIMIT $3)
+            WHERE author_id = r.followee_id AND fanned_out AND created_at >= r.followed_at - make_interval(days => $4))
           UNION ALL
           (SELECT shared_at, post_id, sharer_id FROM ${t.shares}
-            WHERE sharer_id = r.followee_id AND fanned_out ORDER BY shared_at DESC, post_id DESC LIMIT $3)
+            WHERE sharer_id = r.followee_id AND fanned_out AND shared_at >= r.followed_at - make_interval(days => $4))
         ) AS b
         ON CONFLICT DO NOTHING`;
     if (!added) {
-      await db.query({ name: `tidings_feed_backfill_${tables.feed_items}`, text: backfill, values: [...pairs, FOLLOW_BACKFILL] });
+      await db.query({ name: `tidings_feed_backfill_${tables.feed_items}`, text: backfill, values: [...pairs, followedAt, FOLLOW_REACH_DAYS] });
     } else {
       // What the follow brings that is newer than it: posts and shares whose partition was applied before the follow's.
       const { rows: newer } = await db.query<{ user_id: string; created_at: Date; post_id: string; shared_by: string; author_id: string; text: string }>({
@@ -223,10 +227,10 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
         text: `WITH backfilled AS (${backfill} RETURNING user_id, created_at, post_id, shared_by)
           SELECT b.user_id, b.created_at, b.post_id, b.shared_by, p.author_id, p.text
           FROM backfilled b JOIN ${t.posts} p ON p.post_id = b.post_id
-          JOIN unnest($1::text[], $2::text[], $4::timestamptz[]) AS f (follower_id, followee_id, followed_at)
+          JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS f (follower_id, followee_id, followed_at)
             ON f.follower_id = b.user_id AND f.followee_id = CASE WHEN b.shared_by = '' THEN p.author_id ELSE b.shared_by END
           WHERE b.created_at >= f.followed_at`,
-        values: [...pairs, FOLLOW_BACKFILL, followedAt],
+        values: [...pairs, followedAt, FOLLOW_REACH_DAYS],
       });
       for (const row of newer) {
         added.push({ userId: row.user_id, postId: row.post_id, authorId: row.author_id, text: row.text, createdAt: row.created_at.toISOString(), ...(row.shared_by ? { sharedBy: row.shared_by } : {}) });
@@ -293,7 +297,7 @@ async function applyPosts(
     // The author's count decides, once, whether the post is fanned out or pulled by readers.
     const fanOut = `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
         SELECT f.follower_id, p.created_at, p.post_id, '' FROM published p JOIN ${t.follows} f ON f.followee_id = p.author_id
-        WHERE p.fanned_out
+        WHERE p.fanned_out AND p.created_at >= f.followed_at - make_interval(days => $8)
         ON CONFLICT DO NOTHING`;
     // Told, the followers come back as one array per post: far fewer rows to send than one per follower.
     const { rows } = await db.query<{ post_id: string; user_ids: string[] }>({
@@ -314,6 +318,7 @@ async function applyPosts(
         published.map((event) => event.position.toString()),
         celebrityFollowers,
         published.map((event) => event.streamVersion),
+        FOLLOW_REACH_DAYS,
       ],
     });
     if (added) {
@@ -382,7 +387,7 @@ async function applyPosts(
         fanned AS (
           INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
           SELECT f.follower_id, s.shared_at, s.post_id, s.sharer_id FROM shared s JOIN ${t.follows} f ON f.followee_id = s.sharer_id
-          WHERE s.fanned_out
+          WHERE s.fanned_out AND s.shared_at >= f.followed_at - make_interval(days => $5)
           ON CONFLICT DO NOTHING${added ? ' RETURNING user_id, post_id, shared_by, created_at' : ''})
         ${
           added
@@ -391,7 +396,7 @@ async function applyPosts(
         SELECT f.post_id, f.user_id, f.shared_by, f.created_at, p.author_id, p.text FROM fanned f JOIN ${t.posts} p USING (post_id)`
             : 'SELECT post_id, NULL AS user_id FROM shared'
         }`,
-      values: [shares.map((share) => share.postId), shares.map((share) => share.sharerId), shares.map((share) => share.sharedAt), celebrityFollowers],
+      values: [shares.map((share) => share.postId), shares.map((share) => share.sharerId), shares.map((share) => share.sharedAt), celebrityFollowers, FOLLOW_REACH_DAYS],
     });
     for (const row of rows) {
       if (row.user_id === null) count(row.post_id, { shares: 1 });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { FOLLOW_REACH_DAYS } from './feed.projection';
 
 /** A post as `GET /posts/:id` answers it (API.md); counts are read fresh, never copied. */
 export type PostView = Readonly<{
@@ -41,10 +42,11 @@ const NEWEST: FeedCursor = { createdAt: 'infinity', postId: '', sharedBy: '' };
 /**
  * A user's feed, newest first, in keyset pages by (created time, post id, sharer): an item
  * inserted while a reader pages is never shown twice nor makes another one skipped; it shows up
- * on a later page only if it is older than the cursor. The feed holds every post and share of
+ * on a later page only if it is older than the cursor. The feed holds the posts and shares of
  * the users the reader follows: the reader's `feed_items` (fanned out on write) merged with the
  * posts and shares that were not fanned out (their author had celebrity followers), pulled from
- * each followed user. A user never follows themselves, so their own posts are not in their feed.
+ * each followed user, from FOLLOW_REACH_DAYS before the follow on, as fan-out and backfill do. A
+ * user never follows themselves, so their own posts are not in their feed.
  */
 export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: { userId: string; limit: number; before?: FeedCursor }): Promise<Page<FeedItem, FeedCursor>> {
   const { rows } = await pool.query<FeedRecord>({
@@ -61,6 +63,7 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
           CROSS JOIN LATERAL (
             SELECT created_at, post_id FROM posts
             WHERE author_id = f.followee_id AND NOT fanned_out AND (created_at, post_id, ''::text) < ($2::timestamptz, $3, $4)
+              AND created_at >= f.followed_at - make_interval(days => $6)
             ORDER BY created_at DESC, post_id DESC LIMIT $5) p
           WHERE f.follower_id = $1)
         UNION
@@ -68,6 +71,7 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
           CROSS JOIN LATERAL (
             SELECT shared_at, post_id, sharer_id FROM shares
             WHERE sharer_id = f.followee_id AND NOT fanned_out AND (shared_at, post_id, sharer_id) < ($2::timestamptz, $3, $4)
+              AND shared_at >= f.followed_at - make_interval(days => $6)
             ORDER BY shared_at DESC, post_id DESC LIMIT $5) s
           WHERE f.follower_id = $1)
         ORDER BY 1 DESC, 2 DESC, 3 DESC
@@ -76,7 +80,7 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
       SELECT page.created_at, page.post_id, page.shared_by, p.author_id, p.text, p.likes, p.comments, p.shares
       FROM page JOIN posts p USING (post_id)
       ORDER BY page.created_at DESC, page.post_id DESC, page.shared_by DESC`,
-    values: [userId, before.createdAt, before.postId, before.sharedBy, limit + 1],
+    values: [userId, before.createdAt, before.postId, before.sharedBy, limit + 1, FOLLOW_REACH_DAYS],
   });
   const items = rows.slice(0, limit).map((row): FeedItem => ({ ...postView(row), ...(row.shared_by ? { sharedBy: row.shared_by } : {}) }));
   if (rows.length <= limit) return { items };
