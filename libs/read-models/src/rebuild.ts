@@ -145,7 +145,7 @@ async function catchUp(
     next = store.readAll({ fromPosition: position, limit: pageSize });
     const relevant = page.filter((event) => categories.has(categoryOf(event.streamId)));
     if (relevant.length) await write(relevant).catch((error: unknown) => failingEvent(projection.name, write, relevant, error));
-    progress(position, page.length);
+    progress(position, relevant.length);
     if (page.length < pageSize) {
       await next.catch(() => undefined);
       return position;
