@@ -1,3 +1,5 @@
+import { FOLLOW_REACH_DAYS } from '@tidings/social';
+
 /** The GraphQL contract (API.md GraphQL) for what the API serves so far: catalog, stock, orders, checkout sagas, views, social and the newsfeed, imports, projections and their rebuilds. */
 export const schema = /* GraphQL */ `
   "A catalog product. Prices are Float, as every amount of cents here: REST takes any whole number of cents up to 2^53 - 1, past Int's 2^31."
@@ -277,7 +279,7 @@ export const schema = /* GraphQL */ `
     videoViews(videoId: String!, from: String, to: String, granularity: String, minPosition: String): VideoViews!
     "The most viewed videos in the window (1h, 24h or 7d)."
     trendingVideos(window: String = "24h", limit: Int = 10, minPosition: String): [TrendingVideo!]!
-    "The caller's own feed, newest first: posts and shares of the users they follow."
+    "The caller's own feed, newest first: posts and shares of the users they follow, from ${FOLLOW_REACH_DAYS} days before each follow on."
     feed(limit: Int = 20, cursor: String, minPosition: String): FeedPage!
     "A post; null if there is none."
     post(postId: String!, minPosition: String): Post
