@@ -198,9 +198,10 @@ export class ConsumerRuntime {
     await ensureEventStream(jsm, topology);
     const prefix = partitionConsumerPrefix(topology, group.name, partition);
     for await (const listed of jsm.consumers.list(topology.stream)) {
-      // A server still recovering its store lists consumers it cannot describe yet (null): the partition goes again, and deletes it then.
+      // JetStream lists as null a consumer it cannot describe: seen from a server recovering its store, and while members
+      // took over the partitions of members killed moments before. The partition goes again (after a backoff), and deletes it then.
       const existing = listed as typeof listed | null;
-      if (existing === null) throw new Error(`JetStream listed a consumer of ${topology.stream} it cannot describe yet (is it recovering its store?)`);
+      if (existing === null) throw new Error(`JetStream listed a consumer of ${topology.stream} it cannot describe (it is recovering its store, or consumers are being replaced)`);
       if (!existing.name.startsWith(prefix)) continue;
       await jsm.consumers.delete(topology.stream, existing.name).catch((error: unknown) => {
         if (!isJetStreamError(error, CONSUMER_NOT_FOUND)) throw error;
