@@ -108,9 +108,9 @@ export class ProjectionConsumer implements ConsumerGroup {
 
   /** What a projection that writes blind writes of fresh batches, each against the tables of its checkpoint. */
   private written(write: NonNullable<Projection['write']>, fresh: readonly FreshBatch[]): Statement[] {
-    const byVersion = new Map<number, RecordedEvent[]>();
-    for (const { readModelVersion, events } of fresh) byVersion.set(readModelVersion as number, [...(byVersion.get(readModelVersion as number) ?? []), ...events]);
-    return [...byVersion].flatMap(([version, events]) => write(events.sort(byPosition), tablesOf(this.projection, version)));
+    return byTableVersion(fresh.map(({ readModelVersion, events }) => ({ version: readModelVersion as number, events }))).flatMap(([version, events]) =>
+      write(events, tablesOf(this.projection, version)),
+    );
   }
 
   /** Applies the opened batches' fresh events and moves their checkpoints, which it returns. */
@@ -131,14 +131,9 @@ export class ProjectionConsumer implements ConsumerGroup {
 
   /** The batches' events after their checkpoints: applied to the tables of their version, or parked behind their stream's dead letter. */
   private async applyFresh(db: PoolClient, opened: readonly Opened[], versions: readonly number[], afterCommit: AfterCommit): Promise<void> {
-    const liveByVersion = new Map<number, RecordedEvent[]>();
-    for (const [i, { checkpoint, fresh }] of opened.entries()) {
-      const live = liveByVersion.get(versions[i]) ?? [];
-      for (const event of fresh) if (!checkpoint.waiting.has(event.streamId)) live.push(event);
-      liveByVersion.set(versions[i], live);
-    }
-    for (const [version, live] of liveByVersion) {
-      if (live.length) await this.projection.apply(db, live.sort(byPosition), tablesOf(this.projection, version), afterCommit);
+    const live = opened.map(({ checkpoint, fresh }, i) => ({ version: versions[i], events: fresh.filter((event) => !checkpoint.waiting.has(event.streamId)) }));
+    for (const [version, events] of byTableVersion(live)) {
+      if (events.length) await this.projection.apply(db, events, tablesOf(this.projection, version), afterCommit);
     }
     for (const { lease, checkpoint, fresh } of opened) {
       for (const event of fresh.filter((candidate) => checkpoint.waiting.has(candidate.streamId))) {
@@ -178,6 +173,20 @@ export class ProjectionConsumer implements ConsumerGroup {
       return 'applied';
     });
   }
+}
+
+/**
+ * Batches' events by the version of the tables each batch is applied against (a rebuild's switch
+ * can leave partitions on two), each version's in position order, as one partition's would be.
+ */
+function byTableVersion(batches: readonly Readonly<{ version: number; events: readonly RecordedEvent[] }>[]): [number, RecordedEvent[]][] {
+  const byVersion = new Map<number, RecordedEvent[]>();
+  for (const { version, events } of batches) {
+    const group = byVersion.get(version) ?? [];
+    group.push(...events);
+    byVersion.set(version, group);
+  }
+  return [...byVersion].map(([version, events]) => [version, events.sort(byPosition)]);
 }
 
 /** A batch opened in the joint transaction: its checkpoint, and its events after it. */

@@ -53,21 +53,32 @@ export type Statement = Readonly<{ name?: string; text: string; values: unknown[
  * serialised here first, and each statement is named after its text, whatever its name.
  */
 export async function transactAtOnce(pool: Pool, statements: readonly Statement[]): Promise<void> {
-  const sent = statements.map(({ text, values }) => ({ name: `tidings_${createHash('sha1').update(text).digest('hex')}`, text, values: values.map(serialised) }));
+  const sent = statements.map(({ text, values }) => ({ name: statementNameOf(text), text, values: values.map(serialised) }));
   await onConnection(pool, async (db) => {
     await pipelined(db.query('BEGIN'), ...sent.map((statement) => db.query(statement)), db.query('COMMIT'));
   });
 }
 
+/** Names by statement text, hashed once per text: a process sends a few texts, batch after batch. */
+const statementNames = new Map<string, string>();
+
+function statementNameOf(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) statementNames.set(text, (name = `tidings_${createHash('sha1').update(text).digest('hex')}`));
+  return name;
+}
+
 /**
  * A value as pg sends it, with the part of its serialisation that can throw (the JSON of an
- * object: one holding a BigInt, say) done now.
+ * object: one holding a BigInt, say) done now. An array of plain values is sent as it is.
  */
 function serialised(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(serialised);
-  if (value === null || typeof value !== 'object' || value instanceof Date || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.some(isObject) ? value.map(serialised) : value;
+  if (!isObject(value) || value instanceof Date || ArrayBuffer.isView(value)) return value;
   return JSON.stringify(value);
 }
+
+const isObject = (value: unknown): value is object => value !== null && typeof value === 'object';
 
 /**
  * Runs `work` inside the transaction `db` is in, under a savepoint: when it throws, what it did is

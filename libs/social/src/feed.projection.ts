@@ -26,6 +26,13 @@ export type FeedProjectionOptions = Readonly<{
  */
 export const FOLLOW_REACH_DAYS = 7;
 
+/**
+ * The reach as SQL: `time` (a post's or a share's) is FOLLOW_REACH_DAYS (the parameter `days`)
+ * before `followedAt` or later. The follow's backfill, the fan-out and the readers' pull all
+ * keep what it keeps, so the feed does not depend on which of them meets a post.
+ */
+export const withinReach = (time: string, followedAt: string, days: string): string => `${time} >= ${followedAt} - make_interval(days => ${days})`;
+
 // Advisory lock class of the feed; the object id is the hash of the author's, sharer's or followee's id.
 const FEED_LOCK_CLASS = 1952804360;
 
@@ -212,10 +219,10 @@ async function applyFollows(db: PoolClient, events: readonly RecordedEvent<Follo
         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r (follower_id, followee_id, followed_at)
         CROSS JOIN LATERAL (
           (SELECT created_at, post_id, ''::text AS shared_by FROM ${t.posts}
-            WHERE author_id = r.followee_id AND fanned_out AND created_at >= r.followed_at - make_interval(days => $4))
+            WHERE author_id = r.followee_id AND fanned_out AND ${withinReach('created_at', 'r.followed_at', '$4')})
           UNION ALL
           (SELECT shared_at, post_id, sharer_id FROM ${t.shares}
-            WHERE sharer_id = r.followee_id AND fanned_out AND shared_at >= r.followed_at - make_interval(days => $4))
+            WHERE sharer_id = r.followee_id AND fanned_out AND ${withinReach('shared_at', 'r.followed_at', '$4')})
         ) AS b
         ON CONFLICT DO NOTHING`;
     if (!added) {
@@ -297,7 +304,7 @@ async function applyPosts(
     // The author's count decides, once, whether the post is fanned out or pulled by readers.
     const fanOut = `INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
         SELECT f.follower_id, p.created_at, p.post_id, '' FROM published p JOIN ${t.follows} f ON f.followee_id = p.author_id
-        WHERE p.fanned_out AND p.created_at >= f.followed_at - make_interval(days => $8)
+        WHERE p.fanned_out AND ${withinReach('p.created_at', 'f.followed_at', '$8')}
         ON CONFLICT DO NOTHING`;
     // Told, the followers come back as one array per post: far fewer rows to send than one per follower.
     const { rows } = await db.query<{ post_id: string; user_ids: string[] }>({
@@ -387,7 +394,7 @@ async function applyPosts(
         fanned AS (
           INSERT INTO ${t.feed_items} (user_id, created_at, post_id, shared_by)
           SELECT f.follower_id, s.shared_at, s.post_id, s.sharer_id FROM shared s JOIN ${t.follows} f ON f.followee_id = s.sharer_id
-          WHERE s.fanned_out AND s.shared_at >= f.followed_at - make_interval(days => $5)
+          WHERE s.fanned_out AND ${withinReach('s.shared_at', 'f.followed_at', '$5')}
           ON CONFLICT DO NOTHING${added ? ' RETURNING user_id, post_id, shared_by, created_at' : ''})
         ${
           added

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { FOLLOW_REACH_DAYS } from './feed.projection';
+import { FOLLOW_REACH_DAYS, withinReach } from './feed.projection';
 
 /** A post as `GET /posts/:id` answers it (API.md); counts are read fresh, never copied. */
 export type PostView = Readonly<{
@@ -63,7 +63,7 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
           CROSS JOIN LATERAL (
             SELECT created_at, post_id FROM posts
             WHERE author_id = f.followee_id AND NOT fanned_out AND (created_at, post_id, ''::text) < ($2::timestamptz, $3, $4)
-              AND created_at >= f.followed_at - make_interval(days => $6)
+              AND ${withinReach('created_at', 'f.followed_at', '$6')}
             ORDER BY created_at DESC, post_id DESC LIMIT $5) p
           WHERE f.follower_id = $1)
         UNION
@@ -71,7 +71,7 @@ export async function feedPage(pool: Pool, { userId, limit, before = NEWEST }: {
           CROSS JOIN LATERAL (
             SELECT shared_at, post_id, sharer_id FROM shares
             WHERE sharer_id = f.followee_id AND NOT fanned_out AND (shared_at, post_id, sharer_id) < ($2::timestamptz, $3, $4)
-              AND shared_at >= f.followed_at - make_interval(days => $6)
+              AND ${withinReach('shared_at', 'f.followed_at', '$6')}
             ORDER BY shared_at DESC, post_id DESC LIMIT $5) s
           WHERE f.follower_id = $1)
         ORDER BY 1 DESC, 2 DESC, 3 DESC
